@@ -1,0 +1,159 @@
+// Reverse-mode autograd over coarse ops. Each recorded op is one GradNode whose
+// backward calls the backend's backward kernels; there are no per-scalar closures.
+// A node owns aliases of the tensors it saved, so a user may dispose its own
+// handles right after the forward; the node releases them after backward().
+import { describeShape, rangeError, typeError } from '../errors.js';
+import { sameShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { keep } from '../tensor/scope.js';
+import { accumulate, onesLike } from '../ops/grad-helpers.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run fn without recording ops for autograd (inference, optimizer updates). Synchronous. */
+export function noGrad<R>(fn: () => R): R {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+interface Edge {
+  node: GradNode | null;
+  leaf: Tensor | null;
+  shape: readonly number[];
+}
+
+export type BackwardFn = (dy: Tensor, saved: readonly Tensor[]) => ReadonlyArray<Tensor | null>;
+
+export class GradNode {
+  private saved: Tensor[] | null;
+  constructor(
+    readonly name: string,
+    readonly edges: readonly Edge[],
+    saved: Tensor[],
+    private readonly backwardFn: BackwardFn,
+  ) {
+    this.saved = saved;
+  }
+
+  backward(dy: Tensor): ReadonlyArray<Tensor | null> {
+    if (this.saved === null) {
+      throw new Error(`toroid.backward: the graph through ${this.name} was already freed by a previous backward(); pass { retainGraph: true } to backward twice`);
+    }
+    return this.backwardFn(dy, this.saved);
+  }
+
+  release(): void {
+    if (this.saved === null) return;
+    for (const t of this.saved) t.dispose();
+    this.saved = null;
+  }
+}
+
+/** Whether an op on these inputs must be recorded. */
+export function needsGrad(...inputs: ReadonlyArray<Tensor | null | undefined>): boolean {
+  return gradEnabled && inputs.some((t) => t != null && t.requiresGrad);
+}
+
+/**
+ * Record `out = name(inputs)` on the tape. `save` lists tensors the backward
+ * needs; the node keeps its own aliases of them. Returns `out`.
+ */
+export function record(name: string, out: Tensor, inputs: ReadonlyArray<Tensor | null>, save: readonly Tensor[], backward: BackwardFn): Tensor {
+  const edges: Edge[] = inputs.map((t) => ({
+    node: t?.gradFn ?? null,
+    leaf: t !== null && t.gradFn === null && t.requiresGrad ? t : null,
+    shape: t?.shape ?? [],
+  }));
+  out.gradFn = new GradNode(name, edges, save.map((t) => t.alias(t.shape, false)), backward);
+  return out;
+}
+
+export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGraph: boolean): void {
+  if (!root.requiresGrad) {
+    throw typeError('backward', 'tensor', 'a tensor that requires grad (computed from a tensor with requiresGrad = true)', 'one that does not');
+  }
+  let seed: Tensor;
+  if (gradOut === undefined) {
+    if (root.size !== 1) {
+      throw rangeError('backward', 'gradOut', `given for a non-scalar output ${describeShape(root.shape)}`, 'undefined');
+    }
+    seed = onesLike(root);
+  } else {
+    if (gradOut.isDisposed || !sameShape(gradOut.shape, root.shape) || gradOut.dtype !== root.dtype) {
+      throw rangeError('backward', 'gradOut', `${root.dtype} ${describeShape(root.shape)} like the output`, `${gradOut.dtype} ${describeShape(gradOut.shape)}`);
+    }
+    seed = gradOut.alias(gradOut.shape, false);
+  }
+  noGradScope(() => {
+    if (root.gradFn === null) {
+      accumulateIntoLeaf(root, seed);
+      return;
+    }
+    const order = topologicalOrder(root.gradFn);
+    const grads = new Map<GradNode, Tensor>([[root.gradFn, seed]]);
+    for (const node of order) {
+      const dy = grads.get(node);
+      if (dy === undefined) continue;
+      grads.delete(node);
+      const inputGrads = node.backward(dy);
+      dy.dispose();
+      node.edges.forEach((edge, i) => {
+        const g = inputGrads[i];
+        if (g == null) return;
+        if (!sameShape(g.shape, edge.shape)) {
+          throw new Error(`toroid.backward: internal error: ${node.name} gave a gradient of shape ${describeShape(g.shape)} for an input of shape ${describeShape(edge.shape)}`);
+        }
+        if (edge.node !== null) {
+          const prior = grads.get(edge.node);
+          grads.set(edge.node, prior === undefined ? g : accumulate(prior, g));
+        } else if (edge.leaf !== null) {
+          accumulateIntoLeaf(edge.leaf, g);
+        } else {
+          g.dispose();
+        }
+      });
+      if (!retainGraph) node.release();
+    }
+  });
+}
+
+function accumulateIntoLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.isDisposed) {
+    g.dispose();
+    return;
+  }
+  leaf.grad = keep(leaf.grad === null ? g : accumulate(leaf.grad, g));
+}
+
+function noGradScope(fn: () => void): void {
+  noGrad(fn);
+}
+
+/** Nodes reachable from root, each before the nodes it feeds into (reverse post-order). */
+function topologicalOrder(root: GradNode): GradNode[] {
+  const visited = new Set<GradNode>();
+  const postOrder: GradNode[] = [];
+  const stack: Array<{ node: GradNode; next: number }> = [{ node: root, next: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const edge = top.node.edges[top.next++];
+    if (edge === undefined) {
+      postOrder.push(top.node);
+      stack.pop();
+    } else if (edge.node !== null && !visited.has(edge.node)) {
+      visited.add(edge.node);
+      stack.push({ node: edge.node, next: 0 });
+    }
+  }
+  return postOrder.reverse();
+}

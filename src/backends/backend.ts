@@ -1,0 +1,140 @@
+// The Backend interface: storage primitives plus one entry per kernel.
+// Backends (ts now; cpu and cuda later) register implementations by name
+// (see registry.ts); the API above never branches on which backend runs.
+//
+// Shape alphabet: B batch, T time (Tq, Tk), C width, h heads, hkv key/value
+// heads, d head size, N rows, V vocab. Every kernel returns new storage and
+// never mutates its inputs, except adamwStep, which updates in place.
+import type { DType, TypedArray } from '../tensor/dtype.js';
+
+/** What a kernel sees of a tensor: an opaque storage handle plus shape and dtype. */
+export interface KTensor {
+  readonly data: unknown;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+/** What a kernel hands back; the engine wraps it into an owned Tensor. */
+export interface KResult {
+  data: unknown;
+  shape: number[];
+  dtype: DType;
+}
+
+export type CausalMode = 'none' | 'top-left' | 'bottom-right';
+export type Activation = 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** Counter-based RNG position: the same (seed, offset) gives the same bits on every backend. */
+export interface RngState { seed: bigint; offset: number }
+
+export interface AttentionAttrs {
+  scale: number;
+  causal: CausalMode;
+  dropoutP: number;
+  rng: RngState;
+}
+
+/** Masks, already validated: attnMask [1|B, 1|h, Tq, Tk] (bool, true = masked, or float additive); keyPadding [B,Tk] bool. */
+export interface AttentionMasks {
+  attnMask: KTensor | null;
+  keyPadding: KTensor | null;
+}
+
+export interface CrossEntropyAttrs {
+  ignoreIndex: number;
+  labelSmoothing: number;
+  reduction: Reduction;
+}
+
+export interface AdamWAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count after this update, for bias correction. */
+  step: number;
+}
+
+export interface Kernels {
+  // y [...batch, M, N] = op(a) [...batch, M, K] x op(b) [...batch, K, N] (+ bias [N]); batch dims broadcast.
+  matmul(a: KTensor, b: KTensor, transA: boolean, transB: boolean, bias: KTensor | null): KResult;
+
+  // q [B,h,Tq,d], k/v [B,hkv,Tk,d] -> out [B,h,Tq,d], lse [B,h,Tq] (log-sum-exp of the scaled scores; -inf where every key is masked).
+  attentionForward(q: KTensor, k: KTensor, v: KTensor, masks: AttentionMasks, attrs: AttentionAttrs): { out: KResult; lse: KResult };
+  attentionBackward(dout: KTensor, q: KTensor, k: KTensor, v: KTensor, out: KTensor, lse: KTensor, masks: AttentionMasks, attrs: AttentionAttrs): { dq: KResult; dk: KResult; dv: KResult };
+
+  // x [N,C] (any leading shape, normalized over the last C elements) -> y, mean [N], rstd [N].
+  layernormForward(x: KTensor, weight: KTensor | null, bias: KTensor | null, C: number, eps: number): { y: KResult; mean: KResult; rstd: KResult };
+  // dweight is computed when weight is given, dbias when hasBias.
+  layernormBackward(dy: KTensor, x: KTensor, weight: KTensor | null, mean: KTensor, rstd: KTensor, C: number, hasBias: boolean): { dx: KResult; dweight: KResult | null; dbias: KResult | null };
+  rmsnormForward(x: KTensor, weight: KTensor | null, C: number, eps: number): { y: KResult; rstd: KResult };
+  rmsnormBackward(dy: KTensor, x: KTensor, weight: KTensor | null, rstd: KTensor, C: number): { dx: KResult; dweight: KResult | null };
+
+  activationForward(x: KTensor, kind: Activation): KResult;
+  activationBackward(dy: KTensor, x: KTensor, kind: Activation): KResult;
+  // x [..., 2F] -> silu(x[..., :F]) * x[..., F:]
+  swigluForward(x: KTensor): KResult;
+  swigluBackward(dy: KTensor, x: KTensor): KResult;
+
+  // Along one axis; `log` selects log-softmax. The backward takes the forward's output y.
+  softmaxForward(x: KTensor, axis: number, log: boolean): KResult;
+  softmaxBackward(dy: KTensor, y: KTensor, axis: number, log: boolean): KResult;
+
+  // logits [N,C], target [N] int32 -> loss ([] or [N] for 'none'), lse [N]. Fused: no softmax tensor is kept.
+  crossEntropyForward(logits: KTensor, target: KTensor, attrs: CrossEntropyAttrs): { loss: KResult; lse: KResult };
+  crossEntropyBackward(dloss: KTensor, logits: KTensor, target: KTensor, lse: KTensor, attrs: CrossEntropyAttrs): KResult;
+
+  // weight [V,C], ids int32 [...] -> [..., C]; backward scatter-adds into dweight [V,C], skipping paddingIdx.
+  embeddingForward(weight: KTensor, ids: KTensor): KResult;
+  embeddingBackward(dy: KTensor, ids: KTensor, V: number, paddingIdx: number | null): KResult;
+
+  // Keep an element when its counter-based uniform u >= p; kept elements scale by 1/(1-p).
+  dropoutForward(x: KTensor, p: number, rng: RngState): KResult;
+  dropoutBackward(dy: KTensor, p: number, rng: RngState): KResult;
+
+  binary(a: KTensor, b: KTensor, op: BinaryOp): KResult;
+  scale(x: KTensor, factor: number): KResult;
+  sum(x: KTensor, axes: readonly number[], keepDims: boolean): KResult;
+  broadcastTo(x: KTensor, shape: readonly number[]): KResult;
+  permute(x: KTensor, dims: readonly number[]): KResult;
+  cast(x: KTensor, dtype: DType): KResult;
+  fill(shape: readonly number[], dtype: DType, value: number): KResult;
+
+  // In place over all parameters at once: p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p).
+  adamwStep(params: readonly KTensor[], grads: readonly KTensor[], m: readonly KTensor[], v: readonly KTensor[], attrs: AdamWAttrs): void;
+}
+
+export type KernelName = keyof Kernels;
+
+export const KERNEL_NAMES: readonly KernelName[] = [
+  'matmul',
+  'attentionForward', 'attentionBackward',
+  'layernormForward', 'layernormBackward', 'rmsnormForward', 'rmsnormBackward',
+  'activationForward', 'activationBackward', 'swigluForward', 'swigluBackward',
+  'softmaxForward', 'softmaxBackward',
+  'crossEntropyForward', 'crossEntropyBackward',
+  'embeddingForward', 'embeddingBackward',
+  'dropoutForward', 'dropoutBackward',
+  'binary', 'scale', 'sum', 'broadcastTo', 'permute', 'cast', 'fill',
+  'adamwStep',
+];
+
+/** Storage primitives every backend provides. */
+export interface StorageOps {
+  /** Take a host array into backend storage; `copy: false` may alias it (the ts backend does). */
+  upload(array: TypedArray, dtype: DType, copy: boolean): unknown;
+  /** Read storage back into a fresh host array of the dtype's array type. */
+  download(data: unknown, dtype: DType, size: number): TypedArray;
+  /** Release storage; called once, when the last tensor sharing it is disposed or collected. */
+  free(data: unknown): void;
+  /** Whether this backend computes in the dtype. */
+  supportsDType(dtype: DType): boolean;
+}
+
+export interface Backend extends StorageOps {
+  readonly name: string;
+  readonly kernels: Kernels;
+}

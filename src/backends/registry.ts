@@ -1,0 +1,58 @@
+// Kernel registry (the tfjs idea): a backend is storage primitives plus a table
+// of kernels filled by name. A kernel that a backend has not registered throws a
+// clear error instead of silently falling back.
+import type { Backend, KernelName, Kernels, StorageOps } from './backend.js';
+import { KERNEL_NAMES } from './backend.js';
+
+const backends = new Map<string, Backend>();
+let current: Backend | undefined;
+
+export interface BackendInfo extends StorageOps {
+  name: string;
+}
+
+export function registerBackend(info: BackendInfo, priority = 0): Backend {
+  const kernels = {} as Record<KernelName, unknown>;
+  for (const name of KERNEL_NAMES) {
+    kernels[name] = () => {
+      throw new Error(`toroid: kernel ${name} is not implemented on backend '${info.name}'`);
+    };
+  }
+  const backend: Backend = { ...info, kernels: kernels as unknown as Kernels };
+  Object.defineProperty(backend, 'priority', { value: priority, enumerable: false });
+  backends.set(info.name, backend);
+  if (current === undefined || priority > priorityOf(current)) current = backend;
+  return backend;
+}
+
+function priorityOf(backend: Backend): number {
+  return (backend as unknown as { priority: number }).priority;
+}
+
+export function registerKernel<K extends KernelName>(backendName: string, name: K, impl: Kernels[K]): void {
+  const backend = backends.get(backendName);
+  if (backend === undefined) throw new Error(`toroid: registerKernel: backend '${backendName}' is not registered`);
+  if (!KERNEL_NAMES.includes(name)) throw new Error(`toroid: registerKernel: unknown kernel '${String(name)}'`);
+  (backend.kernels as unknown as Record<KernelName, unknown>)[name] = impl;
+}
+
+export function getBackend(name?: string): Backend {
+  if (name === undefined) {
+    if (current === undefined) throw new Error('toroid: no backend is registered');
+    return current;
+  }
+  const backend = backends.get(name);
+  if (backend === undefined) {
+    throw new RangeError(`toroid.getBackend: name must be one of ${listBackends().map((b) => `'${b}'`).join(', ')}, got '${name}'`);
+  }
+  return backend;
+}
+
+/** Make `name` the backend new tensors are created on. */
+export function setBackend(name: string): void {
+  current = getBackend(name);
+}
+
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}

@@ -1,0 +1,12 @@
+// F: the functional API, shaped like torch.nn.functional.
+export { scaledDotProductAttention, type AttentionOptions } from './ops/attention.js';
+export { linear, matmul } from './ops/matmul.js';
+export { layerNorm, rmsNorm } from './ops/norm.js';
+export { relu, gelu, silu, swiglu } from './ops/activation.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
+export { dropout } from './ops/dropout.js';
+export { embedding } from './ops/embedding.js';
+export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';
+export { add, sub, mul, div, scale } from './ops/elementwise.js';
+export { sum, mean } from './ops/reduce.js';
+export { reshape, permute, transpose, cast } from './ops/layout.js';

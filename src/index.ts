@@ -1,0 +1,15 @@
+// toroid: Transformers in Node.js. The public API.
+import './backends/ts/index.js';
+
+export { Tensor, type NestedArray } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { tensor, zeros, ones, full, rand, randn, type TensorOptions, type FromArrayOptions } from './tensor/create.js';
+export { tidy, keep } from './tensor/scope.js';
+export { memory, type MemoryInfo } from './tensor/storage.js';
+export { noGrad, isGradEnabled } from './autograd/tape.js';
+export { getBackend, setBackend, listBackends, registerBackend, registerKernel } from './backends/registry.js';
+export type { Backend, Kernels, KernelName, KTensor, KResult } from './backends/backend.js';
+export { KERNEL_NAMES } from './backends/backend.js';
+export { manualSeed, initialSeed, getRngState, setRngState } from './random/generator.js';
+export { adamwStep, type AdamWState } from './optim/adamw-step.js';
+export * as F from './functional.js';

@@ -1,0 +1,143 @@
+// Tensor creation. Values are copied unless a typed array is handed over with
+// { copy: false }, which aliases it where the backend allows (the ts backend does).
+import type { Backend } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
+import { nextRng } from '../random/generator.js';
+import { PhiloxStream } from '../random/philox.js';
+import { allocArray, bytesPerElement, DTYPES, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
+import { checkShapeArg, sizeOf } from './shape.js';
+import { Storage } from './storage.js';
+import { Tensor, type NestedArray } from './tensor.js';
+
+export interface TensorOptions {
+  dtype?: DType;
+  /** Name of the backend to create on; defaults to the current one. */
+  backend?: string;
+  requiresGrad?: boolean;
+}
+
+export interface FromArrayOptions extends TensorOptions {
+  shape?: readonly number[];
+  /** Alias a typed array instead of copying it (only when its type matches dtype). Default true = copy. */
+  copy?: boolean;
+}
+
+function resolve(fn: string, options: TensorOptions | undefined, fallback: DType): { backend: Backend; dtype: DType } {
+  const dtype = options?.dtype ?? fallback;
+  if (!DTYPES.includes(dtype)) throw typeError(fn, 'dtype', DTYPES.map((d) => `'${d}'`).join(', '), describeValue(dtype));
+  const backend = getBackend(options?.backend);
+  if (!backend.supportsDType(dtype)) throw typeError(fn, 'dtype', `a dtype backend '${backend.name}' supports`, dtype);
+  return { backend, dtype };
+}
+
+function finish(t: Tensor, options: TensorOptions | undefined): Tensor {
+  if (options?.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+export function fromHost(backend: Backend, array: TypedArray, shape: readonly number[], dtype: DType, copy: boolean): Tensor {
+  const data = backend.upload(array, dtype, copy);
+  return new Tensor(new Storage(backend, data, sizeOf(shape) * bytesPerElement(dtype)), shape, dtype);
+}
+
+/** Infer the shape of nested arrays, checking they are rectangular. */
+function nestedShape(data: unknown): number[] {
+  const shape: number[] = [];
+  let level: unknown = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  return shape;
+}
+
+function flatten(data: NestedArray, shape: number[], out: TypedArray): void {
+  let n = 0;
+  const walk = (value: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (typeof value !== 'number' && typeof value !== 'boolean') throw typeError('tensor', 'data', 'numbers or nested arrays of numbers', describeValue(value));
+      out[n++] = Number(value);
+      return;
+    }
+    if (!Array.isArray(value) || value.length !== shape[dim]) {
+      throw rangeError('tensor', 'data', `a rectangular nested array of shape ${describeShape(shape)}`, `a ragged array at depth ${dim}`);
+    }
+    for (const item of value) walk(item, dim + 1);
+  };
+  walk(data, 0);
+}
+
+/** Create a tensor from a number, nested arrays or a typed array (with options.shape). */
+export function tensor(data: NestedArray | TypedArray | boolean[], options?: FromArrayOptions): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const arrayDType = dtypeOfArray(data);
+    if (arrayDType === undefined) throw typeError('tensor', 'data', 'a Float32Array, Float64Array, Int32Array or Uint8Array', describeValue(data));
+    const { backend, dtype } = resolve('tensor', options, arrayDType);
+    const shape = options?.shape === undefined ? [data.length] : checkShapeArg('tensor', 'options.shape', options.shape);
+    if (sizeOf(shape) !== data.length) throw rangeError('tensor', 'options.shape', `a shape with ${data.length} elements like data`, describeShape(shape));
+    if (dtype === arrayDType) return finish(fromHost(backend, data, shape, dtype, options?.copy !== false), options);
+    const converted = allocArray(dtype, data.length);
+    converted.set(data);
+    return finish(fromHost(backend, converted, shape, dtype, false), options);
+  }
+  if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
+    throw typeError('tensor', 'data', 'a number, nested arrays of numbers or a typed array', describeValue(data));
+  }
+  const { backend, dtype } = resolve('tensor', options, 'float32');
+  const inferred = nestedShape(data);
+  const shape = options?.shape === undefined ? inferred : checkShapeArg('tensor', 'options.shape', options.shape);
+  const values = allocArray(dtype, sizeOf(inferred));
+  flatten(data as NestedArray, inferred, values);
+  if (sizeOf(shape) !== values.length) throw rangeError('tensor', 'options.shape', `a shape with ${values.length} elements like data`, describeShape(shape));
+  return finish(fromHost(backend, values, shape, dtype, false), options);
+}
+
+export function full(shape: readonly number[], value: number, options?: TensorOptions): Tensor {
+  const dims = checkShapeArg('full', 'shape', shape);
+  if (typeof value !== 'number') throw typeError('full', 'value', 'a number', describeValue(value));
+  const { backend, dtype } = resolve('full', options, 'float32');
+  return finish(Tensor.fromKernel(backend, backend.kernels.fill(dims, dtype, value)), options);
+}
+
+export function zeros(shape: readonly number[], options?: TensorOptions): Tensor {
+  return full(shape, 0, options);
+}
+
+export function ones(shape: readonly number[], options?: TensorOptions): Tensor {
+  return full(shape, 1, options);
+}
+
+/** Uniform in [0, 1) from the global counter-based generator (see manualSeed). */
+export function rand(shape: readonly number[], options?: TensorOptions): Tensor {
+  const dims = checkShapeArg('rand', 'shape', shape);
+  const { backend, dtype } = resolve('rand', options, 'float32');
+  if (dtype !== 'float32' && dtype !== 'float64') throw typeError('rand', 'dtype', 'float32 or float64', dtype);
+  const n = sizeOf(dims);
+  const stream = new PhiloxStream(...rngArgs(n));
+  const values = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) values[i] = stream.uniform(i);
+  return finish(fromHost(backend, values, dims, dtype, false), options);
+}
+
+/** Standard normal (Box-Muller over the global counter-based generator). */
+export function randn(shape: readonly number[], options?: TensorOptions): Tensor {
+  const dims = checkShapeArg('randn', 'shape', shape);
+  const { backend, dtype } = resolve('randn', options, 'float32');
+  if (dtype !== 'float32' && dtype !== 'float64') throw typeError('randn', 'dtype', 'float32 or float64', dtype);
+  const n = sizeOf(dims);
+  const stream = new PhiloxStream(...rngArgs(2 * n));
+  const values = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) {
+    // (0, 1] keeps log() finite
+    const u1 = (stream.word(2 * i) + 1) / 4294967296;
+    const u2 = stream.word(2 * i + 1) / 4294967296;
+    values[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  }
+  return finish(fromHost(backend, values, dims, dtype, false), options);
+}
+
+function rngArgs(count: number): [bigint, number] {
+  const { seed, offset } = nextRng(count);
+  return [seed, offset];
+}
