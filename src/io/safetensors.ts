@@ -1,0 +1,166 @@
+// The safetensors format (https://github.com/huggingface/safetensors):
+//   u64 little-endian N | N bytes of JSON header | data
+// The header maps names to {dtype, shape, data_offsets: [begin, end]} relative to
+// the data section, plus an optional "__metadata__" of string -> string.
+// Files come from strangers: every header field is checked before any allocation,
+// so a hostile file gives a clean error and never an allocation beyond its size.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { describeValue, rangeError, typeError } from '../errors.js';
+import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
+
+export type SafeDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8' | 'BOOL';
+export type RawData = Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface RawTensor {
+  dtype: SafeDType;
+  shape: number[];
+  /** F16 and BF16 hold their raw bits in a Uint16Array. */
+  data: RawData;
+}
+
+export interface SafetensorsContents {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Header larger than this is refused (the reference implementation uses 100 MB). */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+const ITEM_BYTES: Record<SafeDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+const ARRAY_OF: Record<SafeDType, new (buffer: ArrayBuffer) => RawData> = {
+  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array,
+  I64: BigInt64Array, I32: Int32Array, U8: Uint8Array, BOOL: Uint8Array,
+};
+
+function isSafeDType(value: unknown): value is SafeDType {
+  return typeof value === 'string' && Object.hasOwn(ITEM_BYTES, value);
+}
+
+interface Entry { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }
+
+/** Parse a whole file's bytes. `fn` and `source` name the caller and the file in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'load'): SafetensorsContents {
+  const where = `file ${JSON.stringify(source)}`;
+  const bad = (expected: string, actual: string): RangeError => rangeError(fn, where, expected, actual);
+  if (bytes.byteLength < 8) throw bad('at least 8 bytes (the header length)', `${bytes.byteLength} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  const available = BigInt(bytes.byteLength - 8);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) throw bad(`a header of at most ${MAX_HEADER_BYTES} bytes`, `${headerLength} bytes`);
+  if (headerLength > available) throw bad(`a header length within the file (${available} bytes after the length)`, `${headerLength}`);
+  const n = Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (err) {
+    throw bad('a header of valid UTF-8 JSON', (err as Error).message);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('a JSON object header', describeValue(header));
+
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('__metadata__ to be an object of strings', describeValue(value));
+      for (const [key, text] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof text !== 'string') throw bad(`__metadata__.${key} to be a string`, describeValue(text));
+        metadata[key] = text;
+      }
+      continue;
+    }
+    entries.push(parseEntry(name, value, bad));
+  }
+
+  const dataLength = bytes.byteLength - 8 - n;
+  // Offsets must tile the data section exactly: in range, no overlaps, no holes.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const e of sorted) {
+    if (e.begin !== cursor) {
+      throw bad(`tensor '${e.name}' to start at byte ${cursor} of the data (no overlaps or holes)`, `data_offsets [${e.begin},${e.end}]`);
+    }
+    cursor = e.end;
+  }
+  if (cursor !== dataLength) throw bad(`tensors to cover the ${dataLength} data bytes`, `${cursor} bytes covered`);
+
+  const tensors = new Map<string, RawTensor>();
+  const dataStart = bytes.byteOffset + 8 + n;
+  for (const e of entries) {
+    // slice() copies into a fresh, aligned buffer the tensor owns.
+    const buffer = bytes.buffer.slice(dataStart + e.begin, dataStart + e.end) as ArrayBuffer;
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) });
+  }
+  return { tensors, metadata };
+}
+
+function parseEntry(name: string, value: unknown, bad: (expected: string, actual: string) => RangeError): Entry {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`tensor '${name}' to be an object`, describeValue(value));
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (!isSafeDType(dtype)) throw bad(`tensor '${name}' dtype to be one of ${Object.keys(ITEM_BYTES).join('|')}`, describeValue(dtype));
+  if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
+    throw bad(`tensor '${name}' shape to be an array of non-negative integers`, JSON.stringify(shape) ?? 'undefined');
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    throw bad(`tensor '${name}' data_offsets to be [begin, end] with 0 <= begin <= end`, JSON.stringify(offsets) ?? 'undefined');
+  }
+  let bytes = ITEM_BYTES[dtype];
+  for (const s of shape as number[]) {
+    bytes *= s;
+    if (!Number.isSafeInteger(bytes)) throw bad(`tensor '${name}' shape to have a representable size`, JSON.stringify(shape));
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end - begin !== bytes) {
+    throw bad(`tensor '${name}' data_offsets to span ${bytes} bytes (${dtype} ${JSON.stringify(shape)})`, `${end - begin} bytes`);
+  }
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+/** Serialise to the chunks of a file: [length + header, data...]. Data is not copied. */
+export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (metadata === null || typeof metadata !== 'object') throw typeError(fn, 'metadata', 'an object of strings', describeValue(metadata));
+  const meta = Object.entries(metadata);
+  for (const [key, text] of meta) {
+    if (typeof text !== 'string') throw typeError(fn, `metadata.${key}`, 'a string', describeValue(text));
+  }
+  if (meta.length > 0) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (name === '__metadata__' || name.length === 0) throw rangeError(fn, 'tensor name', 'non-empty and not "__metadata__"', JSON.stringify(name));
+    if (!isSafeDType(t.dtype)) throw typeError(fn, `tensor '${name}' dtype`, Object.keys(ITEM_BYTES).join('|'), describeValue(t.dtype));
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== count || !(t.data instanceof ARRAY_OF[t.dtype])) {
+      throw rangeError(fn, `tensor '${name}' data`, `${count} elements of ${t.dtype} for shape ${JSON.stringify(t.shape)}`, describeValue(t.data));
+    }
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  let json = JSON.stringify(header);
+  let jsonBytes = new TextEncoder().encode(json);
+  const padded = Math.ceil(jsonBytes.byteLength / 8) * 8; // keeps the data 8-byte aligned
+  json += ' '.repeat(padded - jsonBytes.byteLength);
+  jsonBytes = new TextEncoder().encode(json);
+  const head = new Uint8Array(8 + jsonBytes.byteLength);
+  new DataView(head.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
+  head.set(jsonBytes, 8);
+  return [head, ...chunks];
+}
+
+export async function readSafetensorsFile(path: string, fn = 'load'): Promise<SafetensorsContents> {
+  return decodeSafetensors(await fsp.readFile(path), path, fn);
+}
+
+export function readSafetensorsFileSync(path: string, fn = 'load'): SafetensorsContents {
+  return decodeSafetensors(fs.readFileSync(path), path, fn);
+}
+
+export async function writeSafetensorsFile(path: string, tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata, fn));
+}
+
+export function writeSafetensorsFileSync(path: string, tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): void {
+  writeFileAtomicSync(path, encodeSafetensors(tensors, metadata, fn));
+}
