@@ -81,11 +81,11 @@ export function attentionForward(q: KTensor, k: KTensor, v: KTensor, masks: Atte
   return { out: out.result, lse: lse.result };
 }
 
-export function attentionBackward(dout: KTensor, q: KTensor, k: KTensor, v: KTensor, _out: KTensor, lse: KTensor,
+export function attentionBackward(dout: KTensor, q: KTensor, k: KTensor, v: KTensor, out: KTensor, lse: KTensor,
   masks: AttentionMasks, attrs: AttentionAttrs): { dq: KResult; dk: KResult; dv: KResult } {
   const g = geometry(q, k);
   const { B, h, hkv, Tq, Tk, d } = g;
-  const Q = values(q), K = values(k), V = values(v), dO = values(dout), L = values(lse);
+  const Q = values(q), K = values(k), V = values(v), dO = values(dout), O = values(out), L = values(lse);
   const dq = output(q.shape, q.dtype), dk = output(k.shape, k.dtype), dv = output(v.shape, v.dtype);
   // accumulate in float64, round once at the end
   const dQ = new Float64Array(dq.data.length), dK = new Float64Array(dk.data.length), dV = new Float64Array(dv.data.length);
@@ -99,8 +99,12 @@ export function attentionBackward(dout: KTensor, q: KTensor, k: KTensor, v: KTen
       if (rowLse === -Infinity) continue;
       rowScores(s, g, Q, K, masks, attrs, b, head, i);
       const oOff = row * d;
-      // P = softmax (recomputed from the saved lse), dP = dL/dP through dropout
+      // D = rowsum(dO * O) = sum_j P_j dP_j, taken from the saved output rather than the
+      // recomputed P: P built from a float32 lse is off by a few ulps of the score, and
+      // with large scores sum_j P_j dP_j would then no longer cancel dP exactly.
       let D = 0;
+      for (let c = 0; c < d; c++) D += dO[oOff + c]! * O[oOff + c]!;
+      // P = softmax (recomputed from the saved lse), dP = dL/dP through dropout
       for (let j = 0; j < Tk; j++) {
         P[j] = Math.exp(s[j]! - rowLse);
         const keep = keepScale(stream, attrs.dropoutP, row * Tk + j);
@@ -112,7 +116,6 @@ export function attentionBackward(dout: KTensor, q: KTensor, k: KTensor, v: KTen
           }
         }
         dP[j] = dPd * keep;
-        D += P[j]! * dP[j]!;
       }
       for (let j = 0; j < Tk; j++) {
         const dS = P[j]! * (dP[j]! - D) * attrs.scale;
