@@ -25,13 +25,18 @@ export function layernormForward(x: KTensor, weight: KTensor | null, bias: KTens
   return { y: y.result, mean: mean.result, rstd: rstd.result };
 }
 
-export function layernormBackward(dy: KTensor, x: KTensor, weight: KTensor | null, mean: KTensor, rstd: KTensor, C: number, hasBias: boolean): { dx: KResult; dweight: KResult | null; dbias: KResult | null } {
-  const X = values(x), dY = values(dy), W = weight && values(weight), M = values(mean), R = values(rstd);
+// The saved mean is float32: at 1000 +- 1 its rounding (6e-5) would shift every xhat,
+// so the backward recomputes the row mean from x in float64 (one cheap pass).
+export function layernormBackward(dy: KTensor, x: KTensor, weight: KTensor | null, _mean: KTensor, rstd: KTensor, C: number, hasBias: boolean): { dx: KResult; dweight: KResult | null; dbias: KResult | null } {
+  const X = values(x), dY = values(dy), W = weight && values(weight), R = values(rstd);
   const N = C === 0 ? 0 : X.length / C;
   const dx = output(x.shape, x.dtype);
   const dW = new Float64Array(C), dB = new Float64Array(C);
   for (let n = 0; n < N; n++) {
-    const off = n * C, mu = M[n]!, r = R[n]!;
+    const off = n * C, r = R[n]!;
+    let mu = 0;
+    for (let c = 0; c < C; c++) mu += X[off + c]!;
+    mu /= C;
     // dx = r * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w
     let gMean = 0, gxMean = 0;
     for (let c = 0; c < C; c++) {
