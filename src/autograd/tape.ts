@@ -1,8 +1,11 @@
 // Reverse-mode autograd over coarse ops. Each recorded op is one GradNode whose
 // backward calls the backend's backward kernels; there are no per-scalar closures.
 // A node owns aliases of the tensors it saved, so a user may dispose its own
-// handles right after the forward; the node releases them after backward().
-import { describeShape, rangeError, typeError } from '../errors.js';
+// handles right after the forward; the node releases them after backward(), or
+// when the last handle and downstream node referring to it are gone (see GradNode).
+// Which inputs need a gradient is decided when the op is recorded: backward
+// functions never consult the caller's tensor handles, which may be disposed.
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
@@ -33,15 +36,31 @@ interface Edge {
 
 export type BackwardFn = (dy: Tensor, saved: readonly Tensor[]) => ReadonlyArray<Tensor | null>;
 
+/**
+ * One recorded op. A node is reference-counted: every tensor handle whose gradFn
+ * it is, and every downstream node that has it as an input edge, holds one
+ * reference. When the last goes (the handles were disposed and no live graph
+ * reaches it), the node frees its saved tensors and drops its edges, which may
+ * free the nodes upstream in turn. backward() without retainGraph frees the saved
+ * tensors early but keeps the edges, so a second backward can name the freed op.
+ */
 export class GradNode {
   private saved: Tensor[] | null;
+  private refs = 0;
+  private _edges: Edge[];
   constructor(
     readonly name: string,
-    readonly edges: readonly Edge[],
+    edges: Edge[],
     saved: Tensor[],
     private readonly backwardFn: BackwardFn,
   ) {
     this.saved = saved;
+    this._edges = edges;
+    for (const edge of edges) edge.node?.retainRef();
+  }
+
+  get edges(): readonly Edge[] {
+    return this._edges;
   }
 
   backward(dy: Tensor): ReadonlyArray<Tensor | null> {
@@ -51,10 +70,34 @@ export class GradNode {
     return this.backwardFn(dy, this.saved);
   }
 
+  /** Free the saved tensors now (backward() without retainGraph). Idempotent. */
   release(): void {
     if (this.saved === null) return;
-    for (const t of this.saved) t.dispose();
+    const saved = this.saved;
     this.saved = null;
+    for (const t of saved) t.dispose();
+  }
+
+  /** @internal A tensor handle or a downstream node now refers to this node. */
+  retainRef(): void {
+    this.refs++;
+  }
+
+  /** @internal One referrer is gone; the last one frees the node (iteratively, so long chains do not recurse). */
+  releaseRef(): void {
+    if (this.refs <= 0) return;
+    if (--this.refs > 0) return;
+    const pending: GradNode[] = [this];
+    while (pending.length > 0) {
+      const node = pending.pop()!;
+      node.release();
+      const edges = node._edges;
+      node._edges = edges.map((e) => ({ node: null, leaf: null, shape: e.shape }));
+      for (const edge of edges) {
+        const up = edge.node;
+        if (up !== null && up.refs > 0 && --up.refs === 0) pending.push(up);
+      }
+    }
   }
 }
 
@@ -88,9 +131,12 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
     }
     seed = onesLike(root);
   } else {
-    if (gradOut.isDisposed || !sameShape(gradOut.shape, root.shape) || gradOut.dtype !== root.dtype) {
-      throw rangeError('backward', 'gradOut', `${root.dtype} ${describeShape(root.shape)} like the output`, `${gradOut.dtype} ${describeShape(gradOut.shape)}`);
-    }
+    const expected = `${root.dtype} ${describeShape(root.shape)} like the output`;
+    if (!isTensor(gradOut)) throw typeError('backward', 'gradOut', `a Tensor (${expected})`, describeValue(gradOut));
+    if (gradOut.isDisposed) throw typeError('backward', 'gradOut', 'a live Tensor', 'a disposed one');
+    if (gradOut.dtype !== root.dtype) throw typeError('backward', 'gradOut', expected, `${gradOut.dtype} ${describeShape(gradOut.shape)}`);
+    if (gradOut.backend !== root.backend) throw typeError('backward', 'gradOut', `on backend '${root.device}' like the output`, `'${gradOut.device}'`);
+    if (!sameShape(gradOut.shape, root.shape)) throw rangeError('backward', 'gradOut', expected, `${gradOut.dtype} ${describeShape(gradOut.shape)}`);
     seed = gradOut.alias(gradOut.shape, false);
   }
   noGradScope(() => {
@@ -124,6 +170,10 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
       if (!retainGraph) node.release();
     }
   });
+}
+
+function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true;
 }
 
 function accumulateIntoLeaf(leaf: Tensor, g: Tensor): void {

@@ -10,7 +10,8 @@ function activation(fn: string, x: Tensor, kind: Activation): Tensor {
   const k = x.backend.kernels;
   const y = Tensor.fromKernel(x.backend, k.activationForward(x, kind));
   if (!needsGrad(x)) return y;
-  return record(fn, y, [x], [x], (dy, [sx]) => [Tensor.fromKernel(x.backend, k.activationBackward(dy, sx!, kind))]);
+  const backend = x.backend;
+  return record(fn, y, [x], [x], (dy, [sx]) => [Tensor.fromKernel(backend, k.activationBackward(dy, sx!, kind))]);
 }
 
 export function relu(x: Tensor): Tensor {
@@ -36,5 +37,6 @@ export function swiglu(x: Tensor): Tensor {
   const k = x.backend.kernels;
   const y = Tensor.fromKernel(x.backend, k.swigluForward(x));
   if (!needsGrad(x)) return y;
-  return record('swiglu', y, [x], [x], (dy, [sx]) => [Tensor.fromKernel(x.backend, k.swigluBackward(dy, sx!))]);
+  const backend = x.backend;
+  return record('swiglu', y, [x], [x], (dy, [sx]) => [Tensor.fromKernel(backend, k.swigluBackward(dy, sx!))]);
 }

@@ -18,5 +18,6 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   const rng = nextRng(x.size);
   const y = Tensor.fromKernel(x.backend, k.dropoutForward(x, p, rng));
   if (!needsGrad(x)) return y;
-  return record('dropout', y, [x], [], (dy) => [Tensor.fromKernel(x.backend, k.dropoutBackward(dy, p, rng))]);
+  const backend = x.backend;
+  return record('dropout', y, [x], [], (dy) => [Tensor.fromKernel(backend, k.dropoutBackward(dy, p, rng))]);
 }

@@ -14,11 +14,13 @@ function scalarLike(t: Tensor, value: number): Tensor {
 function binary(fn: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   checkTensor(fn, 'a', a);
   if (typeof b === 'number') {
-    if (fn === 'add' || fn === 'sub') {
+    const factor = fn === 'mul' ? b : 1 / b;
+    // scale() takes finite factors only; x / 0, x * Infinity and NaN go through a scalar tensor
+    if (fn === 'add' || fn === 'sub' || !Number.isFinite(factor)) {
       const s = scalarLike(a, b);
       try { return binary(fn, a, s); } finally { s.dispose(); }
     }
-    return scale(a, fn === 'mul' ? b : 1 / b);
+    return scale(a, factor);
   }
   if (!(b instanceof Tensor)) throw typeError(fn, 'b', 'a Tensor or a number', describeValue(b));
   checkTensor(fn, 'b', b);
@@ -29,30 +31,40 @@ function binary(fn: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   const y = Tensor.fromKernel(backend, backend.kernels.binary(a, b, fn));
   if (!needsGrad(a, b)) return y;
   const k = backend.kernels;
-  return record(fn, y, [a, b], fn === 'mul' || fn === 'div' ? [a, b] : [], (dy, saved) => {
-    const [sa, sb] = saved as [Tensor, Tensor];
+  // decided now: the user may dispose a or b before backward(), which unlinks their graph
+  const needA = a.requiresGrad, needB = b.requiresGrad;
+  const shapeA = a.shape, shapeB = b.shape;
+  const save = fn === 'mul' ? [needB ? a : null, needA ? b : null] : fn === 'div' ? [needB ? a : null, b] : [];
+  return record(fn, y, [a, b], save.filter((t): t is Tensor => t !== null), (dy, saved) => {
     switch (fn) {
       case 'add':
-        return [sumToShape(dy.alias(), a.shape), sumToShape(dy.alias(), b.shape)];
+        return [needA ? sumToShape(dy.alias(), shapeA) : null, needB ? sumToShape(dy.alias(), shapeB) : null];
       case 'sub':
-        return [sumToShape(dy.alias(), a.shape), sumToShape(Tensor.fromKernel(backend, k.scale(dy, -1)), b.shape)];
-      case 'mul':
+        return [needA ? sumToShape(dy.alias(), shapeA) : null, needB ? sumToShape(Tensor.fromKernel(backend, k.scale(dy, -1)), shapeB) : null];
+      case 'mul': {
+        // saved holds a when b needs a gradient, then b when a needs one
+        let next = 0;
+        const sa = needB ? saved[next++]! : null;
+        const sb = needA ? saved[next++]! : null;
         return [
-          a.requiresGrad ? sumToShape(Tensor.fromKernel(backend, k.binary(dy, sb, 'mul')), a.shape) : null,
-          b.requiresGrad ? sumToShape(Tensor.fromKernel(backend, k.binary(dy, sa, 'mul')), b.shape) : null,
+          sb !== null ? sumToShape(Tensor.fromKernel(backend, k.binary(dy, sb, 'mul')), shapeA) : null,
+          sa !== null ? sumToShape(Tensor.fromKernel(backend, k.binary(dy, sa, 'mul')), shapeB) : null,
         ];
+      }
       case 'div': {
+        const sa = needB ? saved[0]! : null;
+        const sb = saved[needB ? 1 : 0]!;
         const da = Tensor.fromKernel(backend, k.binary(dy, sb, 'div'));
         let db: Tensor | null = null;
-        if (b.requiresGrad) {
+        if (sa !== null) {
           // d(a/b)/db = -(dy/b) * (a/b)
           const q = Tensor.fromKernel(backend, k.binary(sa, sb, 'div'));
           const prod = Tensor.fromKernel(backend, k.binary(da, q, 'mul'));
-          db = sumToShape(Tensor.fromKernel(backend, k.scale(prod, -1)), b.shape);
+          db = sumToShape(Tensor.fromKernel(backend, k.scale(prod, -1)), shapeB);
           q.dispose();
           prod.dispose();
         }
-        return [a.requiresGrad ? sumToShape(da, a.shape) : (da.dispose(), null), db];
+        return [needA ? sumToShape(da, shapeA) : (da.dispose(), null), db];
       }
     }
   });
@@ -66,7 +78,7 @@ export function div(a: Tensor, b: Tensor | number): Tensor { return binary('div'
 /** x * factor. */
 export function scale(x: Tensor, factor: number): Tensor {
   checkTensor('scale', 'x', x);
-  checkNumber('scale', 'factor', factor, -Infinity, Infinity, 'a finite number');
+  checkNumber('scale', 'factor', factor, -Number.MAX_VALUE, Number.MAX_VALUE, 'a finite number');
   const backend = x.backend;
   const y = Tensor.fromKernel(backend, backend.kernels.scale(x, factor));
   if (!needsGrad(x)) return y;

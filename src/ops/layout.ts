@@ -20,7 +20,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   const y = x.alias(resolved);
   if (!needsGrad(x)) return y;
-  return record('reshape', y, [x], [], (dy) => [dy.alias(x.shape)]);
+  const xShape = x.shape;
+  return record('reshape', y, [x], [], (dy) => [dy.alias(xShape)]);
 }
 
 /** Reorder dims: y.shape[i] = x.shape[dims[i]]. */
@@ -36,7 +37,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (!needsGrad(x)) return y;
   const inverse = new Array<number>(axes.length);
   axes.forEach((a, i) => { inverse[a] = i; });
-  return record('permute', y, [x], [], (dy) => [Tensor.fromKernel(x.backend, k.permute(dy, inverse))]);
+  const backend = x.backend;
+  return record('permute', y, [x], [], (dy) => [Tensor.fromKernel(backend, k.permute(dy, inverse))]);
 }
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
@@ -55,5 +57,6 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const k = x.backend.kernels;
   const y = Tensor.fromKernel(x.backend, k.cast(x, dtype));
   if (!needsGrad(x) || (dtype !== 'float32' && dtype !== 'float64')) return y;
-  return record('cast', y, [x], [], (dy) => [Tensor.fromKernel(x.backend, k.cast(dy, x.dtype))]);
+  const backend = x.backend, xDType = x.dtype;
+  return record('cast', y, [x], [], (dy) => [Tensor.fromKernel(backend, k.cast(dy, xDType))]);
 }

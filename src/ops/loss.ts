@@ -52,13 +52,14 @@ export function crossEntropy(logits: Tensor, target: Tensor, options?: CrossEntr
   const loss = Tensor.fromKernel(backend, r.loss);
   const lse = Tensor.fromKernel(backend, r.lse);
   if (needsGrad(logits)) {
+    const logitsShape = logits.shape;
     record(FN, loss, [logits, null], [logits, target, lse], (dloss, [sl, st, slse]) => {
       const l2 = sl!.alias([N, C], false);
       const t1 = st!.alias([N], false);
       const d1 = attrs.reduction === 'none' ? dloss.alias([N], false) : dloss.alias([], false);
       const dlogits = k.crossEntropyBackward(d1, l2, t1, slse!, attrs);
       [l2, t1, d1].forEach((t) => t.dispose());
-      dlogits.shape = logits.shape.slice();
+      dlogits.shape = logitsShape.slice();
       return [Tensor.fromKernel(backend, dlogits), null];
     });
   }

@@ -21,10 +21,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k = backend.kernels;
   const y = Tensor.fromKernel(backend, k.matmul(a, b, false, false, null));
   if (!needsGrad(a, b)) return y;
-  return record('matmul', y, [a, b], [a, b], (dy, [sa, sb]) => [
-    a.requiresGrad ? sumToShape(Tensor.fromKernel(backend, k.matmul(dy, sb!, false, true, null)), a.shape) : null,
-    b.requiresGrad ? sumToShape(Tensor.fromKernel(backend, k.matmul(sa!, dy, true, false, null)), b.shape) : null,
-  ]);
+  // decided now: the user may dispose a or b before backward(), which unlinks their graph
+  const needA = a.requiresGrad, needB = b.requiresGrad;
+  const shapeA = a.shape, shapeB = b.shape;
+  // dA needs b, dB needs a: save only what a needed gradient uses
+  const save = [needB ? a : null, needA ? b : null].filter((t): t is Tensor => t !== null);
+  return record('matmul', y, [a, b], save, (dy, saved) => {
+    let next = 0;
+    const sa = needB ? saved[next++]! : null;
+    const sb = needA ? saved[next++]! : null;
+    return [
+      sb !== null ? sumToShape(Tensor.fromKernel(backend, k.matmul(dy, sb, false, true, null)), shapeA) : null,
+      sa !== null ? sumToShape(Tensor.fromKernel(backend, k.matmul(sa, dy, true, false, null)), shapeB) : null,
+    ];
+  });
 }
 
 /** y = x W^T + b with x [..., in], weight [out, in], bias [out]. */
@@ -50,15 +60,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   y2.shape = [...x.shape.slice(0, -1), outFeatures];
   const y = Tensor.fromKernel(backend, y2);
   if (!needsGrad(x, weight, bias)) return y;
-  return record('linear', y, [x, weight, bias ?? null], [x, weight], (dy, [sx, sw]) => {
+  const needX = x.requiresGrad, needW = weight.requiresGrad, needBias = bias?.requiresGrad ?? false;
+  const xShape = x.shape;
+  // dx needs weight, dW needs x, dbias needs neither
+  const save = [needW ? x : null, needX ? weight : null].filter((t): t is Tensor => t !== null);
+  return record('linear', y, [x, weight, bias ?? null], save, (dy, saved) => {
+    let next = 0;
+    const sx = needW ? saved[next++]! : null;
+    const sw = needX ? saved[next++]! : null;
     const dy2 = dy.alias([rows, outFeatures], false);
-    const xs = sx!.alias([rows, inFeatures], false);
-    const dx = x.requiresGrad ? Tensor.fromKernel(backend, k.matmul(dy2, sw!, false, false, null)) : null;
-    const dw = weight.requiresGrad ? Tensor.fromKernel(backend, k.matmul(dy2, xs, true, false, null)) : null;
-    const db = bias?.requiresGrad ? Tensor.fromKernel(backend, k.sum(dy2, [0], false)) : null;
+    let dx: Tensor | null = null;
+    let dw: Tensor | null = null;
+    if (sw !== null) dx = Tensor.fromKernel(backend, k.matmul(dy2, sw, false, false, null));
+    if (sx !== null) {
+      const xs = sx.alias([rows, inFeatures], false);
+      dw = Tensor.fromKernel(backend, k.matmul(dy2, xs, true, false, null));
+      xs.dispose();
+    }
+    const db = needBias ? Tensor.fromKernel(backend, k.sum(dy2, [0], false)) : null;
     dy2.dispose();
-    xs.dispose();
-    return [dx === null ? null : reshapeOwned(dx, x.shape), dw, db];
+    return [dx === null ? null : reshapeOwned(dx, xShape), dw, db];
   });
 }
 

@@ -39,10 +39,12 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const mean = Tensor.fromKernel(backend, r.mean);
   const rstd = Tensor.fromKernel(backend, r.rstd);
   if (needsGrad(x, w, b)) {
+    // decided now: the user may dispose the inputs before backward(), which unlinks their graph
+    const needW = w?.requiresGrad ?? false, needB = b?.requiresGrad ?? false, hasBias = b !== null;
     record(fn, y, [x, w, b], [x, mean, rstd, ...(w ? [w] : [])], (dy, [sx, smean, srstd, sw]) => {
-      const g = k.layernormBackward(dy, sx!, sw ?? null, smean!, srstd!, C, b !== null);
-      const dweight = g.dweight && w?.requiresGrad ? Tensor.fromKernel(backend, { ...g.dweight, shape }) : null;
-      const dbias = g.dbias && b?.requiresGrad ? Tensor.fromKernel(backend, { ...g.dbias, shape }) : null;
+      const g = k.layernormBackward(dy, sx!, sw ?? null, smean!, srstd!, C, hasBias);
+      const dweight = g.dweight && needW ? Tensor.fromKernel(backend, { ...g.dweight, shape }) : null;
+      const dbias = g.dbias && needB ? Tensor.fromKernel(backend, { ...g.dbias, shape }) : null;
       if (g.dweight && dweight === null) backend.free(g.dweight.data);
       if (g.dbias && dbias === null) backend.free(g.dbias.data);
       return [Tensor.fromKernel(backend, g.dx), dweight, dbias];
@@ -67,9 +69,10 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
   const y = Tensor.fromKernel(backend, r.y);
   const rstd = Tensor.fromKernel(backend, r.rstd);
   if (needsGrad(x, w)) {
+    const needW = w?.requiresGrad ?? false;
     record(fn, y, [x, w], [x, rstd, ...(w ? [w] : [])], (dy, [sx, srstd, sw]) => {
       const g = k.rmsnormBackward(dy, sx!, sw ?? null, srstd!, C);
-      const dweight = g.dweight && w?.requiresGrad ? Tensor.fromKernel(backend, { ...g.dweight, shape }) : null;
+      const dweight = g.dweight && needW ? Tensor.fromKernel(backend, { ...g.dweight, shape }) : null;
       if (g.dweight && dweight === null) backend.free(g.dweight.data);
       return [Tensor.fromKernel(backend, g.dx), dweight];
     });

@@ -8,9 +8,11 @@ function resolveAxes(fn: string, x: Tensor, dims: unknown): number[] {
   if (dims === undefined || dims === null) return x.shape.map((_, i) => i);
   const list = typeof dims === 'number' ? [dims] : dims;
   if (!Array.isArray(list)) throw typeError(fn, 'dims', 'an integer, an array of integers or undefined', describeValue(dims));
-  const axes = list.map((d) => normalizeAxis(fn, 'dims', d as number, x.rank));
+  // like PyTorch, a scalar accepts dim 0 or -1 and reduces over nothing
+  const scalar = x.rank === 0;
+  const axes = list.map((d) => normalizeAxis(fn, 'dims', d as number, scalar ? 1 : x.rank));
   if (new Set(axes).size !== axes.length) throw rangeError(fn, 'dims', 'distinct axes', `[${list.join(',')}]`);
-  return axes.sort((p, q) => p - q);
+  return scalar ? [] : axes.sort((p, q) => p - q);
 }
 
 /** Sum over dims (all when omitted). */
@@ -41,12 +43,13 @@ function reduce(name: string, x: Tensor, axes: number[], keepDims: boolean, fact
   if (!needsGrad(x)) return y;
   // the gradient of a reduction broadcasts back over the reduced axes
   const keptShape = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
+  const backend = x.backend, xShape = x.shape;
   return record(name, y, [x], [], (dy) => {
     const g = dy.alias(keptShape, false);
-    const expanded = Tensor.fromKernel(x.backend, k.broadcastTo(g, x.shape));
+    const expanded = Tensor.fromKernel(backend, k.broadcastTo(g, xShape));
     g.dispose();
     if (factor === 1) return [expanded];
-    const scaled = Tensor.fromKernel(x.backend, k.scale(expanded, factor));
+    const scaled = Tensor.fromKernel(backend, k.scale(expanded, factor));
     expanded.dispose();
     return [scaled];
   });

@@ -11,7 +11,8 @@ function softmaxOp(fn: string, x: Tensor, dim: number, log: boolean): Tensor {
   const k = x.backend.kernels;
   const y = Tensor.fromKernel(x.backend, k.softmaxForward(x, axis, log));
   if (!needsGrad(x)) return y;
-  return record(fn, y, [x], [y], (dy, [sy]) => [Tensor.fromKernel(x.backend, k.softmaxBackward(dy, sy!, axis, log))]);
+  const backend = x.backend;
+  return record(fn, y, [x], [y], (dy, [sy]) => [Tensor.fromKernel(backend, k.softmaxBackward(dy, sy!, axis, log))]);
 }
 
 export function softmax(x: Tensor, dim = -1): Tensor {

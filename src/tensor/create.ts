@@ -52,12 +52,18 @@ function nestedShape(data: unknown): number[] {
   return shape;
 }
 
-function flatten(data: NestedArray, shape: number[], out: TypedArray): void {
+/** Bool is "non-zero" (NaN included), like cast(x, 'bool'). */
+function toBool(from: ArrayLike<number>, out: TypedArray): void {
+  for (let i = 0; i < from.length; i++) out[i] = from[i] !== 0 ? 1 : 0;
+}
+
+function flatten(data: NestedArray, shape: number[], out: TypedArray, bool: boolean): void {
   let n = 0;
   const walk = (value: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof value !== 'number' && typeof value !== 'boolean') throw typeError('tensor', 'data', 'numbers or nested arrays of numbers', describeValue(value));
-      out[n++] = Number(value);
+      const v = Number(value);
+      out[n++] = bool ? (v !== 0 ? 1 : 0) : v;
       return;
     }
     if (!Array.isArray(value) || value.length !== shape[dim]) {
@@ -78,7 +84,8 @@ export function tensor(data: NestedArray | TypedArray | boolean[], options?: Fro
     if (sizeOf(shape) !== data.length) throw rangeError('tensor', 'options.shape', `a shape with ${data.length} elements like data`, describeShape(shape));
     if (dtype === arrayDType) return finish(fromHost(backend, data, shape, dtype, options?.copy !== false), options);
     const converted = allocArray(dtype, data.length);
-    converted.set(data);
+    if (dtype === 'bool') toBool(data, converted);
+    else converted.set(data);
     return finish(fromHost(backend, converted, shape, dtype, false), options);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
@@ -88,24 +95,31 @@ export function tensor(data: NestedArray | TypedArray | boolean[], options?: Fro
   const inferred = nestedShape(data);
   const shape = options?.shape === undefined ? inferred : checkShapeArg('tensor', 'options.shape', options.shape);
   const values = allocArray(dtype, sizeOf(inferred));
-  flatten(data as NestedArray, inferred, values);
+  flatten(data as NestedArray, inferred, values, dtype === 'bool');
   if (sizeOf(shape) !== values.length) throw rangeError('tensor', 'options.shape', `a shape with ${values.length} elements like data`, describeShape(shape));
   return finish(fromHost(backend, values, shape, dtype, false), options);
 }
 
 export function full(shape: readonly number[], value: number, options?: TensorOptions): Tensor {
-  const dims = checkShapeArg('full', 'shape', shape);
-  if (typeof value !== 'number') throw typeError('full', 'value', 'a number', describeValue(value));
-  const { backend, dtype } = resolve('full', options, 'float32');
-  return finish(Tensor.fromKernel(backend, backend.kernels.fill(dims, dtype, value)), options);
+  return fill('full', shape, value, options);
 }
 
 export function zeros(shape: readonly number[], options?: TensorOptions): Tensor {
-  return full(shape, 0, options);
+  return fill('zeros', shape, 0, options);
 }
 
 export function ones(shape: readonly number[], options?: TensorOptions): Tensor {
-  return full(shape, 1, options);
+  return fill('ones', shape, 1, options);
+}
+
+/** full/zeros/ones; fn is the public name their errors report. */
+function fill(fn: string, shape: readonly number[], value: number, options: TensorOptions | undefined): Tensor {
+  const dims = checkShapeArg(fn, 'shape', shape);
+  if (typeof value !== 'number') throw typeError(fn, 'value', 'a number', describeValue(value));
+  const { backend, dtype } = resolve(fn, options, 'float32');
+  // bool is "non-zero" (NaN included), like cast(x, 'bool')
+  const v = dtype === 'bool' ? (value !== 0 ? 1 : 0) : value;
+  return finish(Tensor.fromKernel(backend, backend.kernels.fill(dims, dtype, v)), options);
 }
 
 /** Uniform in [0, 1) from the global counter-based generator (see manualSeed). */

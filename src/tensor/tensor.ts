@@ -20,8 +20,7 @@ export class Tensor {
   readonly backend: Backend;
   /** Gradient accumulated by backward() into leaf tensors that require it. */
   grad: Tensor | null = null;
-  /** The op that produced this tensor, when it was recorded for autograd. */
-  gradFn: GradNode | null = null;
+  private _gradFn: GradNode | null = null;
   private _requiresGrad = false;
   private storage: Storage | null;
 
@@ -60,6 +59,17 @@ export class Tensor {
   /** @internal */
   get __isTensor(): true { return true; }
 
+  /** The op that produced this tensor, when it was recorded for autograd. */
+  get gradFn(): GradNode | null { return this._gradFn; }
+  /** @internal Set by the tape; the handle holds a reference on the node until disposed. */
+  set gradFn(node: GradNode | null) {
+    if (node === this._gradFn) return;
+    node?.retainRef();
+    const previous = this._gradFn;
+    this._gradFn = node;
+    previous?.releaseRef();
+  }
+
   /** True for leaves that ask for a gradient and for every tensor computed from one. */
   get requiresGrad(): boolean { return this._requiresGrad || this.gradFn !== null; }
   set requiresGrad(value: boolean) {
@@ -76,6 +86,7 @@ export class Tensor {
     finalizer.unregister(this);
     this.storage.release();
     this.storage = null;
+    // drop this handle's reference on its node: the last one frees the node's saved tensors
     this.gradFn = null;
     this.grad?.dispose();
     this.grad = null;

@@ -229,11 +229,9 @@ describe('backward', () => {
     });
   });
 
-  // BUG (src/ops/elementwise.ts:41-42, 47, 55): mul/div backward reads `a.requiresGrad`
-  // of the user's handle at backward time; dispose() clears a non-leaf's gradFn, so the
-  // gradient through a disposed intermediate is silently dropped (x.grad is [1, 4]).
-  // tape.ts promises a user may dispose handles right after the forward. Flip to it() once fixed.
-  it.fails('works after the user disposed intermediate handles (mul)', () => {
+  // which inputs need a gradient is decided at forward time, so disposing a handle
+  // (which unlinks it from the graph) cannot drop the gradient through it
+  it('works after the user disposed intermediate handles (mul)', () => {
     toroid.tidy(() => {
       const x = toroid.tensor([1, 2], { requiresGrad: true });
       const a = x.mul(x);
@@ -244,6 +242,42 @@ describe('backward', () => {
       loss.backward();
       expect(x.grad!.toArray()).toEqual([3, 12]);
     });
+  });
+
+  it('works after the user disposed every intermediate of div, matmul, linear and layerNorm', () => {
+    const expected = toroid.tidy(() => {
+      const { x, w, bias } = leaves();
+      forward(x, w, bias, false).backward();
+      return [x.grad!.toArray(), w.grad!.toArray(), bias.grad!.toArray()];
+    });
+    toroid.tidy(() => {
+      const { x, w, bias } = leaves();
+      forward(x, w, bias, true).backward();
+      expect([x.grad!.toArray(), w.grad!.toArray(), bias.grad!.toArray()]).toEqual(expected);
+    });
+
+    function leaves(): { x: toroid.Tensor; w: toroid.Tensor; bias: toroid.Tensor } {
+      return {
+        x: toroid.tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true }),
+        w: toroid.tensor([[0.5, -1, 2], [1, 0, -0.5]], { requiresGrad: true }),
+        bias: toroid.tensor([0.25, -0.75], { requiresGrad: true }),
+      };
+    }
+    function forward(x: toroid.Tensor, w: toroid.Tensor, bias: toroid.Tensor, disposeEach: boolean): toroid.Tensor {
+      const step = (t: toroid.Tensor, prev: toroid.Tensor): toroid.Tensor => {
+        if (disposeEach) prev.dispose();
+        return t;
+      };
+      let h = x.mul(x);
+      h = step(h.div(x.add(4)), h);
+      h = step(toroid.F.linear(h, w, bias), h);
+      h = step(toroid.F.layerNorm(h, [2]), h);
+      h = step(h.matmul(w), h);
+      h = step(toroid.F.rmsNorm(h, [3]), h);
+      const loss = h.mul(h).mean();
+      if (disposeEach) h.dispose();
+      return loss;
+    }
   });
 
   it('a leaf disposed before backward gets no gradient and others still do', () => {
@@ -340,11 +374,8 @@ describe('memory and the graph', () => {
     expect(toroid.memory()).toEqual(before);
   });
 
-  // BUG (src/tensor/tensor.ts dispose() / src/autograd/tape.ts record()): a graph that is
-  // never backpropagated keeps its saved aliases until garbage collection: dispose() sets
-  // gradFn = null without releasing the node, so after tidy() the storages of a and b stay
-  // live (memory() is 2 storages / 24 bytes above the baseline). Flip to it() once fixed.
-  it.fails('a forward that is never backpropagated frees its saved tensors with the tidy', () => {
+  // a graph node is freed (saved tensors and edges) once no handle and no live node refers to it
+  it('a forward that is never backpropagated frees its saved tensors with the tidy', () => {
     const before = toroid.memory();
     let node: { release(): void } | null = null;
     try {
@@ -359,6 +390,47 @@ describe('memory and the graph', () => {
       // release what the bug leaks, so no later test sees a collection mid-way
       (node as { release(): void } | null)?.release();
     }
+  });
+
+  it('a deeper graph that is never backpropagated is freed, whatever the dispose order', () => {
+    const before = toroid.memory();
+    const x = toroid.randn([3, 4], { requiresGrad: true });
+    const w = toroid.randn([4, 2], { requiresGrad: true });
+    const a = x.mul(x);
+    const b = a.matmul(w);
+    const s1 = a.sum(1, true);
+    const s2 = s1.add(1);
+    const d = b.div(s2);
+    const c = toroid.F.softmax(d);
+    const sq = c.mul(c);
+    const loss = sq.sum();
+    // the loss keeps the whole graph alive through its edges
+    [a, b, s1, s2, d, c, sq].forEach((t) => t.dispose());
+    expect(toroid.memory().liveStorages).toBeGreaterThan(before.liveStorages + 3);
+    loss.dispose();
+    x.dispose();
+    w.dispose();
+    expect(toroid.memory()).toEqual(before);
+  });
+
+  it('only the loss kept: backward works and then everything is freed', () => {
+    const before = toroid.memory();
+    const x = toroid.tensor([1, 2], { requiresGrad: true });
+    const loss = toroid.tidy(() => x.mul(x).mul(x).add(x).sum());
+    loss.backward();
+    expect(x.grad!.toArray()).toEqual([4, 13]);
+    loss.dispose();
+    x.dispose();
+    expect(toroid.memory()).toEqual(before);
+  });
+
+  it('a retained graph is freed when its handles are disposed', () => {
+    const before = toroid.memory();
+    toroid.tidy(() => {
+      const x = toroid.randn([3], { requiresGrad: true });
+      x.mul(x).mul(x).sum().backward(undefined, { retainGraph: true });
+    });
+    expect(toroid.memory()).toEqual(before);
   });
 
   it('a retained graph is freed by the final backward', () => {

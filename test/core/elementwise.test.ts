@@ -246,14 +246,24 @@ describeEachBackend('sum and mean forward', (backend) => {
     });
   });
 
-  // BUG (src/ops/reduce.ts mean(): count = sizeOf(axes.map((a) => x.shape[a]!))): on a
-  // scalar, normalizeAxis accepts dim 0, x.shape[0] is undefined and the mean is NaN
-  // (sum(s, 0) gives 4). Flip to it() once fixed.
-  it.fails('mean of a scalar over dim 0 is the scalar', () => {
+  it('mean of a scalar over dim 0 is the scalar', () => {
     toroid.tidy(() => {
       const s = toroid.tensor(4, { backend });
       expect(s.sum(0).item()).toBe(4);
       expect(s.mean(0).item()).toBe(4);
+      // like PyTorch: dim -1 too, keepDims leaves it 0-d, and dim 1 is out of range
+      expect(s.mean(-1).item()).toBe(4);
+      expect(s.mean([0], true).shape).toEqual([]);
+      expect(() => s.mean(1)).toThrow(RangeError);
+      expect(() => s.sum(-2)).toThrow(RangeError);
+    });
+  });
+
+  it('gradient of a scalar mean over dim 0', () => {
+    toroid.tidy(() => {
+      const s = toroid.tensor(4, { backend, requiresGrad: true });
+      s.mean(0).backward();
+      expect(s.grad!.item()).toBe(1);
     });
   });
 

@@ -80,14 +80,12 @@ describeEachBackend('core argument errors', (backend) => {
       { title: 'rand: a negative dim', fn: () => toroid.rand([-3], { backend }), cls: RangeError, name: 'rand', arg: 'shape' },
       { title: 'rand: a bool dtype', fn: () => toroid.rand([3], { dtype: 'bool', backend }), cls: TypeError, name: 'rand', arg: 'dtype' },
       { title: 'rand: a string for shape', fn: () => toroid.rand('2x3' as never, { backend }), cls: RangeError, name: 'rand', arg: 'shape' },
-      // zeros and ones delegate to full and currently report as toroid.full (see the it.fails below)
-      { title: 'zeros: a negative dim', fn: () => toroid.zeros([-1], { backend }), cls: RangeError, name: 'full', arg: 'shape' },
-      { title: 'ones: a fractional dim', fn: () => toroid.ones([1.5], { backend }), cls: RangeError, name: 'full', arg: 'shape' },
-      { title: 'zeros: an unknown dtype', fn: () => toroid.zeros([1], { dtype: 'uint8' as never, backend }), cls: TypeError, name: 'full', arg: 'dtype' },
+      { title: 'zeros: a negative dim', fn: () => toroid.zeros([-1], { backend }), cls: RangeError, name: 'zeros', arg: 'shape' },
+      { title: 'ones: a fractional dim', fn: () => toroid.ones([1.5], { backend }), cls: RangeError, name: 'ones', arg: 'shape' },
+      { title: 'zeros: an unknown dtype', fn: () => toroid.zeros([1], { dtype: 'uint8' as never, backend }), cls: TypeError, name: 'zeros', arg: 'dtype' },
     ]);
 
-    // BUG (src/tensor/create.ts zeros/ones): they call full(), so their errors name toroid.full.
-    it.fails('zeros and ones name themselves in errors', () => {
+    it('zeros and ones name themselves in errors', () => {
       expectError(() => toroid.zeros([-1], { backend }), RangeError, 'zeros', 'shape');
       expectError(() => toroid.ones([-1], { backend }), RangeError, 'ones', 'shape');
     });
@@ -165,10 +163,16 @@ describeEachBackend('core argument errors', (backend) => {
     ]);
   });
 
-  // BUG (src/ops/elementwise.ts scale(): checkNumber(..., -Infinity, Infinity, 'a finite number')):
-  // the bounds are inclusive, so Infinity passes although the message promises a finite number.
-  it.fails('scale rejects an infinite factor', () => {
-    expectError(() => F.scale(x, Infinity), RangeError, 'scale', 'factor');
+  it('scale rejects an infinite factor', () => {
+    expectError(() => F.scale(x, Infinity), RangeError, 'scale', 'factor', /a finite number, got Infinity/);
+    expectError(() => F.scale(x, -Infinity), RangeError, 'scale', 'factor');
+  });
+
+  it('mul and div by a non-finite number still compute (through a scalar tensor)', () => {
+    toroid.tidy(() => {
+      expect(toroid.tensor([1, -2, 0], { backend }).div(0).toArray()).toEqual([Infinity, -Infinity, NaN]);
+      expect(toroid.tensor([1, -2], { backend }).mul(Infinity).toArray()).toEqual([Infinity, -Infinity]);
+    });
   });
 
   describe('sum / mean', () => {
@@ -240,7 +244,17 @@ describeEachBackend('core argument errors', (backend) => {
       { title: 'an int32 param', fn: () => toroid.adamwStep([i32], [i32], { m: [i32], v: [i32] }, attrs), cls: TypeError, name: 'adamwStep', arg: 'params[0]' },
       { title: 'a grad that is not a Tensor', fn: () => toroid.adamwStep([p], [[0, 0]] as never, state, attrs), cls: TypeError, name: 'adamwStep', arg: 'grads[0]' },
       { title: 'a disposed second moment', fn: () => toroid.adamwStep([p], [g], { m: [m], v: [disposed([2], backend)] }, attrs), cls: TypeError, name: 'adamwStep', arg: 'state.v[0]' },
+      { title: 'beta1 equal to 1', fn: () => toroid.adamwStep([p], [g], state, { ...attrs, beta1: 1 }), cls: RangeError, name: 'adamwStep', arg: 'beta1', detail: /a number in \[0, 1\), got 1/ },
+      { title: 'beta2 equal to 1', fn: () => toroid.adamwStep([p], [g], state, { ...attrs, beta2: 1 }), cls: RangeError, name: 'adamwStep', arg: 'beta2' },
+      { title: 'an infinite lr', fn: () => toroid.adamwStep([p], [g], state, { ...attrs, lr: Infinity }), cls: RangeError, name: 'adamwStep', arg: 'lr', detail: /got Infinity/ },
+      { title: 'no attrs', fn: () => toroid.adamwStep([p], [g], state, undefined as never), cls: TypeError, name: 'adamwStep', arg: 'attrs' },
     ]);
+
+    it('a grad of another dtype is a TypeError', () => {
+      const g64 = toroid.zeros([2], { dtype: 'float64', backend });
+      expectError(() => toroid.adamwStep([p], [g64], state, attrs), TypeError, 'adamwStep', 'grads[0]', /got float64 \[2\]/);
+      g64.dispose();
+    });
 
     it('a moment of another dtype is rejected with both dtypes named', () => {
       const v64 = toroid.zeros([2], { dtype: 'float64', backend });
@@ -269,8 +283,9 @@ describeEachBackend('core argument errors', (backend) => {
       { title: 'without gradOut on a non-scalar', fn: () => fresh().mul(2).backward(), cls: RangeError, name: 'backward', arg: 'gradOut', detail: /non-scalar output \[3\], got undefined/ },
       { title: 'gradOut of the wrong shape', fn: () => fresh().mul(2).backward(toroid.ones([2], { backend })), cls: RangeError, name: 'backward', arg: 'gradOut', detail: /float32 \[3\] like the output, got float32 \[2\]/ },
       { title: 'gradOut of the wrong rank', fn: () => fresh().mul(2).backward(toroid.ones([3, 1], { backend })), cls: RangeError, name: 'backward', arg: 'gradOut' },
-      { title: 'gradOut of the wrong dtype', fn: () => fresh().mul(2).backward(toroid.ones([3], { dtype: 'float64', backend })), cls: RangeError, name: 'backward', arg: 'gradOut', detail: /got float64 \[3\]/ },
-      { title: 'a disposed gradOut', fn: () => fresh().mul(2).backward(disposed([3], backend)), cls: RangeError, name: 'backward', arg: 'gradOut' },
+      { title: 'gradOut of the wrong dtype', fn: () => fresh().mul(2).backward(toroid.ones([3], { dtype: 'float64', backend })), cls: TypeError, name: 'backward', arg: 'gradOut', detail: /got float64 \[3\]/ },
+      { title: 'a disposed gradOut', fn: () => fresh().mul(2).backward(disposed([3], backend)), cls: TypeError, name: 'backward', arg: 'gradOut', detail: /a live Tensor, got a disposed one/ },
+      { title: 'a gradOut that is a plain array', fn: () => fresh().mul(2).backward([1, 1, 1] as never), cls: TypeError, name: 'backward', arg: 'gradOut', detail: /got array\(3\)/ },
       { title: 'requiresGrad on an int32 tensor', fn: () => { i32.requiresGrad = true; }, cls: TypeError, name: 'Tensor.requiresGrad', arg: 'tensor' },
       { title: 'requiresGrad set to a non-boolean', fn: () => { x.requiresGrad = 'yes' as never; }, cls: TypeError, name: 'Tensor.requiresGrad', arg: 'value' },
       { title: 'requiresGrad option on a bool tensor', fn: () => toroid.zeros([1], { dtype: 'bool', backend, requiresGrad: true }), cls: TypeError, name: 'Tensor.requiresGrad', arg: 'tensor' },
@@ -286,9 +301,7 @@ describeEachBackend('core argument errors', (backend) => {
       });
     });
 
-    // BUG (src/autograd/tape.ts runBackward): gradOut is not checked to be a Tensor, so a
-    // number reaches `gradOut.shape.length` and throws a raw "Cannot read properties of undefined".
-    it.fails('a gradOut that is not a Tensor gets the toroid message', () => {
+    it('a gradOut that is not a Tensor gets the toroid message', () => {
       toroid.tidy(() => {
         expectError(() => fresh().mul(2).backward(5 as never), TypeError, 'backward', 'gradOut');
       });

@@ -206,15 +206,21 @@ describeEachBackend('tensor creation', (backend) => {
 });
 
 describe('bool from numbers', () => {
-  // BUG (src/tensor/create.ts tensor(): values are written straight into a Uint8Array):
-  // 0.5 becomes 0 (false), -1 becomes 255 and 256 wraps to 0, while cast(x, 'bool') gives
-  // "non-zero" -> 1. Flip to it() once tensor() normalizes bool data to 0/1.
-  it.fails('tensor(..., { dtype: bool }) stores non-zero as 1 like cast', () => {
+  it('tensor(..., { dtype: bool }) stores non-zero as 1 like cast', () => {
     toroid.tidy(() => {
       const fromData = toroid.tensor([0.5, -1, 256, 0], { dtype: 'bool' }).toArray();
       const viaCast = toroid.F.cast(toroid.tensor([0.5, -1, 256, 0]), 'bool').toArray();
       expect(viaCast).toEqual([1, 1, 1, 0]);
       expect(fromData).toEqual(viaCast);
+    });
+  });
+
+  it('bool from NaN, a typed array and full() is non-zero -> 1 too', () => {
+    toroid.tidy(() => {
+      expect(toroid.tensor([NaN, 0, true, false] as never, { dtype: 'bool' }).toArray()).toEqual([1, 0, 1, 0]);
+      expect(toroid.tensor(new Float32Array([0.5, -1, 0, NaN]), { dtype: 'bool' }).toArray()).toEqual([1, 1, 0, 1]);
+      expect(toroid.full([2], 0.5, { dtype: 'bool' }).toArray()).toEqual([1, 1]);
+      expect(toroid.full([2], 256, { dtype: 'bool' }).toArray()).toEqual([1, 1]);
     });
   });
 });

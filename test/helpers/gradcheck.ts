@@ -11,9 +11,9 @@ export function gradcheck(fn: (...inputs: toroid.Tensor[]) => toroid.Tensor, inp
   for (const x of inputs) {
     if (x.dtype !== 'float64' || x.device !== 'ts') throw new Error('gradcheck needs float64 inputs on the ts backend');
   }
-  const probe = toroid.noGrad(() => fn(...inputs));
-  const w = toroid.randn(probe.shape as number[], { dtype: 'float64', backend: 'ts' });
-  probe.dispose();
+  // tidy: the probe and whatever fn makes on the way are released here
+  const probeShape = toroid.noGrad(() => toroid.tidy(() => fn(...inputs).shape.slice()));
+  const w = toroid.randn(probeShape, { dtype: 'float64', backend: 'ts' });
   const objective = (): number => toroid.noGrad(() => toroid.tidy(() => fn(...inputs).mul(w).sum().item()));
 
   for (const x of inputs) {
