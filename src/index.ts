@@ -1,5 +1,6 @@
 // toroid: Transformers in Node.js. The public API.
 import './backends/ts/index.js';
+import './backends/native/index.js';
 
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
@@ -14,3 +15,4 @@ export { manualSeed, initialSeed, getRngState, setRngState } from './random/gene
 export { adamwStep, type AdamWState } from './optim/adamw-step.js';
 export * as F from './functional.js';
 export { load, save, type Loaded, type LoadOptions, type SaveOptions } from './io/checkpoint.js';
+export { nativeInfo, setNumThreads } from './backends/native/index.js';

@@ -1,0 +1,98 @@
+// The C++ kernel table: one function per name in src/backends/backend.ts
+// (snake_case here). Kernels take plain pointers and sizes, never napi.h;
+// native/binding/ validates every argument before calling them.
+//
+// Shape alphabet: B batch, T time (Tq, Tk), C width, h heads, hkv key/value heads,
+// d head size, N rows, V vocab. All float data is float32, ids int32, masks uint8.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace toroid {
+
+using i64 = std::int64_t;
+
+enum class Causal { none = 0, top_left = 1, bottom_right = 2 };
+enum class Act { relu = 0, gelu = 1, gelu_tanh = 2, silu = 3 };
+enum class BinOp { add = 0, sub = 1, mul = 2, div = 3 };
+enum class Reduction { mean = 0, sum = 1, none = 2 };
+
+// Counter-based dropout stream (see src/random/philox.ts for the layout).
+struct Rng { std::uint64_t seed; std::uint64_t offset; };
+
+struct AttentionParams {
+  const float* q; const float* k; const float* v;  // q [B,h,Tq,d], k/v [B,hkv,Tk,d]
+  i64 B, h, hkv, Tq, Tk, d;
+  const std::uint8_t* key_padding;  // [B,Tk], 1 = masked, or null
+  const void* attn_mask;            // [mB,mh,Tq,Tk] (mB in {1,B}, mh in {1,h}) or null
+  bool mask_is_bool;                // uint8 1 = masked, else float additive
+  i64 mask_B, mask_h;
+  float scale;
+  Causal causal;
+  double dropout_p;
+  Rng rng;
+};
+
+// ---- matmul.cc: y [batch,M,N] = op(a) op(b) (+ bias [N]); batch offsets precomputed
+void matmul_forward(const float* a, const float* b, const float* bias, float* y, i64 batch,
+                    const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b);
+
+// ---- attention.cc: out [B,h,Tq,d], lse [B,h,Tq] (-inf where every key is masked)
+void attention_forward(const AttentionParams& p, float* out, float* lse);
+void attention_backward(const AttentionParams& p, const float* dout, const float* out, const float* lse,
+                        float* dq, float* dk, float* dv);
+
+// ---- norm.cc: x [N,C]
+void layernorm_forward(const float* x, const float* weight, const float* bias, float* y, float* mean, float* rstd,
+                       i64 N, i64 C, float eps);
+void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean, const float* rstd,
+                        float* dx, float* dweight, float* dbias, i64 N, i64 C);
+void rmsnorm_forward(const float* x, const float* weight, float* y, float* rstd, i64 N, i64 C, float eps);
+void rmsnorm_backward(const float* dy, const float* x, const float* weight, const float* rstd,
+                      float* dx, float* dweight, i64 N, i64 C);
+
+// ---- activation.cc: elementwise over n; swiglu x [N,2F] -> y [N,F]
+void activation_forward(const float* x, float* y, i64 n, Act kind);
+void activation_backward(const float* dy, const float* x, float* dx, i64 n, Act kind);
+void swiglu_forward(const float* x, float* y, i64 N, i64 F);
+void swiglu_backward(const float* dy, const float* x, float* dx, i64 N, i64 F);
+
+// ---- softmax.cc: x viewed as [outer, n, inner], softmax along n
+void softmax_forward(const float* x, float* y, i64 outer, i64 n, i64 inner, bool log);
+void softmax_backward(const float* dy, const float* y, float* dx, i64 outer, i64 n, i64 inner, bool log);
+
+// ---- cross_entropy.cc: logits [N,C], target [N] -> loss (1 or N values), lse [N].
+// Returns the first out-of-range target row, or -1.
+i64 cross_entropy_forward(const float* logits, const std::int32_t* target, float* loss, float* lse,
+                          i64 N, i64 C, i64 ignore_index, float smoothing, Reduction reduction);
+void cross_entropy_backward(const float* dloss, const float* logits, const std::int32_t* target, const float* lse,
+                            float* dlogits, i64 N, i64 C, i64 ignore_index, float smoothing, Reduction reduction);
+
+// ---- embedding.cc: weight [V,C], ids [n] -> y [n,C]; backward scatter-adds, skipping padding_idx (< 0: none)
+void embedding_forward(const float* weight, const std::int32_t* ids, float* y, i64 n, i64 C);
+void embedding_backward(const float* dy, const std::int32_t* ids, float* dweight, i64 n, i64 V, i64 C, i64 padding_idx);
+
+// ---- dropout.cc: y = x * keep / (1 - p); the backward is the same call on dy
+void dropout_apply(const float* x, float* y, i64 n, double p, Rng rng);
+float philox_uniform(Rng rng, std::uint64_t index);
+
+// ---- elementwise.cc: a and b broadcast to y's shape through per-dim strides (0 = broadcast)
+void binary_forward(const float* a, const float* b, float* y, int rank, const i64* shape,
+                    const i64* a_strides, const i64* b_strides, BinOp op);
+void scale_forward(const float* x, float* y, i64 n, float factor);
+
+// ---- layout.cc: generic strided copy/reduce on any 4-byte or 1-byte element type
+// y[i] = x[offset(i)] for y of `shape`, x addressed through `x_strides` (elements)
+void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* shape, const i64* x_strides);
+// y (shape `kept`, strides) += x; x of `shape`, y addressed through `y_strides` (0 on summed axes)
+void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size);
+
+// ---- adamw.cc: in place over n parameter tensors
+void adamw_step(float* const* params, const float* const* grads, float* const* m, float* const* v, const i64* sizes, i64 n,
+                float lr, float beta1, float beta2, float eps, float weight_decay, i64 step);
+
+// ---- threads.cc
+int num_threads();
+void set_num_threads(int n);
+
+}  // namespace toroid

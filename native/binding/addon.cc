@@ -1,0 +1,56 @@
+// The export list of toroid.node. Every entry is wrapped by guarded<>, so no
+// C++ exception reaches V8; argument checks live in the family files.
+#include <napi.h>
+
+#include <cstdlib>
+
+#include "binding/args.h"
+#include "binding/kernels.h"
+
+namespace toroid::binding {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New<guarded<fn>>(env, name))
+  EXPORT("upload", upload_js);
+  EXPORT("download", download_js);
+  EXPORT("free", free_js);
+  EXPORT("memory", memory_js);
+  EXPORT("setNumThreads", setNumThreads_js);
+  EXPORT("getNumThreads", getNumThreads_js);
+  EXPORT("info", info_js);
+  EXPORT("matmul", matmul_js);
+  EXPORT("attentionForward", attention_forward_js);
+  EXPORT("attentionBackward", attention_backward_js);
+  EXPORT("layernormForward", layernorm_forward_js);
+  EXPORT("layernormBackward", layernorm_backward_js);
+  EXPORT("rmsnormForward", rmsnorm_forward_js);
+  EXPORT("rmsnormBackward", rmsnorm_backward_js);
+  EXPORT("activationForward", activation_forward_js);
+  EXPORT("activationBackward", activation_backward_js);
+  EXPORT("swigluForward", swiglu_forward_js);
+  EXPORT("swigluBackward", swiglu_backward_js);
+  EXPORT("softmaxForward", softmax_forward_js);
+  EXPORT("softmaxBackward", softmax_backward_js);
+  EXPORT("crossEntropyForward", cross_entropy_forward_js);
+  EXPORT("crossEntropyBackward", cross_entropy_backward_js);
+  EXPORT("embeddingForward", embedding_forward_js);
+  EXPORT("embeddingBackward", embedding_backward_js);
+  EXPORT("dropout", dropout_js);
+  EXPORT("binary", binary_js);
+  EXPORT("scale", scale_js);
+  EXPORT("sum", sum_js);
+  EXPORT("stridedCopy", strided_copy_js);
+  EXPORT("cast", cast_js);
+  EXPORT("fill", fill_js);
+  EXPORT("adamwStep", adamw_step_js);
+#undef EXPORT
+  // One pool for our kernels and the BLAS, sized once from OMP_NUM_THREADS or the cores.
+  set_num_threads(num_threads());
+  return exports;
+}
+
+}  // namespace toroid::binding
+
+static Napi::Object InitToroid(Napi::Env env, Napi::Object exports) { return toroid::binding::init(env, exports); }
+
+NODE_API_MODULE(toroid, InitToroid)

@@ -1,0 +1,83 @@
+// attentionForward / attentionBackward: q [B,h,Tq,d], k/v [B,hkv,Tk,d],
+// attnMask [1|B,1|h,Tq,Tk] bool or float, keyPadding [B,Tk] bool.
+#include "binding/args.h"
+#include "binding/kernels.h"
+
+namespace toroid::binding {
+
+namespace {
+struct Unpacked {
+  AttentionParams p;
+  TensorArg q;
+};
+
+// Arguments from `first`: q, k, v, attnMask, keyPadding, scale, causal, dropoutP, seed, offset
+Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& info) {
+  Unpacked u{};
+  u.q = a.tensor(first, "q");
+  TensorArg k = a.tensor(first + 1, "k"), v = a.tensor(first + 2, "v");
+  TensorArg mask = a.optional_tensor(first + 3, "attnMask", {DType::u8, DType::f32});
+  TensorArg pad = a.optional_tensor(first + 4, "keyPadding", {DType::u8});
+  const TensorArg& q = u.q;
+  if (q.rank() != 4) a.range_error("q", "[B,h,Tq,d]", describe_shape(q.shape));
+  const i64 B = q.dim(0), h = q.dim(1), Tq = q.dim(2), d = q.dim(3);
+  if (k.rank() != 4 || k.dim(0) != B || k.dim(3) != d || k.dim(1) < 1 || h % k.dim(1) != 0) {
+    a.range_error("k", "[B,hkv,Tk,d] with B=" + std::to_string(B) + ", d=" + std::to_string(d) + " and hkv dividing h=" + std::to_string(h), describe_shape(k.shape));
+  }
+  if (v.shape != k.shape) a.range_error("v", "the shape of k " + describe_shape(k.shape), describe_shape(v.shape));
+  const i64 hkv = k.dim(1), Tk = k.dim(2);
+  AttentionParams& p = u.p;
+  p.q = q.f32(); p.k = k.f32(); p.v = v.f32();
+  p.B = B; p.h = h; p.hkv = hkv; p.Tq = Tq; p.Tk = Tk; p.d = d;
+  p.key_padding = nullptr;
+  p.attn_mask = nullptr;
+  if (pad.present) {
+    if (pad.rank() != 2 || pad.dim(0) != B || pad.dim(1) != Tk) a.range_error("keyPadding", "[B,Tk] = [" + std::to_string(B) + "," + std::to_string(Tk) + "]", describe_shape(pad.shape));
+    p.key_padding = pad.u8();
+  }
+  if (mask.present) {
+    if (mask.rank() != 4 || (mask.dim(0) != 1 && mask.dim(0) != B) || (mask.dim(1) != 1 && mask.dim(1) != h) || mask.dim(2) != Tq || mask.dim(3) != Tk) {
+      a.range_error("attnMask", "[1|B,1|h,Tq,Tk] with B=" + std::to_string(B) + ", h=" + std::to_string(h) + ", Tq=" + std::to_string(Tq) + ", Tk=" + std::to_string(Tk), describe_shape(mask.shape));
+    }
+    p.attn_mask = mask.block->ptr;
+    p.mask_is_bool = mask.dtype == DType::u8;
+    p.mask_B = mask.dim(0);
+    p.mask_h = mask.dim(1);
+  }
+  p.scale = static_cast<float>(a.number(first + 5, "scale", -3.4e38, 3.4e38));
+  p.causal = static_cast<Causal>(a.integer(first + 6, "causal", 0, 2));
+  p.dropout_p = a.number(first + 7, "dropoutP", 0, 1);
+  p.rng = read_rng(a, info, first + 8);
+  return u;
+}
+}  // namespace
+
+Napi::Value attention_forward_js(const Napi::CallbackInfo& info) {
+  Args a(info, "attentionForward", 10);
+  Unpacked u = unpack_attention(a, 0, info);
+  const AttentionParams& p = u.p;
+  auto out = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d);
+  auto lse = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq);
+  attention_forward(p, static_cast<float*>(out.Data()->ptr), static_cast<float*>(lse.Data()->ptr));
+  return results(info.Env(), {out, lse});
+}
+
+Napi::Value attention_backward_js(const Napi::CallbackInfo& info) {
+  Args a(info, "attentionBackward", 13);
+  TensorArg dout = a.tensor(0, "dout");
+  TensorArg out = a.tensor(1, "out");
+  TensorArg lse = a.tensor(2, "lse");
+  Unpacked u = unpack_attention(a, 3, info);
+  const AttentionParams& p = u.p;
+  if (dout.shape != u.q.shape) a.range_error("dout", "the shape of q " + describe_shape(u.q.shape), describe_shape(dout.shape));
+  if (out.shape != u.q.shape) a.range_error("out", "the shape of q " + describe_shape(u.q.shape), describe_shape(out.shape));
+  if (lse.shape != std::vector<i64>{p.B, p.h, p.Tq}) a.range_error("lse", "[B,h,Tq] = " + describe_shape({p.B, p.h, p.Tq}), describe_shape(lse.shape));
+  auto dq = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d);
+  auto dk = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d);
+  auto dv = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d);
+  attention_backward(p, dout.f32(), out.f32(), lse.f32(), static_cast<float*>(dq.Data()->ptr),
+                     static_cast<float*>(dk.Data()->ptr), static_cast<float*>(dv.Data()->ptr));
+  return results(info.Env(), {dq, dk, dv});
+}
+
+}  // namespace toroid::binding

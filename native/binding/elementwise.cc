@@ -1,0 +1,100 @@
+// dropout(x, p, seed, offset), binary(a, b, op, outShape), scale(x, factor),
+// cast(x, dtype), fill(size, dtype, value)
+#include <cmath>
+
+#include "binding/args.h"
+#include "binding/kernels.h"
+
+namespace toroid::binding {
+
+Napi::Value dropout_js(const Napi::CallbackInfo& info) {
+  Args a(info, "dropout", 4);
+  TensorArg x = a.tensor(0, "x");
+  const double p = a.number(1, "p", 0, 1);
+  const Rng rng = read_rng(a, info, 2);
+  auto y = new_storage(info.Env(), DType::f32, x.size);
+  dropout_apply(x.f32(), f32(y), x.size, p, rng);
+  return y;
+}
+
+// Per-dim element strides of t broadcast (right-aligned) to `shape`, 0 where broadcast.
+static std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const char* name, const std::vector<i64>& shape) {
+  const int rank = static_cast<int>(shape.size()), off = rank - t.rank();
+  if (off < 0) a.range_error(name, "broadcastable to " + describe_shape(shape), describe_shape(t.shape));
+  std::vector<i64> strides(rank, 0);
+  i64 s = 1;
+  for (int k = t.rank() - 1; k >= 0; k--) {
+    if (t.shape[k] != shape[k + off] && t.shape[k] != 1) a.range_error(name, "broadcastable to " + describe_shape(shape), describe_shape(t.shape));
+    strides[k + off] = t.shape[k] == 1 ? 0 : s;
+    s *= t.shape[k];
+  }
+  return strides;
+}
+
+Napi::Value binary_js(const Napi::CallbackInfo& info) {
+  Args a(info, "binary", 4);
+  TensorArg x = a.tensor(0, "a"), y = a.tensor(1, "b");
+  const BinOp op = static_cast<BinOp>(a.integer(2, "op", 0, 3));
+  const std::vector<i64> shape = a.int_array(3, "shape", 0, 1LL << 40);
+  const std::vector<i64> sa = broadcast_strides(a, x, "a", shape), sb = broadcast_strides(a, y, "b", shape);
+  i64 size = 1;
+  for (i64 s : shape) size *= s;
+  auto out = new_storage(info.Env(), DType::f32, size);
+  if (size > 0) binary_forward(x.f32(), y.f32(), f32(out), static_cast<int>(shape.size()), shape.data(), sa.data(), sb.data(), op);
+  return out;
+}
+
+Napi::Value scale_js(const Napi::CallbackInfo& info) {
+  Args a(info, "scale", 2);
+  TensorArg x = a.tensor(0, "x");
+  const float factor = static_cast<float>(a.number(1, "factor", -INFINITY, INFINITY));
+  auto y = new_storage(info.Env(), DType::f32, x.size);
+  scale_forward(x.f32(), f32(y), x.size, factor);
+  return y;
+}
+
+// cast between float32, int32 and bool (nonzero -> 1; float -> int truncates like the ts backend)
+Napi::Value cast_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cast", 2);
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  DType to;
+  const std::string name = a.string(1, "dtype");
+  if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
+  auto y = new_storage(info.Env(), to, x.size);
+  void* out = y.Data()->ptr;
+  for (i64 e = 0; e < x.size; e++) {
+    double v = x.dtype == DType::f32 ? x.f32()[e] : x.dtype == DType::i32 ? x.i32()[e] : x.u8()[e];
+    switch (to) {
+      case DType::f32: static_cast<float*>(out)[e] = static_cast<float>(v); break;
+      case DType::i32: {
+        // like Int32Array assignment: NaN/Inf -> 0, truncation, wrap modulo 2^32
+        double t = std::isfinite(v) ? std::trunc(v) : 0.0;
+        t = std::fmod(t, 4294967296.0);
+        if (t < 0) t += 4294967296.0;
+        static_cast<std::int32_t*>(out)[e] = static_cast<std::int32_t>(static_cast<std::uint32_t>(t));
+        break;
+      }
+      case DType::u8: static_cast<std::uint8_t*>(out)[e] = v != 0 ? 1 : 0; break;
+    }
+  }
+  return y;
+}
+
+Napi::Value fill_js(const Napi::CallbackInfo& info) {
+  Args a(info, "fill", 3);
+  const i64 size = a.integer(0, "size", 0, 1LL << 40);
+  DType to;
+  const std::string name = a.string(1, "dtype");
+  if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
+  const double v = a.number(2, "value", -INFINITY, INFINITY);
+  auto y = new_storage(info.Env(), to, size);
+  void* out = y.Data()->ptr;
+  for (i64 e = 0; e < size; e++) {
+    if (to == DType::f32) static_cast<float*>(out)[e] = static_cast<float>(v);
+    else if (to == DType::i32) static_cast<std::int32_t*>(out)[e] = static_cast<std::int32_t>(v);
+    else static_cast<std::uint8_t*>(out)[e] = v != 0 ? 1 : 0;
+  }
+  return y;
+}
+
+}  // namespace toroid::binding

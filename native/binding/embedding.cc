@@ -1,0 +1,44 @@
+// embeddingForward(weight [V,C], ids int32 [...]) -> [...,C];
+// embeddingBackward(dy [...,C], ids, V, paddingIdx (-1: none)) -> dweight [V,C]
+#include "binding/args.h"
+#include "binding/kernels.h"
+
+namespace toroid::binding {
+
+namespace {
+void check_ids(const Napi::Env& env, const TensorArg& ids, i64 V) {
+  const std::int32_t* p = ids.i32();
+  for (i64 n = 0; n < ids.size; n++) {
+    if (p[n] < 0 || p[n] >= V) {
+      throw Napi::RangeError::New(env, "toroid.embedding: ids must be in [0, " + std::to_string(V) + "), got " + std::to_string(p[n]) + " at index " + std::to_string(n));
+    }
+  }
+}
+}  // namespace
+
+Napi::Value embedding_forward_js(const Napi::CallbackInfo& info) {
+  Args a(info, "embeddingForward", 2);
+  TensorArg w = a.tensor(0, "weight"), ids = a.tensor(1, "ids", {DType::i32});
+  if (w.rank() != 2) a.range_error("weight", "[V,C]", describe_shape(w.shape));
+  check_ids(info.Env(), ids, w.dim(0));
+  auto y = new_storage(info.Env(), DType::f32, ids.size * w.dim(1));
+  embedding_forward(w.f32(), ids.i32(), f32(y), ids.size, w.dim(1));
+  return y;
+}
+
+Napi::Value embedding_backward_js(const Napi::CallbackInfo& info) {
+  Args a(info, "embeddingBackward", 4);
+  TensorArg dy = a.tensor(0, "dy"), ids = a.tensor(1, "ids", {DType::i32});
+  const i64 V = a.integer(2, "V", 0, 1LL << 31);
+  const i64 padding = a.integer(3, "paddingIdx", -1, V);
+  if (dy.rank() != ids.rank() + 1 || std::vector<i64>(dy.shape.begin(), dy.shape.end() - 1) != ids.shape) {
+    a.range_error("dy", "[...ids.shape, C] with ids " + describe_shape(ids.shape), describe_shape(dy.shape));
+  }
+  check_ids(info.Env(), ids, V);
+  const i64 C = dy.dim(-1);
+  auto dw = new_storage(info.Env(), DType::f32, V * C);
+  embedding_backward(dy.f32(), ids.i32(), f32(dw), ids.size, V, C, padding);
+  return dw;
+}
+
+}  // namespace toroid::binding

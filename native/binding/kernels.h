@@ -1,0 +1,48 @@
+// The binding's export list, one entry per kernel (see addon.cc), plus small
+// helpers shared by the family files.
+#pragma once
+#include <napi.h>
+
+#include "backend.h"
+#include "binding/args.h"
+
+namespace toroid::binding {
+
+// seed (bigint, 64-bit) at index i, offset (non-negative integer) at i + 1
+Rng read_rng(Args& a, const Napi::CallbackInfo& info, std::size_t i);
+inline float* f32(const Napi::External<Block>& e) { return static_cast<float*>(e.Data()->ptr); }
+
+Napi::Value upload_js(const Napi::CallbackInfo& info);
+Napi::Value download_js(const Napi::CallbackInfo& info);
+Napi::Value free_js(const Napi::CallbackInfo& info);
+Napi::Value memory_js(const Napi::CallbackInfo& info);
+Napi::Value setNumThreads_js(const Napi::CallbackInfo& info);
+Napi::Value getNumThreads_js(const Napi::CallbackInfo& info);
+Napi::Value info_js(const Napi::CallbackInfo& info);
+Napi::Value matmul_js(const Napi::CallbackInfo& info);
+Napi::Value attention_forward_js(const Napi::CallbackInfo& info);
+Napi::Value attention_backward_js(const Napi::CallbackInfo& info);
+Napi::Value layernorm_forward_js(const Napi::CallbackInfo& info);
+Napi::Value layernorm_backward_js(const Napi::CallbackInfo& info);
+Napi::Value rmsnorm_forward_js(const Napi::CallbackInfo& info);
+Napi::Value rmsnorm_backward_js(const Napi::CallbackInfo& info);
+Napi::Value activation_forward_js(const Napi::CallbackInfo& info);
+Napi::Value activation_backward_js(const Napi::CallbackInfo& info);
+Napi::Value swiglu_forward_js(const Napi::CallbackInfo& info);
+Napi::Value swiglu_backward_js(const Napi::CallbackInfo& info);
+Napi::Value softmax_forward_js(const Napi::CallbackInfo& info);
+Napi::Value softmax_backward_js(const Napi::CallbackInfo& info);
+Napi::Value cross_entropy_forward_js(const Napi::CallbackInfo& info);
+Napi::Value cross_entropy_backward_js(const Napi::CallbackInfo& info);
+Napi::Value embedding_forward_js(const Napi::CallbackInfo& info);
+Napi::Value embedding_backward_js(const Napi::CallbackInfo& info);
+Napi::Value dropout_js(const Napi::CallbackInfo& info);
+Napi::Value binary_js(const Napi::CallbackInfo& info);
+Napi::Value scale_js(const Napi::CallbackInfo& info);
+Napi::Value sum_js(const Napi::CallbackInfo& info);
+Napi::Value strided_copy_js(const Napi::CallbackInfo& info);
+Napi::Value cast_js(const Napi::CallbackInfo& info);
+Napi::Value fill_js(const Napi::CallbackInfo& info);
+Napi::Value adamw_step_js(const Napi::CallbackInfo& info);
+
+}  // namespace toroid::binding

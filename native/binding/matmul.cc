@@ -1,0 +1,54 @@
+// matmul(a, b, transA, transB, bias): a [...,M,K] (or [...,K,M] when transA),
+// b [...,K,N] (or [...,N,K]), batch dims broadcast numpy-style, bias [N] or null.
+#include <algorithm>
+
+#include "binding/args.h"
+#include "binding/kernels.h"
+
+namespace toroid::binding {
+
+Napi::Value matmul_js(const Napi::CallbackInfo& info) {
+  Args a(info, "matmul", 5);
+  TensorArg A = a.tensor(0, "a"), B = a.tensor(1, "b");
+  const bool ta = a.boolean(2, "transA"), tb = a.boolean(3, "transB");
+  TensorArg bias = a.optional_tensor(4, "bias");
+  if (A.rank() < 2) a.range_error("a", "at least 2-D", describe_shape(A.shape));
+  if (B.rank() < 2) a.range_error("b", "at least 2-D", describe_shape(B.shape));
+  const i64 M = ta ? A.dim(-1) : A.dim(-2), K = ta ? A.dim(-2) : A.dim(-1);
+  const i64 Kb = tb ? B.dim(-1) : B.dim(-2), N = tb ? B.dim(-2) : B.dim(-1);
+  if (K != Kb) a.range_error("b", "inner dimension K=" + std::to_string(K), describe_shape(B.shape));
+  if (bias.present && (bias.rank() != 1 || bias.dim(0) != N)) a.range_error("bias", "[N] = [" + std::to_string(N) + "]", describe_shape(bias.shape));
+  // broadcast batch dims (right-aligned)
+  const int ra = A.rank() - 2, rb = B.rank() - 2, rank = std::max(ra, rb);
+  std::vector<i64> shape(rank), sa(rank, 0), sb(rank, 0);
+  i64 stride_a = M * K, stride_b = K * N;
+  for (int k = rank - 1; k >= 0; k--) {
+    const int ka = k - (rank - ra), kb = k - (rank - rb);
+    const i64 da = ka >= 0 ? A.shape[ka] : 1, db = kb >= 0 ? B.shape[kb] : 1;
+    if (da != db && da != 1 && db != 1) a.range_error("b", "batch dimensions that broadcast with a " + describe_shape(A.shape), describe_shape(B.shape));
+    shape[k] = std::max(da, db);
+    if (da != 1) sa[k] = stride_a;
+    if (db != 1) sb[k] = stride_b;
+    stride_a *= da;
+    stride_b *= db;
+  }
+  i64 batch = 1;
+  for (i64 s : shape) batch *= s;
+  std::vector<i64> offa(batch), offb(batch);
+  for (i64 n = 0; n < batch; n++) {
+    i64 rest = n, oa = 0, ob = 0;
+    for (int k = rank - 1; k >= 0; k--) {
+      const i64 idx = rest % shape[k];
+      rest /= shape[k];
+      oa += idx * sa[k];
+      ob += idx * sb[k];
+    }
+    offa[n] = oa;
+    offb[n] = ob;
+  }
+  auto y = new_storage(info.Env(), DType::f32, batch * M * N);
+  matmul_forward(A.f32(), B.f32(), bias.f32(), f32(y), batch, offa.data(), offb.data(), M, N, K, ta, tb);
+  return y;
+}
+
+}  // namespace toroid::binding

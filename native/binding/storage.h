@@ -1,0 +1,34 @@
+// Native tensor storage: 64-byte aligned blocks behind type-tagged N-API externals.
+// dispose() frees a block at once (free()); a finalizer is only the backstop.
+// Every byte is reported to V8 with AdjustExternalMemory.
+#pragma once
+#include <napi.h>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace toroid::binding {
+
+enum class DType { f32, i32, u8 };
+
+const char* dtype_name(DType t);           // 'float32' | 'int32' | 'bool'
+bool parse_dtype(const std::string& s, DType* out);
+std::size_t dtype_bytes(DType t);
+
+struct Block {
+  void* ptr = nullptr;
+  std::size_t bytes = 0;
+  DType dtype = DType::f32;
+  bool live = false;
+};
+
+// A new zero-filled block of `count` elements as a JS external.
+Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count);
+// The block behind a JS value, or null when it is not one of ours.
+Block* block_of(Napi::Value value);
+// Release now (idempotent).
+void release(Napi::Env env, Block* block);
+std::int64_t live_bytes();
+std::int64_t live_blocks();
+
+}  // namespace toroid::binding

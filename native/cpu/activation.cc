@@ -1,0 +1,108 @@
+// ReLU, GELU (erf and tanh), SiLU and SwiGLU, forward and backward, 8 lanes at a
+// time with the vector exp/erf/tanh of simd.h, rows split across threads.
+// x, y, dy, dx: [n] (swiglu: x [N,2F], y [N,F], first half is the gate).
+#include <cmath>
+
+#include "backend.h"
+#include "cpu/simd.h"
+
+namespace toroid {
+
+namespace {
+const float SQRT_HALF = 0.70710678118654752f, INV_SQRT_2PI = 0.3989422804014327f;
+const float SQRT_2_OVER_PI = 0.7978845608028654f, GELU_CUBIC = 0.044715f;
+
+inline __m256 set(float v) { return _mm256_set1_ps(v); }
+
+inline __m256 act_forward(__m256 x, Act kind) {
+  switch (kind) {
+    case Act::relu: return _mm256_max_ps(x, _mm256_setzero_ps());
+    case Act::gelu: return _mm256_mul_ps(_mm256_mul_ps(set(0.5f), x), _mm256_add_ps(set(1.0f), simd::erf(_mm256_mul_ps(x, set(SQRT_HALF)))));
+    case Act::gelu_tanh: {
+      const __m256 inner = _mm256_mul_ps(set(SQRT_2_OVER_PI), _mm256_fmadd_ps(_mm256_mul_ps(set(GELU_CUBIC), x), _mm256_mul_ps(x, x), x));
+      return _mm256_mul_ps(_mm256_mul_ps(set(0.5f), x), _mm256_add_ps(set(1.0f), simd::tanh(inner)));
+    }
+    case Act::silu: return _mm256_mul_ps(x, simd::sigmoid(x));
+  }
+  return x;
+}
+
+// d act / dx
+inline __m256 act_derivative(__m256 x, Act kind) {
+  switch (kind) {
+    case Act::relu: return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), set(1.0f));
+    case Act::gelu: {
+      const __m256 cdf = _mm256_mul_ps(set(0.5f), _mm256_add_ps(set(1.0f), simd::erf(_mm256_mul_ps(x, set(SQRT_HALF)))));
+      const __m256 pdf = _mm256_mul_ps(set(INV_SQRT_2PI), simd::exp(_mm256_mul_ps(set(-0.5f), _mm256_mul_ps(x, x))));
+      return _mm256_fmadd_ps(x, pdf, cdf);
+    }
+    case Act::gelu_tanh: {
+      const __m256 x2 = _mm256_mul_ps(x, x);
+      const __m256 t = simd::tanh(_mm256_mul_ps(set(SQRT_2_OVER_PI), _mm256_fmadd_ps(_mm256_mul_ps(set(GELU_CUBIC), x), x2, x)));
+      const __m256 dinner = _mm256_mul_ps(set(SQRT_2_OVER_PI), _mm256_fmadd_ps(set(3.0f * GELU_CUBIC), x2, set(1.0f)));
+      const __m256 sech2 = _mm256_fnmadd_ps(t, t, set(1.0f));
+      return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(set(0.5f), x), sech2), dinner, _mm256_mul_ps(set(0.5f), _mm256_add_ps(set(1.0f), t)));
+    }
+    case Act::silu: {
+      const __m256 s = simd::sigmoid(x);
+      return _mm256_mul_ps(s, _mm256_fmadd_ps(x, _mm256_sub_ps(set(1.0f), s), set(1.0f)));
+    }
+  }
+  return x;
+}
+
+// f over [0, n) in chunks of 8 (masked tail), chunks split across threads.
+template <class F>
+void for_chunks(i64 n, F f) {
+  const i64 chunks = (n + 7) / 8;
+#pragma omp parallel for schedule(static) if (n > 32768)
+  for (i64 k = 0; k < chunks; k++) {
+    const i64 e = k * 8;
+    f(e, n - e >= 8 ? 8 : static_cast<int>(n - e));
+  }
+}
+
+inline __m256 load(const float* p, int width) { return width == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, simd::tail_mask(width)); }
+inline void store(float* p, __m256 v, int width) {
+  if (width == 8) _mm256_storeu_ps(p, v);
+  else _mm256_maskstore_ps(p, simd::tail_mask(width), v);
+}
+}  // namespace
+
+void activation_forward(const float* x, float* y, i64 n, Act kind) {
+  for_chunks(n, [&](i64 e, int w) { store(y + e, act_forward(load(x + e, w), kind), w); });
+}
+
+void activation_backward(const float* dy, const float* x, float* dx, i64 n, Act kind) {
+  for_chunks(n, [&](i64 e, int w) { store(dx + e, _mm256_mul_ps(load(dy + e, w), act_derivative(load(x + e, w), kind)), w); });
+}
+
+void swiglu_forward(const float* x, float* y, i64 N, i64 F) {
+#pragma omp parallel for schedule(static) if (N * F > 32768)
+  for (i64 r = 0; r < N; r++) {
+    const float* a = x + r * 2 * F;
+    const float* b = a + F;
+    for (i64 f = 0; f < F; f += 8) {
+      const int w = F - f >= 8 ? 8 : static_cast<int>(F - f);
+      store(y + r * F + f, _mm256_mul_ps(act_forward(load(a + f, w), Act::silu), load(b + f, w)), w);
+    }
+  }
+}
+
+// d/da = g b silu'(a), d/db = g silu(a)
+void swiglu_backward(const float* dy, const float* x, float* dx, i64 N, i64 F) {
+#pragma omp parallel for schedule(static) if (N * F > 32768)
+  for (i64 r = 0; r < N; r++) {
+    const float* a = x + r * 2 * F;
+    const float* b = a + F;
+    const float* g = dy + r * F;
+    for (i64 f = 0; f < F; f += 8) {
+      const int w = F - f >= 8 ? 8 : static_cast<int>(F - f);
+      const __m256 av = load(a + f, w), gv = load(g + f, w);
+      store(dx + r * 2 * F + f, _mm256_mul_ps(_mm256_mul_ps(gv, load(b + f, w)), act_derivative(av, Act::silu)), w);
+      store(dx + r * 2 * F + F + f, _mm256_mul_ps(gv, act_forward(av, Act::silu)), w);
+    }
+  }
+}
+
+}  // namespace toroid

@@ -1,0 +1,217 @@
+// Fused scaled-dot-product attention, flash style, on both cores.
+//
+// q [B,h,Tq,d], k/v [B,hkv,Tk,d] (query head i reads kv head i / (h/hkv): GQA and
+// MQA without copying k/v), out [B,h,Tq,d], lse [B,h,Tq].
+//
+// Forward: per (batch, head, block of BR queries), walk the keys in blocks of BC
+// with an online softmax (running max m, running sum l, rescaled accumulator), so
+// no Tq x Tk score matrix exists; causal blocks past the diagonal are skipped.
+// Backward recomputes each score tile from the saved lse (P = exp(S - lse)) and
+// takes D = rowsum(dO * O) from the saved output, as FlashAttention-2 does.
+// It runs one task per (batch, kv head) so dk/dv accumulate without atomics.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "backend.h"
+#include "cpu/block_gemm.h"
+#include "cpu/philox.h"
+#include "cpu/simd.h"
+
+namespace toroid {
+
+namespace {
+
+constexpr i64 BR = 64;  // query rows per tile
+constexpr i64 BC = 64;  // keys per tile
+constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
+
+// The last key query row i may see (Tk - 1 without a causal mask).
+inline i64 last_key(const AttentionParams& p, i64 i) {
+  switch (p.causal) {
+    case Causal::top_left: return std::min(i, p.Tk - 1);
+    case Causal::bottom_right: return std::min(i + p.Tk - p.Tq, p.Tk - 1);
+    default: return p.Tk - 1;
+  }
+}
+
+// S[br,bc] holds raw q.k dots for rows i0.., keys j0..; scale them and apply every mask.
+void scale_and_mask(const AttentionParams& p, i64 b, i64 head, i64 i0, i64 br, i64 j0, i64 bc, float* S) {
+  const std::uint8_t* pad = p.key_padding ? p.key_padding + b * p.Tk : nullptr;
+  for (i64 r = 0; r < br; r++) {
+    float* s = S + r * bc;
+    const i64 i = i0 + r, last = last_key(p, i);
+    for (i64 c = 0; c < bc; c++) s[c] *= p.scale;
+    if (p.attn_mask != nullptr) {
+      const i64 row = (((p.mask_B == 1 ? 0 : b) * p.mask_h + (p.mask_h == 1 ? 0 : head)) * p.Tq + i) * p.Tk + j0;
+      if (p.mask_is_bool) {
+        const std::uint8_t* m = static_cast<const std::uint8_t*>(p.attn_mask) + row;
+        for (i64 c = 0; c < bc; c++) if (m[c]) s[c] = NEG_INF;
+      } else {
+        const float* m = static_cast<const float*>(p.attn_mask) + row;
+        for (i64 c = 0; c < bc; c++) s[c] += m[c];
+      }
+    }
+    if (pad != nullptr) for (i64 c = 0; c < bc; c++) if (pad[j0 + c]) s[c] = NEG_INF;
+    for (i64 c = std::max<i64>(0, last + 1 - j0); c < bc; c++) s[c] = NEG_INF;
+  }
+}
+
+// x[c] = exp(x[c] - sub) over n elements; returns their sum.
+inline float exp_row(float* x, i64 n, float sub) {
+  const __m256 vsub = _mm256_set1_ps(sub);
+  __m256 acc = _mm256_setzero_ps();
+  i64 c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const __m256 e = simd::exp(_mm256_sub_ps(_mm256_loadu_ps(x + c), vsub));
+    _mm256_storeu_ps(x + c, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  if (c < n) {
+    const __m256i mask = simd::tail_mask(static_cast<int>(n - c));
+    const __m256 e = _mm256_and_ps(simd::exp(_mm256_sub_ps(_mm256_maskload_ps(x + c, mask), vsub)), _mm256_castsi256_ps(mask));
+    _mm256_maskstore_ps(x + c, mask, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  return simd::hsum(acc);
+}
+
+inline float row_max(const float* x, i64 n) {
+  float m = NEG_INF;
+  for (i64 c = 0; c < n; c++) m = std::max(m, x[c]);
+  return m;
+}
+
+inline float dot(const float* a, const float* b, i64 n) {
+  float s = 0;
+  for (i64 c = 0; c < n; c++) s += a[c] * b[c];
+  return s;
+}
+
+// Keys [0, end) can be seen by some row of the query block [i0, i0 + br).
+inline i64 key_end(const AttentionParams& p, i64 i0, i64 br) { return std::max<i64>(0, last_key(p, i0 + br - 1) + 1); }
+
+}  // namespace
+
+void attention_forward(const AttentionParams& p, float* out, float* lse) {
+  const i64 d = p.d, group = p.h / p.hkv, q_blocks = (p.Tq + BR - 1) / BR;
+  const i64 tasks = p.B * p.h * q_blocks;
+#pragma omp parallel
+  {
+    std::vector<float> Kt(d * BC), S(BR * BC), acc(BR * d), m(BR), l(BR), keep(BC);
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < tasks; task++) {
+      const i64 qb = task % q_blocks, bh = task / q_blocks, b = bh / p.h, head = bh % p.h;
+      const i64 i0 = qb * BR, br = std::min(BR, p.Tq - i0);
+      const float* Q = p.q + (bh * p.Tq + i0) * d;
+      const i64 kv = (b * p.hkv + head / group) * p.Tk * d;
+      const float* K = p.k + kv;
+      const float* V = p.v + kv;
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      std::fill(m.begin(), m.end(), NEG_INF);
+      std::fill(l.begin(), l.end(), 0.0f);
+      const i64 kend = key_end(p, i0, br);
+      for (i64 j0 = 0; j0 < kend; j0 += BC) {
+        const i64 bc = std::min(BC, kend - j0);
+        cpu::transpose_block(bc, d, K + j0 * d, d, Kt.data(), bc);
+        cpu::block_gemm(br, bc, d, Q, d, Kt.data(), bc, S.data(), bc, false);
+        scale_and_mask(p, b, head, i0, br, j0, bc, S.data());
+        for (i64 r = 0; r < br; r++) {
+          float* s = S.data() + r * bc;
+          const float m_new = std::max(m[r], row_max(s, bc));
+          if (m_new == NEG_INF) {  // every key so far masked: contributes nothing
+            std::fill(s, s + bc, 0.0f);
+            continue;
+          }
+          const float alpha = std::exp(m[r] - m_new);
+          l[r] = l[r] * alpha + exp_row(s, bc, m_new);
+          m[r] = m_new;
+          if (alpha != 1.0f) for (i64 c = 0; c < d; c++) acc[r * d + c] *= alpha;
+          if (p.dropout_p > 0) {
+            dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data());
+            for (i64 c = 0; c < bc; c++) s[c] *= keep[c];
+          }
+        }
+        cpu::block_gemm(br, d, bc, S.data(), bc, V + j0 * d, d, acc.data(), d, true);
+      }
+      for (i64 r = 0; r < br; r++) {
+        float* o = out + (bh * p.Tq + i0 + r) * d;
+        const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;
+        for (i64 c = 0; c < d; c++) o[c] = acc[r * d + c] * inv;
+        lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
+      }
+    }
+  }
+}
+
+void attention_backward(const AttentionParams& p, const float* dout, const float* out, const float* lse,
+                        float* dq, float* dk, float* dv) {
+  const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.hkv;
+#pragma omp parallel
+  {
+    std::vector<float> Kt(d * BC), Vt(d * BC), S(BR * BC), dP(BR * BC), T(BC * BR), D(p.Tq), keep(BR * BC), Z(BR * BC);
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < tasks; task++) {
+      const i64 b = task / p.hkv, kvh = task % p.hkv, kv = task * p.Tk * d;
+      const float* K = p.k + kv;
+      const float* V = p.v + kv;
+      for (i64 head = kvh * group; head < (kvh + 1) * group; head++) {
+        const i64 bh = b * p.h + head, base = bh * p.Tq * d;
+        const float *Q = p.q + base, *dO = dout + base, *O = out + base, *L = lse + bh * p.Tq;
+        float* dQ = dq + base;
+        for (i64 i = 0; i < p.Tq; i++) D[i] = dot(dO + i * d, O + i * d, d);
+        for (i64 j0 = 0; j0 < p.Tk; j0 += BC) {
+          const i64 bc = std::min(BC, p.Tk - j0);
+          cpu::transpose_block(bc, d, K + j0 * d, d, Kt.data(), bc);
+          cpu::transpose_block(bc, d, V + j0 * d, d, Vt.data(), bc);
+          float* dK = dk + kv + j0 * d;
+          float* dV = dv + kv + j0 * d;
+          for (i64 i0 = 0; i0 < p.Tq; i0 += BR) {
+            const i64 br = std::min(BR, p.Tq - i0);
+            if (key_end(p, i0, br) <= j0) continue;  // the whole tile is causally masked
+            cpu::block_gemm(br, bc, d, Q + i0 * d, d, Kt.data(), bc, S.data(), bc, false);
+            scale_and_mask(p, b, head, i0, br, j0, bc, S.data());
+            for (i64 r = 0; r < br; r++) {  // P = exp(S - lse)
+              float* s = S.data() + r * bc;
+              if (L[i0 + r] == NEG_INF) std::fill(s, s + bc, 0.0f);
+              else exp_row(s, bc, L[i0 + r]);
+            }
+            const float* Pd = S.data();  // P through dropout
+            if (p.dropout_p > 0) {
+              for (i64 r = 0; r < br; r++) {
+                dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data() + r * bc);
+                for (i64 c = 0; c < bc; c++) Z[r * bc + c] = keep[r * bc + c] * S[r * bc + c];
+              }
+              Pd = Z.data();
+            }
+            // dV[j] += sum_i Pd[i,j] dO[i]
+            cpu::transpose_block(br, bc, Pd, bc, T.data(), br);
+            cpu::block_gemm(bc, d, br, T.data(), br, dO + i0 * d, d, dV, d, true);
+            // dP = dO V^T (through dropout), dS = P (dP - D) * scale
+            cpu::block_gemm(br, bc, d, dO + i0 * d, d, Vt.data(), bc, dP.data(), bc, false);
+            for (i64 r = 0; r < br; r++) {
+              const float* s = S.data() + r * bc;
+              float* g = dP.data() + r * bc;
+              const float Di = D[i0 + r];
+              if (p.dropout_p > 0) {
+                const float* kp = keep.data() + r * bc;
+                for (i64 c = 0; c < bc; c++) g[c] = s[c] * (kp[c] * g[c] - Di) * p.scale;
+              } else {
+                for (i64 c = 0; c < bc; c++) g[c] = s[c] * (g[c] - Di) * p.scale;
+              }
+            }
+            // dQ[i] += dS K, dK[j] += dS^T Q
+            cpu::block_gemm(br, d, bc, dP.data(), bc, K + j0 * d, d, dQ + i0 * d, d, true);
+            cpu::transpose_block(br, bc, dP.data(), bc, T.data(), br);
+            cpu::block_gemm(bc, d, br, T.data(), br, Q + i0 * d, d, dK, d, true);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace toroid

@@ -1,0 +1,44 @@
+#include "cpu/blas.h"
+
+#include <string>
+
+#if defined(TOROID_BLAS_BLIS)
+#include <blis.h>
+#elif defined(TOROID_BLAS_OPENBLAS)
+#include <cblas.h>
+#endif
+
+namespace toroid {
+
+void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
+                const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
+  if (M == 0 || N == 0) return;
+#if defined(TOROID_BLAS_BLIS)
+  // BLIS's native API takes row and column strides, so row-major needs no swap.
+  const trans_t ta = trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb = trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
+  bli_sgemm(ta, tb, M, N, K, &alpha, const_cast<float*>(A), lda, 1, const_cast<float*>(B), ldb, 1, &beta, C, ldc, 1);
+#else
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B,
+              static_cast<int>(ldb), beta, C, static_cast<int>(ldc));
+#endif
+}
+
+void blas_set_num_threads(int n) {
+#if defined(TOROID_BLAS_BLIS)
+  bli_thread_set_num_threads(n);
+#else
+  openblas_set_num_threads(n);
+#endif
+}
+
+const char* blas_name() {
+#if defined(TOROID_BLAS_BLIS)
+  static const std::string name = std::string("BLIS ") + bli_info_get_version_str();
+  return name.c_str();
+#else
+  return "OpenBLAS";
+#endif
+}
+
+}  // namespace toroid

@@ -1,0 +1,37 @@
+// y [batch,M,N] = op(a) op(b) (+ bias [N]) through the BLAS.
+// Many small products (attention-sized batches) run one per thread with a
+// single-threaded GEMM; a few large ones let the BLAS use the whole pool.
+#include <omp.h>
+
+#include "backend.h"
+#include "cpu/blas.h"
+
+namespace toroid {
+
+void matmul_forward(const float* a, const float* b, const float* bias, float* y, i64 batch,
+                    const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b) {
+  const i64 lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  auto one = [&](i64 n) {
+    float* out = y + n * M * N;
+    float beta = 0.0f;
+    if (bias != nullptr) {
+      for (i64 i = 0; i < M; i++) for (i64 j = 0; j < N; j++) out[i * N + j] = bias[j];
+      beta = 1.0f;
+    }
+    if (K == 0) {
+      if (bias == nullptr) for (i64 e = 0; e < M * N; e++) out[e] = 0.0f;
+      return;
+    }
+    blas_sgemm(trans_a, trans_b, M, N, K, 1.0f, a + a_offsets[n], lda, b + b_offsets[n], ldb, beta, out, N);
+  };
+  const bool small = M * N * K < 128 * 128 * 128;
+  if (batch > 1 && small) {
+    // inside the parallel region the BLAS's own region is nested, so it runs on 1 thread
+#pragma omp parallel for schedule(dynamic, 1)
+    for (i64 n = 0; n < batch; n++) one(n);
+  } else {
+    for (i64 n = 0; n < batch; n++) one(n);
+  }
+}
+
+}  // namespace toroid

@@ -1,0 +1,49 @@
+// Finds and loads the compiled addon (prebuilds/<platform>-<arch>/ first, then a
+// source build in build/Release) through node-gyp-build. Never throws: when the
+// addon is missing or refuses to load, toroid stays on the ts backend and says
+// why in one line.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's exports (native/binding/addon.cc). Storage handles are opaque. */
+export interface Addon {
+  upload(array: Float32Array | Int32Array | Uint8Array, dtype: string): unknown;
+  download(data: unknown, dtype: string, size: number): Float32Array | Int32Array | Uint8Array;
+  free(data: unknown): void;
+  memory(): { liveBytes: number; liveBlocks: number };
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  info(): { blas: string; threads: number; avx512: boolean };
+  [kernel: string]: (...args: never[]) => unknown;
+}
+
+// src/backends/native and dist/backends/native are both three levels below the package root
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export let loadError: string | null = null;
+
+function load(): Addon | null {
+  if (process.env.TOROID_NATIVE === '0') {
+    loadError = 'disabled by TOROID_NATIVE=0';
+    return null;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    loadError = `no native build for ${process.platform}-${process.arch} yet`;
+    return null;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
+    return nodeGypBuild(packageRoot);
+  } catch (err) {
+    loadError = (err as Error).message.split('\n')[0] ?? String(err);
+    return null;
+  }
+}
+
+export const addon: Addon | null = load();
+
+if (addon === null && process.env.TOROID_NATIVE !== '0') {
+  console.warn(`toroid: native cpu backend unavailable (${loadError}); using the ts backend`);
+}
