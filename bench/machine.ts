@@ -22,3 +22,8 @@ export function time(fn: () => void, runs = 5, warmup = 1): { median: number; mi
   samples.sort((a, b) => a - b);
   return { median: samples[Math.floor(samples.length / 2)]!, min: samples[0]!, max: samples[samples.length - 1]! };
 }
+
+/** Peak FP32 throughput of the benchmark machine (2 cores, AVX2 FMA), for % of peak. */
+export const PEAK_GFLOPS_FP32 = 235;
+/** Peak memory bandwidth of the benchmark machine in GB/s, for % of peak. */
+export const PEAK_GBPS = 35;

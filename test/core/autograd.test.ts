@@ -32,9 +32,12 @@ describe('requiresGrad propagation', () => {
       const x = toroid.randn([2, 3], { requiresGrad: true });
       const ys = [
         x.add(1), x.sub(x), x.mul(2), x.div(3), toroid.F.scale(x, 2), x.sum(), x.mean(1),
-        x.reshape([6]), x.permute([1, 0]), x.transpose(0, 1), toroid.F.cast(x, 'float64'), toroid.F.dropout(x, 0.5),
+        x.reshape([6]), x.permute([1, 0]), x.transpose(0, 1), toroid.F.cast(x, 'float32'), toroid.F.dropout(x, 0.5),
       ];
       for (const y of ys) expect(y.requiresGrad).toBe(true);
+      // float32 -> float64 casts need a backend with float64 (the default cpu backend has none)
+      const xts = toroid.randn([2, 3], { backend: 'ts', requiresGrad: true });
+      expect(toroid.F.cast(xts, 'float64').requiresGrad).toBe(true);
       // casting to a non-float dtype stops the gradient
       expect(toroid.F.cast(x, 'int32').requiresGrad).toBe(false);
     });
@@ -200,7 +203,8 @@ describe('backward', () => {
 
   it('float64 gradients stay float64', () => {
     toroid.tidy(() => {
-      const x = toroid.tensor([0.1, 0.2], { dtype: 'float64', requiresGrad: true });
+      // float64 needs the ts backend (the default cpu backend has no float64)
+      const x = toroid.tensor([0.1, 0.2], { dtype: 'float64', backend: 'ts', requiresGrad: true });
       x.mul(x).sum().backward();
       expect(x.grad!.dtype).toBe('float64');
       expectClose(x.grad!.toTypedArray(), [0.2, 0.4], EXACT);
@@ -209,7 +213,8 @@ describe('backward', () => {
 
   it('flows through cast between float dtypes', () => {
     toroid.tidy(() => {
-      const x = toroid.tensor([1, 2], { requiresGrad: true });
+      // float64 needs the ts backend (the default cpu backend has no float64)
+      const x = toroid.tensor([1, 2], { backend: 'ts', requiresGrad: true });
       toroid.F.cast(x, 'float64').mul(3).sum().backward();
       expect(x.grad!.dtype).toBe('float32');
       expect(x.grad!.toArray()).toEqual([3, 3]);

@@ -1,0 +1,623 @@
+// Backend consistency: every kernel family through the public functional API, forward and
+// backward, on random shapes (B=1, T=1, d=1, Tq != Tk, sizes around the cpu attention tile
+// of 64, all-but-one key padded, ...), the cpu backend against the ts reference.
+//
+// Every case draws its parameters and data from its own seeded PRNG (seed in the label), so a
+// failure replays alone: npx vitest run test/backends -t '<label>'.
+// TOROID_CONSISTENCY_STATS=1 prints the worst error/tolerance ratio per family.
+import { afterAll, describe, expect, it } from 'vitest';
+import * as toroid from '../../src/index.js';
+import { loadError } from '../../src/backends/native/addon.js';
+import {
+  BACKENDS, EXACT, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, tol, worstRatio,
+  type Outputs,
+} from './consistency-helpers.js';
+
+const { F } = toroid;
+
+const HAS_CPU = toroid.listBackends().includes('cpu');
+const suite = HAS_CPU ? describe : describe.skip;
+const TITLE = HAS_CPU ? 'backend consistency: ts vs cpu' : `backend consistency: ts vs cpu (skipped: no cpu backend: ${loadError ?? 'addon not loaded'})`;
+
+/** One `it` per case: params drawn at collection time, data drawn in the test from the same PRNG. */
+function cases<P extends object>(family: string, count: number, gen: (rng: Rng, i: number) => P,
+  body: (p: P, rng: Rng, label: string) => void, fixed: P[] = []): void {
+  describe(family, () => {
+    const all: { p: P; rng: Rng; seed: number; tag: string }[] = [];
+    fixed.forEach((p, j) => {
+      const seed = caseSeed(`${family}/fixed`, j);
+      all.push({ p, rng: new Rng(seed), seed, tag: `fixed${j}` });
+    });
+    for (let i = 0; i < count; i++) {
+      const seed = caseSeed(family, i);
+      const rng = new Rng(seed);
+      all.push({ p: gen(rng, i), rng, seed, tag: `#${i}` });
+    }
+    for (const { p, rng, seed, tag } of all) {
+      const label = `${family} ${tag} ${fmt(p as Record<string, unknown>)} seed=${seed}`;
+      it(label, () => body(p, rng, label));
+    }
+  });
+}
+
+/** Mostly tiny sizes, sometimes exactly 1. */
+function small(rng: Rng, max = 6): number {
+  return rng.bool(0.2) ? 1 : rng.int(1, max);
+}
+
+function randShape(rng: Rng, minRank: number, maxRank: number, maxDim = 5): number[] {
+  const rank = rng.int(minRank, maxRank);
+  return Array.from({ length: rank }, () => small(rng, maxDim));
+}
+
+/** A shape that broadcasts to `out`: leading dims dropped, some dims set to 1. */
+function broadcastFrom(rng: Rng, out: readonly number[]): number[] {
+  const drop = rng.bool(0.3) ? rng.int(0, out.length) : 0;
+  return out.slice(drop).map((s) => (rng.bool(0.3) ? 1 : s));
+}
+
+suite(TITLE, () => {
+  afterAll(() => {
+    if (!process.env.TOROID_CONSISTENCY_STATS) return;
+    const rows = [...worstRatio.entries()].sort((a, b) => b[1].ratio - a[1].ratio);
+    for (const [family, { ratio, label }] of rows) console.log(`${family.padEnd(20)} worst ${ratio.toExponential(2)}  (${label})`);
+  });
+
+  it('both backends are registered', () => {
+    expect(BACKENDS.every((b) => toroid.listBackends().includes(b))).toBe(true);
+  });
+
+  // ---------------------------------------------------------------- attention
+  type Causal = false | true | 'top-left' | 'bottom-right';
+  interface AttnCase {
+    B: number; h: number; hkv: number; Tq: number; Tk: number; d: number;
+    causal: Causal; pad: 'none' | 'random' | 'allButOne'; mask: 'none' | 'bool' | 'float';
+    maskShape?: number[]; scale?: number; dropoutP: number; rngShift: number;
+  }
+
+  function attnMaskShape(rng: Rng, B: number, h: number, Tq: number, Tk: number): number[] {
+    return rng.bool(0.4) ? [Tq, Tk] : [rng.pick([1, B]), rng.pick([1, h]), Tq, Tk];
+  }
+
+  function genAttn(rng: Rng): AttnCase {
+    const B = small(rng, 3), hkv = rng.int(1, 2), h = hkv * rng.int(1, 3);
+    const Tq = small(rng, 10), Tk = small(rng, 10), d = small(rng, 8);
+    const mask = rng.pick(['none', 'none', 'bool', 'float'] as const);
+    return {
+      B, h, hkv, Tq, Tk, d,
+      causal: rng.pick([false, true, 'top-left', 'bottom-right'] as const),
+      pad: rng.pick(['none', 'random', 'allButOne'] as const),
+      mask,
+      maskShape: mask === 'none' ? undefined : attnMaskShape(rng, B, h, Tq, Tk),
+      scale: rng.bool(0.3) ? rng.range(0.05, 1.5) : undefined,
+      dropoutP: rng.bool(0.2) ? rng.pick([0.1, 0.25, 0.5, 0.75]) : 0,
+      rngShift: rng.int(0, 3),
+    };
+  }
+
+  // sizes around the 64 x 64 tiles of the cpu kernel
+  const base = { B: 1, h: 1, hkv: 1, pad: 'none', mask: 'none', dropoutP: 0, rngShift: 0 } as const;
+  const ATTN_TILE_CASES: AttnCase[] = [
+    { ...base, Tq: 64, Tk: 64, d: 16, causal: false },
+    { ...base, Tq: 65, Tk: 63, d: 8, causal: 'bottom-right' },
+    { ...base, Tq: 63, Tk: 130, d: 32, causal: 'top-left', pad: 'random' },
+    { ...base, Tq: 127, Tk: 65, d: 1, causal: 'bottom-right' },
+    { ...base, h: 2, Tq: 130, Tk: 127, d: 64, causal: false, mask: 'bool', maskShape: [1, 2, 130, 127] },
+    { ...base, B: 2, Tq: 1, Tk: 130, d: 65, causal: false, pad: 'allButOne' },
+    { ...base, Tq: 130, Tk: 1, d: 3, causal: true },
+    { ...base, Tq: 64, Tk: 65, d: 8, causal: false, mask: 'float', maskShape: [64, 65], dropoutP: 0.2, rngShift: 1 },
+    { ...base, B: 2, h: 4, hkv: 2, Tq: 65, Tk: 64, d: 8, causal: 'top-left', pad: 'allButOne' },
+    { ...base, Tq: 129, Tk: 129, d: 7, causal: true, scale: 0.9, dropoutP: 0.3, rngShift: 2 },
+    { ...base, Tq: 100, Tk: 200, d: 16, causal: 'bottom-right', pad: 'random', mask: 'bool', maskShape: [100, 200] },
+    { ...base, Tq: 1, Tk: 1, d: 1, causal: false },
+    { ...base, Tq: 64, Tk: 64, d: 64, causal: 'top-left', mask: 'float', maskShape: [1, 1, 64, 64] },
+  ];
+
+  function attnMaskData(rng: Rng, c: AttnCase): Float32Array | Uint8Array {
+    const shape = c.maskShape!;
+    const n = sizeOf(shape), rows = n / c.Tk;
+    if (c.mask === 'bool') {
+      const m = new Uint8Array(n);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < c.Tk; j++) m[r * c.Tk + j] = rng.bool(0.3) ? 1 : 0;
+        m[r * c.Tk + rng.int(0, c.Tk - 1)] = 0; // never a whole row by itself
+      }
+      return m;
+    }
+    const m = rng.randn(n, 2);
+    for (let r = 0; r < rows; r++) {
+      const keep = rng.int(0, c.Tk - 1);
+      for (let j = 0; j < c.Tk; j++) if (j !== keep && rng.bool(0.1)) m[r * c.Tk + j] = -Infinity;
+    }
+    return m;
+  }
+
+  function padData(rng: Rng, c: AttnCase): Uint8Array | null {
+    if (c.pad === 'none') return null;
+    const m = new Uint8Array(c.B * c.Tk);
+    for (let b = 0; b < c.B; b++) {
+      const keep = rng.int(0, c.Tk - 1);
+      for (let j = 0; j < c.Tk; j++) m[b * c.Tk + j] = j === keep ? 0 : c.pad === 'allButOne' ? 1 : rng.bool(0.35) ? 1 : 0;
+    }
+    return m;
+  }
+
+  function attnBody(c: AttnCase, rng: Rng, label: string): void {
+    const qShape = [c.B, c.h, c.Tq, c.d], kvShape = [c.B, c.hkv, c.Tk, c.d];
+    const q = rng.randn(sizeOf(qShape)), k = rng.randn(sizeOf(kvShape)), v = rng.randn(sizeOf(kvShape));
+    const g = rng.randn(sizeOf(qShape));
+    const mask = c.mask === 'none' ? null : attnMaskData(rng, c);
+    const pad = padData(rng, c);
+    const seed = rng.int(0, 1e9);
+    const out = runBoth((backend) => {
+      const tq = f32(backend, q, qShape, true), tk = f32(backend, k, kvShape, true), tv = f32(backend, v, kvShape, true);
+      const options: toroid.F.AttentionOptions = { isCausal: c.causal, dropoutP: c.dropoutP };
+      if (c.scale !== undefined) options.scale = c.scale;
+      if (mask instanceof Uint8Array) options.attnMask = boolT(backend, mask, c.maskShape!);
+      else if (mask !== null) options.attnMask = f32(backend, mask, c.maskShape!);
+      if (pad !== null) options.keyPaddingMask = boolT(backend, pad, [c.B, c.Tk]);
+      // the same (seed, offset) on both backends; a nonzero offset now and then
+      toroid.manualSeed(seed);
+      if (c.rngShift > 0) toroid.rand([c.rngShift * 7], { backend });
+      const y = F.scaledDotProductAttention(tq, tk, tv, options);
+      y.backward(f32(backend, g, qShape));
+      return { y: y.toFloat32Array(), dq: grad(tq), dk: grad(tk), dv: grad(tv) };
+    });
+    const scale = c.scale ?? 1 / Math.sqrt(c.d);
+    const mq = maxAbs(q), mk = maxAbs(k), mv = maxAbs(v), mg = maxAbs(g);
+    const keep = 1 / (1 - c.dropoutP);
+    // typical score size (what exp() amplifies) plus the additive mask
+    const cond = scale * Math.sqrt(c.d) * mq * mk + (mask instanceof Float32Array ? maxAbs(mask) : 0);
+    const group = c.h / c.hkv;
+    const dP = Math.sqrt(c.d) * mg * mv * keep; // size of dO . v
+    check('attention', label, 'y', out, tol(mv * keep, c.Tk, cond));
+    check('attention', label, 'dv', out, tol(mg * keep, c.Tq * group, cond));
+    check('attention', label, 'dq', out, tol(2 * scale * dP * mk, c.Tk + c.d, cond));
+    check('attention', label, 'dk', out, tol(2 * scale * dP * mq, c.Tq * group + c.d, cond));
+  }
+
+  cases('attention', 220, genAttn, attnBody, ATTN_TILE_CASES);
+
+  // attention dropout: the kept/dropped pattern of the weights must match exactly. With v = I
+  // (Tk = d, one-hot rows) out[i, j] = P[i, j] * keep[i, j], so out's zeros are the mask.
+  cases('attention dropout mask', 40, (rng) => {
+    const Tk = rng.int(1, 12);
+    return { B: small(rng, 2), h: small(rng, 3), Tq: small(rng, 12), Tk, p: rng.pick([0.1, 0.3, 0.5, 0.9]) };
+  }, (c, rng, label) => {
+    const qShape = [c.B, c.h, c.Tq, c.Tk], kvShape = [c.B, c.h, c.Tk, c.Tk];
+    const q = rng.randn(sizeOf(qShape), 0.3), k = rng.randn(sizeOf(kvShape), 0.3);
+    const v = new Float32Array(sizeOf(kvShape));
+    for (let bh = 0; bh < c.B * c.h; bh++) for (let j = 0; j < c.Tk; j++) v[(bh * c.Tk + j) * c.Tk + j] = 1;
+    const seed = rng.int(0, 1e9);
+    const out = runBoth((backend) => {
+      toroid.manualSeed(seed);
+      const y = F.scaledDotProductAttention(f32(backend, q, qShape), f32(backend, k, kvShape), f32(backend, v, kvShape), { dropoutP: c.p });
+      return { y: y.toFloat32Array() };
+    });
+    sameZeros(label, 'y', out);
+    check('attention dropout', label, 'y', out, tol(1 / (1 - c.p), c.Tk, 1));
+  });
+
+  // ---------------------------------------------------------------- matmul / linear
+  cases('matmul', 200, (rng) => {
+    const batch = randShape(rng, 0, 3, 3);
+    const big = rng.bool(0.04);
+    const M = big ? rng.pick([63, 64, 65]) : small(rng, 9), K = big ? rng.pick([1, 127, 130]) : small(rng, 9), N = big ? rng.pick([63, 65]) : small(rng, 9);
+    return { a: [...broadcastFrom(rng, batch), M, K], b: [...broadcastFrom(rng, batch), K, N], scale: rng.pick([0.1, 1, 10]) };
+  }, (c, rng, label) => {
+    const a = rng.randn(sizeOf(c.a), c.scale), b = rng.randn(sizeOf(c.b), c.scale);
+    const M = c.a[c.a.length - 2]!, K = c.a[c.a.length - 1]!, N = c.b[c.b.length - 1]!;
+    const outBatch = broadcastShape(c.a.slice(0, -2), c.b.slice(0, -2));
+    const yShape = [...outBatch, M, N];
+    const g = rng.randn(sizeOf(yShape));
+    const out = runBoth((backend) => {
+      const ta = f32(backend, a, c.a, true), tb = f32(backend, b, c.b, true);
+      const y = F.matmul(ta, tb);
+      expect(y.shape).toEqual(yShape);
+      y.backward(f32(backend, g, yShape));
+      return { y: y.toFloat32Array(), da: grad(ta), db: grad(tb) };
+    });
+    const ma = maxAbs(a), mb = maxAbs(b), mg = maxAbs(g);
+    const batchA = sizeOf(yShape) / (M * N) / (sizeOf(c.a) / (M * K));
+    const batchB = sizeOf(yShape) / (M * N) / (sizeOf(c.b) / (K * N));
+    check('matmul', label, 'y', out, tol(ma * mb, K));
+    check('matmul', label, 'da', out, tol(mg * mb, N * batchA));
+    check('matmul', label, 'db', out, tol(mg * ma, M * batchB));
+  });
+
+  cases('linear', 200, (rng) => {
+    const big = rng.bool(0.04);
+    return {
+      x: [...randShape(rng, 0, 2, 4), big ? rng.pick([63, 65, 130]) : small(rng, 9)],
+      out: big ? rng.pick([1, 64, 127]) : small(rng, 9),
+      bias: rng.bool(),
+    };
+  }, (c, rng, label) => {
+    const inF = c.x[c.x.length - 1]!;
+    const x = rng.randn(sizeOf(c.x)), w = rng.randn(c.out * inF, 0.5), bias = rng.randn(c.out);
+    const yShape = [...c.x.slice(0, -1), c.out];
+    const g = rng.randn(sizeOf(yShape));
+    const rows = sizeOf(c.x) / inF;
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true), tw = f32(backend, w, [c.out, inF], true);
+      const tb = c.bias ? f32(backend, bias, [c.out], true) : null;
+      const y = F.linear(tx, tw, tb);
+      expect(y.shape).toEqual(yShape);
+      y.backward(f32(backend, g, yShape));
+      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx), dw: grad(tw) };
+      if (tb) r.db = grad(tb);
+      return r;
+    });
+    const mx = maxAbs(x), mw = maxAbs(w), mg = maxAbs(g);
+    check('linear', label, 'y', out, tol(mx * mw + (c.bias ? maxAbs(bias) : 0), inF));
+    check('linear', label, 'dx', out, tol(mg * mw, c.out));
+    check('linear', label, 'dw', out, tol(mg * mx, rows));
+    if (c.bias) check('linear', label, 'db', out, tol(mg, rows));
+  });
+
+  // ---------------------------------------------------------------- norms
+  cases('layerNorm', 200, (rng) => {
+    const big = rng.bool(0.04);
+    const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(rng, 70)] : [small(rng, 6), small(rng, 9)];
+    return {
+      x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length,
+      weight: rng.bool(), bias: rng.bool(), eps: rng.pick([1e-5, 1e-5, 1e-6, 0.1]),
+      mu: rng.pick([0, 0, 1, -3]), sigma: rng.pick([1, 1, 0.1, 3]),
+    };
+  }, (c, rng, label) => {
+    const normShape = c.x.slice(c.x.length - c.nd), C = sizeOf(normShape), N = sizeOf(c.x) / C;
+    const x = rng.randn(sizeOf(c.x), c.sigma, c.mu), w = rng.randn(C, 0.5, 1), b = rng.randn(C, 0.5);
+    const g = rng.randn(sizeOf(c.x));
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true);
+      const tw = c.weight ? f32(backend, w, normShape, true) : null, tb = c.bias ? f32(backend, b, normShape, true) : null;
+      const y = F.layerNorm(tx, normShape, tw, tb, c.eps);
+      y.backward(f32(backend, g, c.x));
+      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx) };
+      if (tw) r.dw = grad(tw);
+      if (tb) r.db = grad(tb);
+      return r;
+    });
+    const mw = c.weight ? maxAbs(w) : 1, mg = maxAbs(g);
+    const xhat = Math.sqrt(C) + 1, rstd = 1 / Math.sqrt(c.sigma * c.sigma * (C > 1 ? 0.5 : 0) + c.eps);
+    const cond = Math.abs(c.mu) / c.sigma;
+    check('layerNorm', label, 'y', out, tol(maxAbs(out.ts.y!), C, cond));
+    check('layerNorm', label, 'dx', out, tol(rstd * mw * mg * xhat, C, cond));
+    if (c.weight) check('layerNorm', label, 'dw', out, tol(mg * xhat, N, cond));
+    if (c.bias) check('layerNorm', label, 'db', out, tol(mg, N));
+  });
+
+  cases('rmsNorm', 200, (rng) => {
+    const big = rng.bool(0.04);
+    const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(rng, 70)] : [small(rng, 6), small(rng, 9)];
+    return {
+      x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length,
+      weight: rng.bool(), eps: rng.pick([undefined, 1e-6, 1e-5]), sigma: rng.pick([1, 0.1, 3]),
+    };
+  }, (c, rng, label) => {
+    const normShape = c.x.slice(c.x.length - c.nd), C = sizeOf(normShape), N = sizeOf(c.x) / C;
+    const x = rng.randn(sizeOf(c.x), c.sigma), w = rng.randn(C, 0.5, 1);
+    const g = rng.randn(sizeOf(c.x));
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true);
+      const tw = c.weight ? f32(backend, w, normShape, true) : null;
+      const y = F.rmsNorm(tx, normShape, tw, c.eps);
+      y.backward(f32(backend, g, c.x));
+      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx) };
+      if (tw) r.dw = grad(tw);
+      return r;
+    });
+    const mw = c.weight ? maxAbs(w) : 1, mg = maxAbs(g);
+    // rows of few elements can have a tiny rms: bound rstd by the data itself
+    let rstd = 0;
+    for (let r = 0; r < N; r++) {
+      let ss = 0;
+      for (let j = 0; j < C; j++) ss += x[r * C + j]! ** 2;
+      rstd = Math.max(rstd, 1 / Math.sqrt(ss / C + (c.eps ?? 2 ** -23)));
+    }
+    const xhat = Math.sqrt(C) + 1;
+    check('rmsNorm', label, 'y', out, tol(maxAbs(out.ts.y!), C));
+    check('rmsNorm', label, 'dx', out, tol(rstd * mw * mg * xhat, C));
+    if (c.weight) check('rmsNorm', label, 'dw', out, tol(mg * xhat, N));
+  });
+
+  // ---------------------------------------------------------------- activations
+  function activationInput(rng: Rng, n: number, scale: number): Float32Array {
+    const x = rng.randn(n, scale);
+    // exact zeros (relu's kink) and saturated tails
+    for (let i = 0; i < n; i++) if (rng.bool(0.1)) x[i] = rng.pick([0, -0, 20, -20, 60, -60, 1e-6, -1e-6]);
+    return x;
+  }
+
+  for (const kind of ['relu', 'gelu', 'gelu_tanh', 'silu'] as const) {
+    cases(kind, 200, (rng) => {
+      const big = rng.bool(0.03);
+      return { x: big ? [rng.pick([1023, 4097, 20000])] : randShape(rng, 0, 4, 6), scale: rng.pick([1, 3, 10]) };
+    }, (c, rng, label) => {
+      const x = activationInput(rng, sizeOf(c.x), c.scale), g = rng.randn(sizeOf(c.x));
+      const out = runBoth((backend) => {
+        const tx = f32(backend, x, c.x, true);
+        const y = kind === 'relu' ? F.relu(tx) : kind === 'silu' ? F.silu(tx) : F.gelu(tx, { approximate: kind === 'gelu' ? 'none' : 'tanh' });
+        y.backward(f32(backend, g, c.x));
+        return { y: y.toFloat32Array(), dx: grad(tx) };
+      });
+      check(kind, label, 'y', out, kind === 'relu' ? EXACT : tol(1));
+      check(kind, label, 'dx', out, kind === 'relu' ? EXACT : tol(maxAbs(g)));
+    });
+  }
+
+  cases('swiglu', 200, (rng) => {
+    const big = rng.bool(0.03);
+    return { x: big ? [rng.int(1, 3), 2 * rng.pick([511, 1024, 1025])] : [...randShape(rng, 0, 3, 5), 2 * small(rng, 9)], scale: rng.pick([1, 3, 10]) };
+  }, (c, rng, label) => {
+    const x = activationInput(rng, sizeOf(c.x), c.scale);
+    const yShape = [...c.x.slice(0, -1), c.x[c.x.length - 1]! / 2];
+    const g = rng.randn(sizeOf(yShape));
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true);
+      const y = F.swiglu(tx);
+      expect(y.shape).toEqual(yShape);
+      y.backward(f32(backend, g, yShape));
+      return { y: y.toFloat32Array(), dx: grad(tx) };
+    });
+    const mx = maxAbs(x), mg = maxAbs(g);
+    check('swiglu', label, 'y', out, tol(mx * mx));
+    check('swiglu', label, 'dx', out, tol(mg * mx * 1.1));
+  });
+
+  // ---------------------------------------------------------------- softmax / logSoftmax
+  for (const log of [false, true]) {
+    const name = log ? 'logSoftmax' : 'softmax';
+    cases(name, 200, (rng) => {
+      const big = rng.bool(0.04);
+      const x = big ? [rng.int(1, 3), rng.pick([1000, 1025, 4097])] : randShape(rng, 1, 4, 7);
+      return { x, dim: big ? -1 : rng.int(-x.length, x.length - 1), scale: rng.pick([1, 5, 30]) };
+    }, (c, rng, label) => {
+      const x = rng.randn(sizeOf(c.x), c.scale), g = rng.randn(sizeOf(c.x));
+      const out = runBoth((backend) => {
+        const tx = f32(backend, x, c.x, true);
+        const y = log ? F.logSoftmax(tx, c.dim) : F.softmax(tx, c.dim);
+        y.backward(f32(backend, g, c.x));
+        return { y: y.toFloat32Array(), dx: grad(tx) };
+      });
+      const n = c.x[c.dim < 0 ? c.dim + c.x.length : c.dim]!, mx = maxAbs(x), mg = maxAbs(g);
+      check(name, label, 'y', out, tol(log ? 2 * mx + Math.log(n) : 1, n, mx));
+      check(name, label, 'dx', out, tol(log ? mg * Math.sqrt(n) : mg, n, mx));
+    });
+  }
+
+  // ---------------------------------------------------------------- cross entropy
+  cases('crossEntropy', 220, (rng) => {
+    const lead = rng.bool(0.8) ? [small(rng, 20)] : [small(rng, 3), small(rng, 5)];
+    const C = rng.pick([1, 2, small(rng, 10), rng.int(1, 300), rng.int(250, 300)]);
+    return {
+      lead, C,
+      labelSmoothing: rng.pick([0, 0, 0.1, rng.range(0, 0.5), 1]),
+      ignoreIndex: rng.pick([undefined, -100, -1, rng.int(0, C - 1)]),
+      ignoredRows: rng.pick([0, 0.3, 1]),
+      reduction: rng.pick(['mean', 'sum', 'none'] as const),
+      scale: rng.pick([1, 3, 20]),
+    };
+  }, (c, rng, label) => {
+    const N = sizeOf(c.lead);
+    const x = rng.randn(N * c.C, c.scale);
+    const target = new Int32Array(N);
+    for (let i = 0; i < N; i++) target[i] = rng.bool(c.ignoredRows) ? (c.ignoreIndex ?? -100) : rng.int(0, c.C - 1);
+    const lossShape = c.reduction === 'none' ? c.lead : [];
+    const g = rng.randn(sizeOf(lossShape));
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, [...c.lead, c.C], true);
+      const opts: toroid.F.CrossEntropyOptions = { labelSmoothing: c.labelSmoothing, reduction: c.reduction };
+      if (c.ignoreIndex !== undefined) opts.ignoreIndex = c.ignoreIndex;
+      const loss = F.crossEntropy(tx, i32(backend, target, c.lead), opts);
+      expect(loss.shape).toEqual(lossShape);
+      loss.backward(f32(backend, g, lossShape));
+      return { loss: loss.toFloat32Array(), dx: grad(tx) };
+    });
+    const mx = maxAbs(x), rowMag = 2 * mx + Math.log(c.C) + 1;
+    const lossMag = c.reduction === 'sum' ? rowMag * N : rowMag;
+    check('crossEntropy', label, 'loss', out, tol(lossMag, c.reduction === 'none' ? c.C : N * c.C, mx));
+    check('crossEntropy', label, 'dx', out, tol(maxAbs(g), c.C, mx));
+  });
+
+  // ---------------------------------------------------------------- embedding
+  cases('embedding', 200, (rng) => {
+    const V = rng.pick([1, 2, small(rng, 10), rng.int(1, 60)]);
+    return {
+      V, C: rng.bool(0.05) ? rng.pick([255, 1025]) : small(rng, 16), ids: randShape(rng, 0, 3, 6),
+      paddingIdx: rng.bool(0.5) ? rng.int(-V, V - 1) : undefined,
+    };
+  }, (c, rng, label) => {
+    const n = sizeOf(c.ids);
+    const ids = new Int32Array(n);
+    const pad = c.paddingIdx === undefined ? -1 : (c.paddingIdx + c.V) % c.V;
+    for (let i = 0; i < n; i++) ids[i] = pad >= 0 && rng.bool(0.25) ? pad : rng.int(0, c.V - 1);
+    const w = rng.randn(c.V * c.C), yShape = [...c.ids, c.C], g = rng.randn(n * c.C);
+    const out = runBoth((backend) => {
+      const tw = f32(backend, w, [c.V, c.C], true);
+      const y = F.embedding(i32(backend, ids, c.ids), tw, { paddingIdx: c.paddingIdx ?? null });
+      expect(y.shape).toEqual(yShape);
+      y.backward(f32(backend, g, yShape));
+      return { y: y.toFloat32Array(), dw: grad(tw) };
+    });
+    const counts = new Map<number, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    check('embedding', label, 'y', out, EXACT);
+    check('embedding', label, 'dw', out, tol(maxAbs(g), Math.max(1, ...counts.values())));
+    if (pad >= 0) expect(Array.from(out.cpu.dw!.subarray(pad * c.C, (pad + 1) * c.C)).every((v) => v === 0), `${label}: padding row`).toBe(true);
+  });
+
+  // ---------------------------------------------------------------- elementwise
+  for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+    cases(op, 200, (rng) => {
+      const outShape = rng.bool(0.03) ? [rng.int(1, 3), rng.pick([1023, 4097])] : randShape(rng, 0, 4, 5);
+      const a = broadcastFrom(rng, outShape), b = broadcastFrom(rng, outShape);
+      // one side carries the full shape (either may)
+      return rng.bool() ? { a: outShape, b } : { a, b: outShape };
+    }, (c, rng, label) => {
+      const a = rng.randn(sizeOf(c.a), 2), b = rng.randn(sizeOf(c.b), 2);
+      // keep divisors away from 0
+      if (op === 'div') for (let i = 0; i < b.length; i++) b[i] = Math.sign(b[i]! || 1) * (0.5 + Math.abs(b[i]!));
+      const yShape = broadcastShape(c.a, c.b);
+      const g = rng.randn(sizeOf(yShape));
+      const out = runBoth((backend) => {
+        const ta = f32(backend, a, c.a, true), tb = f32(backend, b, c.b, true);
+        const y = F[op](ta, tb);
+        expect(y.shape).toEqual(yShape);
+        y.backward(f32(backend, g, yShape));
+        return { y: y.toFloat32Array(), da: grad(ta), db: grad(tb) };
+      });
+      const ma = maxAbs(a), mb = maxAbs(b), mg = maxAbs(g), minB = op === 'div' ? 0.5 : 1;
+      const Ka = sizeOf(yShape) / sizeOf(c.a), Kb = sizeOf(yShape) / sizeOf(c.b);
+      const yMag = op === 'mul' ? ma * mb : op === 'div' ? ma / minB : ma + mb;
+      check(op, label, 'y', out, tol(yMag));
+      check(op, label, 'da', out, tol(op === 'mul' ? mg * mb : mg / minB, Ka));
+      check(op, label, 'db', out, tol(op === 'mul' ? mg * ma : op === 'div' ? (mg * ma) / (minB * minB) : mg, Kb));
+    });
+  }
+
+  // ---------------------------------------------------------------- sum / mean
+  for (const red of ['sum', 'mean'] as const) {
+    cases(red, 200, (rng) => {
+      const x = rng.bool(0.03) ? [rng.int(1, 4), rng.pick([1000, 4097])] : randShape(rng, 0, 4, 6);
+      let dims: number | number[] | undefined;
+      const mode = x.length === 0 ? rng.pick(['all', 'one']) : rng.pick(['all', 'one', 'one', 'some']);
+      if (mode === 'one') dims = x.length === 0 ? rng.pick([0, -1]) : rng.int(-x.length, x.length - 1);
+      else if (mode === 'some') dims = rng.permutation(x.length).slice(0, rng.int(1, x.length)).map((d) => (rng.bool(0.3) ? d - x.length : d));
+      return { x, dims, keepDims: rng.bool() };
+    }, (c, rng, label) => {
+      const x = rng.randn(sizeOf(c.x), 3);
+      const rank = c.x.length;
+      const axes = c.dims === undefined ? c.x.map((_, i) => i) : rank === 0 ? [] : (Array.isArray(c.dims) ? c.dims : [c.dims]).map((d) => (d + rank) % rank);
+      const yShape = c.keepDims ? c.x.map((s, i) => (axes.includes(i) ? 1 : s)) : c.x.filter((_, i) => !axes.includes(i));
+      const g = rng.randn(sizeOf(yShape));
+      const out = runBoth((backend) => {
+        const tx = f32(backend, x, c.x, true);
+        const y = red === 'sum' ? F.sum(tx, c.dims, c.keepDims) : F.mean(tx, c.dims, c.keepDims);
+        expect(y.shape).toEqual(yShape);
+        y.backward(f32(backend, g, yShape));
+        return { y: y.toFloat32Array(), dx: grad(tx) };
+      });
+      const K = sizeOf(c.x) / sizeOf(yShape);
+      check(red, label, 'y', out, tol(maxAbs(x) * (red === 'sum' ? Math.sqrt(K) : 1), K));
+      check(red, label, 'dx', out, red === 'sum' ? EXACT : tol(maxAbs(g)));
+    });
+  }
+
+  // ---------------------------------------------------------------- layout
+  cases('layout', 200, (rng) => {
+    const x = randShape(rng, 1, 5, 5);
+    const kind = rng.pick(['permute', 'transpose', 'reshape+permute'] as const);
+    let perm: number[] | undefined, dims: number[] | undefined, reshaped: number[] | undefined;
+    if (kind === 'transpose') dims = [rng.int(-x.length, x.length - 1), rng.int(-x.length, x.length - 1)];
+    else {
+      if (kind === 'reshape+permute') {
+        // regroup: split the flat size into a random factorization
+        let rest = sizeOf(x);
+        reshaped = [];
+        while (rest > 1 && reshaped.length < 4) {
+          const divisors = Array.from({ length: rest }, (_, i) => i + 1).filter((d) => rest % d === 0);
+          const d = rng.pick(divisors);
+          reshaped.push(d);
+          rest /= d;
+        }
+        reshaped.push(rest);
+        if (rng.bool(0.3)) reshaped[rng.int(0, reshaped.length - 1)] = -1;
+      }
+      const rank = reshaped?.length ?? x.length;
+      perm = rng.permutation(rank).map((d) => (rng.bool(0.2) ? d - rank : d));
+    }
+    return { kind, x, reshaped, perm, dims };
+  }, (c, rng, label) => {
+    const x = rng.randn(sizeOf(c.x));
+    // the output shape is only known after the op: read it from the ts run
+    let yShape: readonly number[] = [];
+    const gFor = new Map<number, Float32Array>();
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true);
+      let y: toroid.Tensor;
+      if (c.kind === 'transpose') y = F.transpose(tx, c.dims![0]!, c.dims![1]!);
+      else y = F.permute(c.reshaped ? F.reshape(tx, c.reshaped) : tx, c.perm!);
+      if (backend === 'ts') yShape = y.shape;
+      else expect(y.shape).toEqual(yShape);
+      if (!gFor.has(0)) gFor.set(0, rng.randn(y.size));
+      y.backward(f32(backend, gFor.get(0)!, y.shape));
+      return { y: y.toFloat32Array(), dx: grad(tx) };
+    });
+    check('layout', label, 'y', out, EXACT);
+    check('layout', label, 'dx', out, EXACT);
+  });
+
+  // ---------------------------------------------------------------- dropout
+  cases('dropout', 200, (rng) => ({
+    x: rng.bool(0.05) ? [rng.pick([1023, 4096, 4097, 20001])] : randShape(rng, 0, 4, 7),
+    p: rng.pick([0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99]),
+    rngShift: rng.int(0, 3),
+  }), (c, rng, label) => {
+    const x = rng.randn(sizeOf(c.x));
+    for (let i = 0; i < x.length; i++) if (x[i] === 0) x[i] = 1; // zeros mean dropped
+    const g = rng.randn(sizeOf(c.x));
+    for (let i = 0; i < g.length; i++) if (g[i] === 0) g[i] = 1;
+    const seed = rng.int(0, 1e9);
+    const out = runBoth((backend) => {
+      const tx = f32(backend, x, c.x, true);
+      toroid.manualSeed(seed);
+      if (c.rngShift > 0) toroid.rand([c.rngShift * 5], { backend });
+      const y = F.dropout(tx, c.p);
+      y.backward(f32(backend, g, c.x));
+      return { y: y.toFloat32Array(), dx: grad(tx) };
+    });
+    sameZeros(label, 'y', out);
+    sameZeros(label, 'dx', out);
+    check('dropout', label, 'y', out, tol(maxAbs(x) / (1 - c.p)));
+    check('dropout', label, 'dx', out, tol(maxAbs(g) / (1 - c.p)));
+  });
+
+  // ---------------------------------------------------------------- adamw
+  cases('adamwStep', 200, (rng) => {
+    const count = rng.int(1, 4);
+    return {
+      shapes: Array.from({ length: count }, () => (rng.bool(0.05) ? [rng.pick([1023, 16385, 20000])] : randShape(rng, 0, 3, 6))).map((s) => s.join('x') || 'scalar'),
+      lr: rng.pick([1e-4, 1e-3, 1e-2, 0.1]),
+      beta1: rng.pick([0, 0.8, 0.9]),
+      beta2: rng.pick([0.9, 0.99, 0.999]),
+      eps: rng.pick([1e-8, 1e-6, 1e-3]),
+      weightDecay: rng.pick([0, 0.01, 0.1]),
+    };
+  }, (c, rng, label) => {
+    const shapes = c.shapes.map((s) => (s === 'scalar' ? [] : s.split('x').map(Number)));
+    const p0 = shapes.map((s) => rng.randn(sizeOf(s)));
+    const grads = [1, 2, 3].map(() => shapes.map((s) => rng.randn(sizeOf(s), rng.pick([1e-3, 1, 10]))));
+    const out = runBoth((backend) => {
+      const params = shapes.map((s, i) => f32(backend, p0[i]!, s));
+      const m = shapes.map((s) => toroid.zeros(s, { backend })), v = shapes.map((s) => toroid.zeros(s, { backend }));
+      const r: Outputs = {};
+      for (let step = 1; step <= 3; step++) {
+        const gs = shapes.map((s, i) => f32(backend, grads[step - 1]![i]!, s));
+        toroid.adamwStep(params, gs, { m, v }, { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, step });
+        shapes.forEach((_, i) => {
+          r[`p${i}@${step}`] = params[i]!.toFloat32Array();
+          r[`m${i}@${step}`] = m[i]!.toFloat32Array();
+          r[`v${i}@${step}`] = v[i]!.toFloat32Array();
+        });
+      }
+      return r;
+    });
+    for (let step = 1; step <= 3; step++) {
+      shapes.forEach((_, i) => {
+        const mg = Math.max(...grads.slice(0, step).map((gs) => maxAbs(gs[i]!)));
+        check('adamwStep', label, `p${i}@${step}`, out, tol(maxAbs(p0[i]!) + 1));
+        check('adamwStep', label, `m${i}@${step}`, out, tol(mg));
+        check('adamwStep', label, `v${i}@${step}`, out, tol(mg * mg));
+      });
+    }
+  });
+});
+
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    return x === 1 ? y : x;
+  });
+}
