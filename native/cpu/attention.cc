@@ -38,13 +38,12 @@ inline i64 last_key(const AttentionParams& p, i64 i) {
   }
 }
 
-// S[br,bc] holds raw q.k dots for rows i0.., keys j0..; scale them and apply every mask.
+// S[br,bc] holds the scaled scores of rows i0.., keys j0.. (q was pre-scaled); apply every mask.
 void scale_and_mask(const AttentionParams& p, i64 b, i64 head, i64 i0, i64 br, i64 j0, i64 bc, float* S) {
   const std::uint8_t* pad = p.key_padding ? p.key_padding + b * p.Tk : nullptr;
   for (i64 r = 0; r < br; r++) {
     float* s = S + r * bc;
     const i64 i = i0 + r, last = last_key(p, i);
-    for (i64 c = 0; c < bc; c++) s[c] *= p.scale;
     if (p.attn_mask != nullptr) {
       const i64 row = (((p.mask_B == 1 ? 0 : b) * p.mask_h + (p.mask_h == 1 ? 0 : head)) * p.Tq + i) * p.Tk + j0;
       if (p.mask_is_bool) {
@@ -56,7 +55,7 @@ void scale_and_mask(const AttentionParams& p, i64 b, i64 head, i64 i0, i64 br, i
       }
     }
     if (pad != nullptr) for (i64 c = 0; c < bc; c++) if (pad[j0 + c]) s[c] = NEG_INF;
-    for (i64 c = std::max<i64>(0, last + 1 - j0); c < bc; c++) s[c] = NEG_INF;
+    for (i64 c = std::clamp<i64>(last + 1 - j0, 0, bc); c < bc; c++) s[c] = NEG_INF;
   }
 }
 
@@ -80,8 +79,11 @@ inline float exp_row(float* x, i64 n, float sub) {
 }
 
 inline float row_max(const float* x, i64 n) {
-  float m = NEG_INF;
-  for (i64 c = 0; c < n; c++) m = std::max(m, x[c]);
+  __m256 vm = _mm256_set1_ps(NEG_INF);
+  i64 c = 0;
+  for (; c + 8 <= n; c += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + c));
+  float m = simd::hmax(vm);
+  for (; c < n; c++) m = std::max(m, x[c]);
   return m;
 }
 
@@ -101,12 +103,15 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
   const i64 tasks = p.B * p.h * q_blocks;
 #pragma omp parallel
   {
-    std::vector<float> Kt(d * BC), S(BR * BC), acc(BR * d), m(BR), l(BR), keep(BC);
+    std::vector<float> Qs(BR * d), Kt(d * BC), S(BR * BC), acc(BR * d), m(BR), l(BR), keep(BC);
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; task++) {
       const i64 qb = task % q_blocks, bh = task / q_blocks, b = bh / p.h, head = bh % p.h;
       const i64 i0 = qb * BR, br = std::min(BR, p.Tq - i0);
-      const float* Q = p.q + (bh * p.Tq + i0) * d;
+      // the scale folds into q once instead of into every score tile
+      const float* Qsrc = p.q + (bh * p.Tq + i0) * d;
+      for (i64 e = 0; e < br * d; e++) Qs[e] = Qsrc[e] * p.scale;
+      const float* Q = Qs.data();
       const i64 kv = (b * p.hkv + head / group) * p.Tk * d;
       const float* K = p.k + kv;
       const float* V = p.v + kv;
@@ -116,8 +121,10 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
       const i64 kend = key_end(p, i0, br);
       for (i64 j0 = 0; j0 < kend; j0 += BC) {
         const i64 bc = std::min(BC, kend - j0);
+        // row r of the tile needs keys below visible(r) only (causal)
+        const auto visible = [&](i64 r) { return std::clamp<i64>(last_key(p, i0 + r) + 1 - j0, 0, bc); };
         cpu::transpose_block(bc, d, K + j0 * d, d, Kt.data(), bc);
-        cpu::block_gemm(br, bc, d, Q, d, Kt.data(), bc, S.data(), bc, false);
+        cpu::block_gemm_limited(br, bc, d, Q, d, Kt.data(), bc, S.data(), bc, false, visible, [d](i64) { return d; });
         scale_and_mask(p, b, head, i0, br, j0, bc, S.data());
         for (i64 r = 0; r < br; r++) {
           float* s = S.data() + r * bc;
@@ -135,7 +142,7 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
             for (i64 c = 0; c < bc; c++) s[c] *= keep[c];
           }
         }
-        cpu::block_gemm(br, d, bc, S.data(), bc, V + j0 * d, d, acc.data(), d, true);
+        cpu::block_gemm_limited(br, d, bc, S.data(), bc, V + j0 * d, d, acc.data(), d, true, [d](i64) { return d; }, visible);
       }
       for (i64 r = 0; r < br; r++) {
         float* o = out + (bh * p.Tq + i0 + r) * d;
@@ -152,7 +159,7 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
   const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.hkv;
 #pragma omp parallel
   {
-    std::vector<float> Kt(d * BC), Vt(d * BC), S(BR * BC), dP(BR * BC), T(BC * BR), D(p.Tq), keep(BR * BC), Z(BR * BC);
+    std::vector<float> Qs, Kt(d * BC), Vt(d * BC), S(BR * BC), dP(BR * BC), T(BC * BR), D(p.Tq), keep(BR * BC), Z(BR * BC);
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; task++) {
       const i64 b = task / p.hkv, kvh = task % p.hkv, kv = task * p.Tk * d;
@@ -163,6 +170,8 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
         const float *Q = p.q + base, *dO = dout + base, *O = out + base, *L = lse + bh * p.Tq;
         float* dQ = dq + base;
         for (i64 i = 0; i < p.Tq; i++) D[i] = dot(dO + i * d, O + i * d, d);
+        Qs.resize(p.Tq * d);
+        for (i64 e = 0; e < p.Tq * d; e++) Qs[e] = Q[e] * p.scale;
         for (i64 j0 = 0; j0 < p.Tk; j0 += BC) {
           const i64 bc = std::min(BC, p.Tk - j0);
           cpu::transpose_block(bc, d, K + j0 * d, d, Kt.data(), bc);
@@ -172,7 +181,8 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
           for (i64 i0 = 0; i0 < p.Tq; i0 += BR) {
             const i64 br = std::min(BR, p.Tq - i0);
             if (key_end(p, i0, br) <= j0) continue;  // the whole tile is causally masked
-            cpu::block_gemm(br, bc, d, Q + i0 * d, d, Kt.data(), bc, S.data(), bc, false);
+            const auto visible = [&](i64 r) { return std::clamp<i64>(last_key(p, i0 + r) + 1 - j0, 0, bc); };
+            cpu::block_gemm_limited(br, bc, d, Qs.data() + i0 * d, d, Kt.data(), bc, S.data(), bc, false, visible, [d](i64) { return d; });
             scale_and_mask(p, b, head, i0, br, j0, bc, S.data());
             for (i64 r = 0; r < br; r++) {  // P = exp(S - lse)
               float* s = S.data() + r * bc;

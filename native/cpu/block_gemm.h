@@ -51,20 +51,38 @@ static inline void block_gemm_tile8(std::int64_t K, const float* A, std::int64_t
   }
 }
 
+// Full product, or with per-row-tile limits for causal tiles: row tile [i, i+mr)
+// needs only columns below n_limit(i + mr - 1) and only K indices below
+// k_limit(i + mr - 1); the rest of such a row is masked (or zero) anyway.
+template <class NLimit, class KLimit>
+static inline void block_gemm_limited(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda,
+                                      const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate,
+                                      NLimit n_limit, KLimit k_limit) {
+  std::int64_t i = 0;
+  for (; i < M; i += 4) {
+    const int mr = M - i >= 4 ? 4 : static_cast<int>(M - i);
+    const std::int64_t n_end = n_limit(i + mr - 1) < N ? n_limit(i + mr - 1) : N;
+    const std::int64_t k_end = k_limit(i + mr - 1) < K ? k_limit(i + mr - 1) : K;
+    const float* a = A + i * lda;
+    float* c = C + i * ldc;
+    std::int64_t j = 0;
+    for (; j + 16 <= n_end; j += 16) {
+      if (mr == 4) block_gemm_tile16<4>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate);
+      else for (int r = 0; r < mr; r++) block_gemm_tile16<1>(k_end, a + r * lda, lda, B + j, ldb, c + r * ldc + j, ldc, accumulate);
+    }
+    for (; j < n_end; j += 8) {
+      const int width = static_cast<int>(n_end - j < 8 ? n_end - j : 8);
+      if (mr == 4) block_gemm_tile8<4>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width);
+      else for (int r = 0; r < mr; r++) block_gemm_tile8<1>(k_end, a + r * lda, lda, B + j, ldb, c + r * ldc + j, ldc, accumulate, width);
+    }
+  }
+}
+
 static inline void block_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda,
                               const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate) {
-  std::int64_t j = 0;
-  for (; j + 16 <= N; j += 16) {
-    std::int64_t i = 0;
-    for (; i + 4 <= M; i += 4) block_gemm_tile16<4>(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate);
-    for (; i < M; i++) block_gemm_tile16<1>(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate);
-  }
-  for (; j < N; j += 8) {
-    const int width = static_cast<int>(N - j < 8 ? N - j : 8);
-    std::int64_t i = 0;
-    for (; i + 4 <= M; i += 4) block_gemm_tile8<4>(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate, width);
-    for (; i < M; i++) block_gemm_tile8<1>(K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, accumulate, width);
-  }
+  const auto all_n = [N](std::int64_t) { return N; };
+  const auto all_k = [K](std::int64_t) { return K; };
+  block_gemm_limited(M, N, K, A, lda, B, ldb, C, ldc, accumulate, all_n, all_k);
 }
 
 // dst[c][r] = src[r][c] for an R x Cn block (ld in elements)

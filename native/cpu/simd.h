@@ -6,9 +6,11 @@
 namespace toroid::simd {
 
 // exp(x) to about 2 ulp (Cephes expf): x = n ln2 + r, polynomial in r, times 2^n.
-// exp(-inf) and anything below -87.3 give exactly 0, so masked scores vanish.
+// exp(-inf) and anything below -86.5 give exactly 0, so masked scores vanish.
+// The cut at -86.5 (true value 2.7e-38) keeps every intermediate a normal float:
+// subnormal results cost microcode assists that made masked tiles 3x slower.
 static inline __m256 exp(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-87.3365447504f);
+  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-86.5f);
   const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
   x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
   __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
