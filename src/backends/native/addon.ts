@@ -32,6 +32,11 @@ function load(): Addon | null {
     loadError = `no native build for ${process.platform}-${process.arch} yet`;
     return null;
   }
+  // OpenMP workers spin after each parallel region (libgomp: up to ~300k spins). When
+  // other processes share the cores, that spinning steals the time the busy thread
+  // needs; a short spin keeps back-to-back kernels fast without burning a core.
+  // Read by libgomp when the addon loads it; the user's own settings win.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '20000';
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
