@@ -3,21 +3,20 @@
 // of 64, all-but-one key padded, ...), the cpu backend against the ts reference.
 //
 // Every case draws its parameters and data from its own seeded PRNG (seed in the label), so a
-// failure replays alone: npx vitest run test/backends -t '<label>'.
+// failure replays alone: npx vitest run test/backends -t 'attention #142 ' (-t takes a regex).
 // TOROID_CONSISTENCY_STATS=1 prints the worst error/tolerance ratio per family.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { loadError } from '../../src/backends/native/addon.js';
 import {
-  BACKENDS, EXACT, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, tol, worstRatio,
+  BACKENDS, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, worstRatio,
   type Outputs,
 } from './consistency-helpers.js';
 
 const { F } = toroid;
 
 const HAS_CPU = toroid.listBackends().includes('cpu');
-const suite = HAS_CPU ? describe : describe.skip;
-const TITLE = HAS_CPU ? 'backend consistency: ts vs cpu' : `backend consistency: ts vs cpu (skipped: no cpu backend: ${loadError ?? 'addon not loaded'})`;
+const TITLE = 'backend consistency: ts vs cpu';
 
 /** One `it` per case: params drawn at collection time, data drawn in the test from the same PRNG. */
 function cases<P extends object>(family: string, count: number, gen: (rng: Rng, i: number) => P,
@@ -56,7 +55,7 @@ function broadcastFrom(rng: Rng, out: readonly number[]): number[] {
   return out.slice(drop).map((s) => (rng.bool(0.3) ? 1 : s));
 }
 
-suite(TITLE, () => {
+function suite(): void {
   afterAll(() => {
     if (!process.env.TOROID_CONSISTENCY_STATS) return;
     const rows = [...worstRatio.entries()].sort((a, b) => b[1].ratio - a[1].ratio);
@@ -73,6 +72,8 @@ suite(TITLE, () => {
     B: number; h: number; hkv: number; Tq: number; Tk: number; d: number;
     causal: Causal; pad: 'none' | 'random' | 'allButOne'; mask: 'none' | 'bool' | 'float';
     maskShape?: number[]; scale?: number; dropoutP: number; rngShift: number;
+    /** Mask whole query rows (every key: bool true or float -inf): those rows must give zeros on both. */
+    fullRows?: boolean;
   }
 
   function attnMaskShape(rng: Rng, B: number, h: number, Tq: number, Tk: number): number[] {
@@ -120,7 +121,8 @@ suite(TITLE, () => {
       const m = new Uint8Array(n);
       for (let r = 0; r < rows; r++) {
         for (let j = 0; j < c.Tk; j++) m[r * c.Tk + j] = rng.bool(0.3) ? 1 : 0;
-        m[r * c.Tk + rng.int(0, c.Tk - 1)] = 0; // never a whole row by itself
+        m[r * c.Tk + rng.int(0, c.Tk - 1)] = 0; // never a whole row by itself...
+        if (c.fullRows && rng.bool(0.4)) m.fill(1, r * c.Tk, (r + 1) * c.Tk); // ...unless asked
       }
       return m;
     }
@@ -128,6 +130,7 @@ suite(TITLE, () => {
     for (let r = 0; r < rows; r++) {
       const keep = rng.int(0, c.Tk - 1);
       for (let j = 0; j < c.Tk; j++) if (j !== keep && rng.bool(0.1)) m[r * c.Tk + j] = -Infinity;
+      if (c.fullRows && rng.bool(0.4)) m.fill(-Infinity, r * c.Tk, (r + 1) * c.Tk);
     }
     return m;
   }
@@ -164,19 +167,26 @@ suite(TITLE, () => {
       return { y: y.toFloat32Array(), dq: grad(tq), dk: grad(tk), dv: grad(tv) };
     });
     const scale = c.scale ?? 1 / Math.sqrt(c.d);
-    const mq = maxAbs(q), mk = maxAbs(k), mv = maxAbs(v), mg = maxAbs(g);
-    const keep = 1 / (1 - c.dropoutP);
     // typical score size (what exp() amplifies) plus the additive mask
-    const cond = scale * Math.sqrt(c.d) * mq * mk + (mask instanceof Float32Array ? maxAbs(mask) : 0);
+    const cond = scale * Math.sqrt(c.d) * maxAbs(q) * maxAbs(k) + (mask instanceof Float32Array ? maxAbs(mask) : 0);
     const group = c.h / c.hkv;
-    const dP = Math.sqrt(c.d) * mg * mv * keep; // size of dO . v
-    check('attention', label, 'y', out, tol(mv * keep, c.Tk, cond));
-    check('attention', label, 'dv', out, tol(mg * keep, c.Tq * group, cond));
-    check('attention', label, 'dq', out, tol(2 * scale * dP * mk, c.Tk + c.d, cond));
-    check('attention', label, 'dk', out, tol(2 * scale * dP * mq, c.Tq * group + c.d, cond));
+    check('attention', label, 'y', out, { K: c.Tk, cond });
+    check('attention', label, 'dv', out, { K: c.Tq * group, cond });
+    check('attention', label, 'dq', out, { K: c.Tk * c.d, cond });
+    check('attention', label, 'dk', out, { K: c.Tq * group * c.d, cond });
   }
 
   cases('attention', 220, genAttn, attnBody, ATTN_TILE_CASES);
+
+  // whole query rows masked by the attention mask alone (bool all-true or float all -inf rows)
+  cases('attention masked rows', 40, (rng) => {
+    const c = genAttn(rng);
+    const mask = rng.pick(['bool', 'float'] as const);
+    return { ...c, mask, maskShape: attnMaskShape(rng, c.B, c.h, c.Tq, c.Tk), fullRows: true };
+  }, attnBody, [
+    { ...base, B: 2, h: 2, Tq: 70, Tk: 66, d: 5, causal: false, mask: 'bool', maskShape: [2, 1, 70, 66], fullRows: true },
+    { ...base, Tq: 65, Tk: 129, d: 4, causal: 'bottom-right', mask: 'float', maskShape: [65, 129], fullRows: true },
+  ]);
 
   // attention dropout: the kept/dropped pattern of the weights must match exactly. With v = I
   // (Tk = d, one-hot rows) out[i, j] = P[i, j] * keep[i, j], so out's zeros are the mask.
@@ -195,7 +205,7 @@ suite(TITLE, () => {
       return { y: y.toFloat32Array() };
     });
     sameZeros(label, 'y', out);
-    check('attention dropout', label, 'y', out, tol(1 / (1 - c.p), c.Tk, 1));
+    check('attention dropout', label, 'y', out, { K: c.Tk, cond: 1 });
   });
 
   // ---------------------------------------------------------------- matmul / linear
@@ -217,12 +227,11 @@ suite(TITLE, () => {
       y.backward(f32(backend, g, yShape));
       return { y: y.toFloat32Array(), da: grad(ta), db: grad(tb) };
     });
-    const ma = maxAbs(a), mb = maxAbs(b), mg = maxAbs(g);
     const batchA = sizeOf(yShape) / (M * N) / (sizeOf(c.a) / (M * K));
     const batchB = sizeOf(yShape) / (M * N) / (sizeOf(c.b) / (K * N));
-    check('matmul', label, 'y', out, tol(ma * mb, K));
-    check('matmul', label, 'da', out, tol(mg * mb, N * batchA));
-    check('matmul', label, 'db', out, tol(mg * ma, M * batchB));
+    check('matmul', label, 'y', out, { K });
+    check('matmul', label, 'da', out, { K: N * batchA });
+    check('matmul', label, 'db', out, { K: M * batchB });
   });
 
   cases('linear', 200, (rng) => {
@@ -248,11 +257,10 @@ suite(TITLE, () => {
       if (tb) r.db = grad(tb);
       return r;
     });
-    const mx = maxAbs(x), mw = maxAbs(w), mg = maxAbs(g);
-    check('linear', label, 'y', out, tol(mx * mw + (c.bias ? maxAbs(bias) : 0), inF));
-    check('linear', label, 'dx', out, tol(mg * mw, c.out));
-    check('linear', label, 'dw', out, tol(mg * mx, rows));
-    if (c.bias) check('linear', label, 'db', out, tol(mg, rows));
+    check('linear', label, 'y', out, { K: inF });
+    check('linear', label, 'dx', out, { K: c.out });
+    check('linear', label, 'dw', out, { K: rows });
+    if (c.bias) check('linear', label, 'db', out, { K: rows });
   });
 
   // ---------------------------------------------------------------- norms
@@ -278,13 +286,11 @@ suite(TITLE, () => {
       if (tb) r.db = grad(tb);
       return r;
     });
-    const mw = c.weight ? maxAbs(w) : 1, mg = maxAbs(g);
-    const xhat = Math.sqrt(C) + 1, rstd = 1 / Math.sqrt(c.sigma * c.sigma * (C > 1 ? 0.5 : 0) + c.eps);
     const cond = Math.abs(c.mu) / c.sigma;
-    check('layerNorm', label, 'y', out, tol(maxAbs(out.ts.y!), C, cond));
-    check('layerNorm', label, 'dx', out, tol(rstd * mw * mg * xhat, C, cond));
-    if (c.weight) check('layerNorm', label, 'dw', out, tol(mg * xhat, N, cond));
-    if (c.bias) check('layerNorm', label, 'db', out, tol(mg, N));
+    check('layerNorm', label, 'y', out, { K: C, cond });
+    check('layerNorm', label, 'dx', out, { K: C, cond });
+    if (c.weight) check('layerNorm', label, 'dw', out, { K: N, cond });
+    if (c.bias) check('layerNorm', label, 'db', out, { K: N });
   });
 
   cases('rmsNorm', 200, (rng) => {
@@ -307,18 +313,9 @@ suite(TITLE, () => {
       if (tw) r.dw = grad(tw);
       return r;
     });
-    const mw = c.weight ? maxAbs(w) : 1, mg = maxAbs(g);
-    // rows of few elements can have a tiny rms: bound rstd by the data itself
-    let rstd = 0;
-    for (let r = 0; r < N; r++) {
-      let ss = 0;
-      for (let j = 0; j < C; j++) ss += x[r * C + j]! ** 2;
-      rstd = Math.max(rstd, 1 / Math.sqrt(ss / C + (c.eps ?? 2 ** -23)));
-    }
-    const xhat = Math.sqrt(C) + 1;
-    check('rmsNorm', label, 'y', out, tol(maxAbs(out.ts.y!), C));
-    check('rmsNorm', label, 'dx', out, tol(rstd * mw * mg * xhat, C));
-    if (c.weight) check('rmsNorm', label, 'dw', out, tol(mg * xhat, N));
+    check('rmsNorm', label, 'y', out, { K: C });
+    check('rmsNorm', label, 'dx', out, { K: C });
+    if (c.weight) check('rmsNorm', label, 'dw', out, { K: N });
   });
 
   // ---------------------------------------------------------------- activations
@@ -341,8 +338,8 @@ suite(TITLE, () => {
         y.backward(f32(backend, g, c.x));
         return { y: y.toFloat32Array(), dx: grad(tx) };
       });
-      check(kind, label, 'y', out, kind === 'relu' ? EXACT : tol(1));
-      check(kind, label, 'dx', out, kind === 'relu' ? EXACT : tol(maxAbs(g)));
+      check(kind, label, 'y', out, kind === 'relu' ? 'exact' : {});
+      check(kind, label, 'dx', out, kind === 'relu' ? 'exact' : {});
     });
   }
 
@@ -360,9 +357,8 @@ suite(TITLE, () => {
       y.backward(f32(backend, g, yShape));
       return { y: y.toFloat32Array(), dx: grad(tx) };
     });
-    const mx = maxAbs(x), mg = maxAbs(g);
-    check('swiglu', label, 'y', out, tol(mx * mx));
-    check('swiglu', label, 'dx', out, tol(mg * mx * 1.1));
+    check('swiglu', label, 'y', out);
+    check('swiglu', label, 'dx', out);
   });
 
   // ---------------------------------------------------------------- softmax / logSoftmax
@@ -380,9 +376,9 @@ suite(TITLE, () => {
         y.backward(f32(backend, g, c.x));
         return { y: y.toFloat32Array(), dx: grad(tx) };
       });
-      const n = c.x[c.dim < 0 ? c.dim + c.x.length : c.dim]!, mx = maxAbs(x), mg = maxAbs(g);
-      check(name, label, 'y', out, tol(log ? 2 * mx + Math.log(n) : 1, n, mx));
-      check(name, label, 'dx', out, tol(log ? mg * Math.sqrt(n) : mg, n, mx));
+      const n = c.x[c.dim < 0 ? c.dim + c.x.length : c.dim]!, mx = maxAbs(x);
+      check(name, label, 'y', out, { K: n, cond: mx });
+      check(name, label, 'dx', out, { K: n, cond: mx });
     });
   }
 
@@ -414,10 +410,9 @@ suite(TITLE, () => {
       loss.backward(f32(backend, g, lossShape));
       return { loss: loss.toFloat32Array(), dx: grad(tx) };
     });
-    const mx = maxAbs(x), rowMag = 2 * mx + Math.log(c.C) + 1;
-    const lossMag = c.reduction === 'sum' ? rowMag * N : rowMag;
-    check('crossEntropy', label, 'loss', out, tol(lossMag, c.reduction === 'none' ? c.C : N * c.C, mx));
-    check('crossEntropy', label, 'dx', out, tol(maxAbs(g), c.C, mx));
+    const mx = maxAbs(x);
+    check('crossEntropy', label, 'loss', out, { K: c.reduction === 'none' ? c.C : N * c.C, cond: mx });
+    check('crossEntropy', label, 'dx', out, { K: c.C, cond: mx });
   });
 
   // ---------------------------------------------------------------- embedding
@@ -442,8 +437,8 @@ suite(TITLE, () => {
     });
     const counts = new Map<number, number>();
     for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-    check('embedding', label, 'y', out, EXACT);
-    check('embedding', label, 'dw', out, tol(maxAbs(g), Math.max(1, ...counts.values())));
+    check('embedding', label, 'y', out, 'exact');
+    check('embedding', label, 'dw', out, { K: Math.max(1, ...counts.values()) });
     if (pad >= 0) expect(Array.from(out.cpu.dw!.subarray(pad * c.C, (pad + 1) * c.C)).every((v) => v === 0), `${label}: padding row`).toBe(true);
   });
 
@@ -467,12 +462,9 @@ suite(TITLE, () => {
         y.backward(f32(backend, g, yShape));
         return { y: y.toFloat32Array(), da: grad(ta), db: grad(tb) };
       });
-      const ma = maxAbs(a), mb = maxAbs(b), mg = maxAbs(g), minB = op === 'div' ? 0.5 : 1;
-      const Ka = sizeOf(yShape) / sizeOf(c.a), Kb = sizeOf(yShape) / sizeOf(c.b);
-      const yMag = op === 'mul' ? ma * mb : op === 'div' ? ma / minB : ma + mb;
-      check(op, label, 'y', out, tol(yMag));
-      check(op, label, 'da', out, tol(op === 'mul' ? mg * mb : mg / minB, Ka));
-      check(op, label, 'db', out, tol(op === 'mul' ? mg * ma : op === 'div' ? (mg * ma) / (minB * minB) : mg, Kb));
+      check(op, label, 'y', out);
+      check(op, label, 'da', out, { K: sizeOf(yShape) / sizeOf(c.a) });
+      check(op, label, 'db', out, { K: sizeOf(yShape) / sizeOf(c.b) });
     });
   }
 
@@ -499,8 +491,9 @@ suite(TITLE, () => {
         return { y: y.toFloat32Array(), dx: grad(tx) };
       });
       const K = sizeOf(c.x) / sizeOf(yShape);
-      check(red, label, 'y', out, tol(maxAbs(x) * (red === 'sum' ? Math.sqrt(K) : 1), K));
-      check(red, label, 'dx', out, red === 'sum' ? EXACT : tol(maxAbs(g)));
+      // sums that cancel: the terms' size, not the result's, sets the scale
+      check(red, label, 'y', out, { K, mag: maxAbs(x) * (red === 'sum' ? Math.sqrt(K) : 1 / Math.sqrt(K)) });
+      check(red, label, 'dx', out, red === 'sum' ? 'exact' : {});
     });
   }
 
@@ -544,8 +537,8 @@ suite(TITLE, () => {
       y.backward(f32(backend, gFor.get(0)!, y.shape));
       return { y: y.toFloat32Array(), dx: grad(tx) };
     });
-    check('layout', label, 'y', out, EXACT);
-    check('layout', label, 'dx', out, EXACT);
+    check('layout', label, 'y', out, 'exact');
+    check('layout', label, 'dx', out, 'exact');
   });
 
   // ---------------------------------------------------------------- dropout
@@ -569,8 +562,8 @@ suite(TITLE, () => {
     });
     sameZeros(label, 'y', out);
     sameZeros(label, 'dx', out);
-    check('dropout', label, 'y', out, tol(maxAbs(x) / (1 - c.p)));
-    check('dropout', label, 'dx', out, tol(maxAbs(g) / (1 - c.p)));
+    check('dropout', label, 'y', out);
+    check('dropout', label, 'dx', out);
   });
 
   // ---------------------------------------------------------------- adamw
@@ -605,13 +598,19 @@ suite(TITLE, () => {
     });
     for (let step = 1; step <= 3; step++) {
       shapes.forEach((_, i) => {
+        // the moments can be far below 1 (tiny gradients): scale by their own size, not 1
         const mg = Math.max(...grads.slice(0, step).map((gs) => maxAbs(gs[i]!)));
-        check('adamwStep', label, `p${i}@${step}`, out, tol(maxAbs(p0[i]!) + 1));
-        check('adamwStep', label, `m${i}@${step}`, out, tol(mg));
-        check('adamwStep', label, `v${i}@${step}`, out, tol(mg * mg));
+        check('adamwStep', label, `p${i}@${step}`, out);
+        check('adamwStep', label, `m${i}@${step}`, out, { floor: 0, mag: (1 - c.beta1) * mg });
+        check('adamwStep', label, `v${i}@${step}`, out, { floor: 0, mag: (1 - c.beta2) * mg * mg });
       });
     }
   });
+}
+
+if (HAS_CPU) describe(TITLE, suite);
+else describe.skip(`${TITLE} (skipped: the cpu backend is not registered: ${loadError ?? 'addon not loaded'})`, () => {
+  it('needs the native addon (build/Release/toroid.node or a prebuild)', () => {});
 });
 
 function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
