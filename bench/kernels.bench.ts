@@ -457,7 +457,15 @@ interface TorchResult { median_ms?: number; min_ms?: number; runs?: number; vari
 interface TorchReply { torch: string; threads: number; blas: string; results: TorchResult[] }
 
 function torchEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LD_LIBRARY_PATH: existsSync(OPENBLAS) ? OPENBLAS : (process.env.LD_LIBRARY_PATH ?? ''), OMP_NUM_THREADS: String(THREADS) };
+  // OpenBLAS 0.3.21 misdetects Zen 4 as 'Prescott' (SSE3, ~60 GFLOP/s); PyTorch is
+  // measured in its fastest configuration, so its AVX-512 kernels are forced
+  // unless the caller chose a core type (bench/blas/run.sh shows both).
+  return {
+    ...process.env,
+    LD_LIBRARY_PATH: existsSync(OPENBLAS) ? OPENBLAS : (process.env.LD_LIBRARY_PATH ?? ''),
+    OMP_NUM_THREADS: String(THREADS),
+    OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX',
+  };
 }
 
 function torchAvailable(): string | null {
@@ -560,7 +568,7 @@ const torchTimes: Array<Timing | string | null> = CASES.map(() => null);
 if (torchMissing !== null) {
   console.log(`note: PyTorch column skipped (${torchMissing}).`);
 } else {
-  console.log(`PyTorch: ${CASES.length} checks and ${CASES.length} timings in one ${PYTHON} process (OMP_NUM_THREADS=${THREADS}, LD_LIBRARY_PATH=${OPENBLAS}) ...`);
+  console.log(`PyTorch: ${CASES.length} checks and ${CASES.length} timings in one ${PYTHON} process (OMP_NUM_THREADS=${THREADS}, LD_LIBRARY_PATH=${OPENBLAS}, OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'SkylakeX'}) ...`);
   torchReply = runTorch([...CASES.map((c, i) => torchCase(c, 'check', checkData[i])), ...CASES.map((c) => torchCase(c, 'time'))]);
   CASES.forEach((c, i) => {
     const chk = torchReply!.results[i]!;

@@ -30,5 +30,7 @@ Block* block_of(Napi::Value value);
 void release(Napi::Env env, Block* block);
 std::int64_t live_bytes();
 std::int64_t live_blocks();
+// Freed blocks kept for reuse (at most 256 MiB).
+std::int64_t cached_bytes();
 
 }  // namespace toroid::binding

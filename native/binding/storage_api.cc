@@ -67,6 +67,7 @@ Napi::Value memory_js(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("liveBytes", Napi::Number::New(info.Env(), static_cast<double>(live_bytes())));
   o.Set("liveBlocks", Napi::Number::New(info.Env(), static_cast<double>(live_blocks())));
+  o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(cached_bytes())));
   return o;
 }
 

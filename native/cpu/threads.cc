@@ -10,6 +10,8 @@ namespace toroid {
 int num_threads() { return omp_get_max_threads(); }
 
 void set_num_threads(int n) {
+  static const bool configured = (blas_configure(), true);
+  (void)configured;
   omp_set_num_threads(n);
   blas_set_num_threads(n);
 }
