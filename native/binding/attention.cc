@@ -72,9 +72,9 @@ Napi::Value attention_backward_js(const Napi::CallbackInfo& info) {
   if (dout.shape != u.q.shape) a.range_error("dout", "the shape of q " + describe_shape(u.q.shape), describe_shape(dout.shape));
   if (out.shape != u.q.shape) a.range_error("out", "the shape of q " + describe_shape(u.q.shape), describe_shape(out.shape));
   if (lse.shape != std::vector<i64>{p.B, p.h, p.Tq}) a.range_error("lse", "[B,h,Tq] = " + describe_shape({p.B, p.h, p.Tq}), describe_shape(lse.shape));
-  auto dq = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d);
-  auto dk = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d);
-  auto dv = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d);
+  auto dq = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d, true);
+  auto dk = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d, true);
+  auto dv = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d, true);
   attention_backward(p, dout.f32(), out.f32(), lse.f32(), static_cast<float*>(dq.Data()->ptr),
                      static_cast<float*>(dk.Data()->ptr), static_cast<float*>(dv.Data()->ptr));
   return results(info.Env(), {dq, dk, dv});

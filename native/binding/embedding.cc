@@ -36,7 +36,7 @@ Napi::Value embedding_backward_js(const Napi::CallbackInfo& info) {
   }
   check_ids(info.Env(), ids, V);
   const i64 C = dy.dim(-1);
-  auto dw = new_storage(info.Env(), DType::f32, V * C);
+  auto dw = new_storage(info.Env(), DType::f32, V * C, true);
   embedding_backward(dy.f32(), ids.i32(), f32(dw), ids.size, V, C, padding);
   return dw;
 }

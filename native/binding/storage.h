@@ -22,8 +22,9 @@ struct Block {
   bool live = false;
 };
 
-// A new zero-filled block of `count` elements as a JS external.
-Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count);
+// A new block of `count` elements as a JS external. Kernels that write every
+// element take it uninitialised; those that accumulate (+=) ask for zeros.
+Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count, bool zero = false);
 // The block behind a JS value, or null when it is not one of ours.
 Block* block_of(Napi::Value value);
 // Release now (idempotent).

@@ -1,6 +1,9 @@
 // ReLU, GELU (erf and tanh), SiLU and SwiGLU, forward and backward, 8 lanes at a
 // time with the vector exp/erf/tanh of simd.h, rows split across threads.
 // x, y, dy, dx: [n] (swiglu: x [N,2F], y [N,F], first half is the gate).
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 
 #include "backend.h"
@@ -32,9 +35,10 @@ inline __m256 act_derivative(__m256 x, Act kind) {
   switch (kind) {
     case Act::relu: return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), set(1.0f));
     case Act::gelu: {
-      const __m256 cdf = _mm256_mul_ps(set(0.5f), _mm256_add_ps(set(1.0f), simd::erf(_mm256_mul_ps(x, set(SQRT_HALF)))));
-      const __m256 pdf = _mm256_mul_ps(set(INV_SQRT_2PI), simd::exp(_mm256_mul_ps(set(-0.5f), _mm256_mul_ps(x, x))));
-      return _mm256_fmadd_ps(x, pdf, cdf);
+      // one exp(-x^2/2) serves both the normal pdf and erf(x / sqrt 2)
+      const __m256 e = simd::exp(_mm256_mul_ps(set(-0.5f), _mm256_mul_ps(x, x)));
+      const __m256 cdf = _mm256_mul_ps(set(0.5f), _mm256_add_ps(set(1.0f), simd::erf_with_exp(_mm256_mul_ps(x, set(SQRT_HALF)), e)));
+      return _mm256_fmadd_ps(x, _mm256_mul_ps(set(INV_SQRT_2PI), e), cdf);
     }
     case Act::gelu_tanh: {
       const __m256 x2 = _mm256_mul_ps(x, x);
@@ -51,14 +55,19 @@ inline __m256 act_derivative(__m256 x, Act kind) {
   return x;
 }
 
-// f over [0, n) in chunks of 8 (masked tail), chunks split across threads.
+// f over [0, n) in chunks of 8 (masked tail). Each thread takes one contiguous
+// range and runs two independent chunks per iteration, so the long exp/erf
+// dependency chains of neighbouring chunks overlap.
 template <class F>
 void for_chunks(i64 n, F f) {
   const i64 chunks = (n + 7) / 8;
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (i64 k = 0; k < chunks; k++) {
-    const i64 e = k * 8;
-    f(e, n - e >= 8 ? 8 : static_cast<int>(n - e));
+#pragma omp parallel if (n > 32768)
+  {
+    const i64 threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const i64 per = (chunks + threads - 1) / threads, k0 = t * per, k1 = std::min(chunks, k0 + per);
+    i64 k = k0;
+    for (; k + 2 <= k1 && (k + 2) * 8 <= n; k += 2) f(k * 8, 16);
+    for (; k < k1; k++) f(k * 8, n - k * 8 >= 8 ? 8 : static_cast<int>(n - k * 8));
   }
 }
 
@@ -70,11 +79,27 @@ inline void store(float* p, __m256 v, int width) {
 }  // namespace
 
 void activation_forward(const float* x, float* y, i64 n, Act kind) {
-  for_chunks(n, [&](i64 e, int w) { store(y + e, act_forward(load(x + e, w), kind), w); });
+  for_chunks(n, [&](i64 e, int w) {
+    if (w == 16) {
+      const __m256 a = act_forward(_mm256_loadu_ps(x + e), kind), b = act_forward(_mm256_loadu_ps(x + e + 8), kind);
+      _mm256_storeu_ps(y + e, a);
+      _mm256_storeu_ps(y + e + 8, b);
+    } else {
+      store(y + e, act_forward(load(x + e, w), kind), w);
+    }
+  });
 }
 
 void activation_backward(const float* dy, const float* x, float* dx, i64 n, Act kind) {
-  for_chunks(n, [&](i64 e, int w) { store(dx + e, _mm256_mul_ps(load(dy + e, w), act_derivative(load(x + e, w), kind)), w); });
+  for_chunks(n, [&](i64 e, int w) {
+    if (w == 16) {
+      const __m256 a = act_derivative(_mm256_loadu_ps(x + e), kind), b = act_derivative(_mm256_loadu_ps(x + e + 8), kind);
+      _mm256_storeu_ps(dx + e, _mm256_mul_ps(_mm256_loadu_ps(dy + e), a));
+      _mm256_storeu_ps(dx + e + 8, _mm256_mul_ps(_mm256_loadu_ps(dy + e + 8), b));
+    } else {
+      store(dx + e, _mm256_mul_ps(load(dy + e, w), act_derivative(load(x + e, w), kind)), w);
+    }
+  });
 }
 
 void swiglu_forward(const float* x, float* y, i64 N, i64 F) {

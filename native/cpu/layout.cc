@@ -1,5 +1,6 @@
 // Layout kernels: a strided gather (permute, broadcastTo) and a strided sum.
 // Shapes are small vectors; elements are walked row by row over the last dim.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -40,13 +41,58 @@ void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* s
   else copy_rows(static_cast<const std::uint8_t*>(x), static_cast<std::uint8_t*>(y), rank, shape, x_strides);
 }
 
-// Sequential on purpose: several x elements land in one y slot; a float sum in a
-// fixed order keeps results identical run to run. Accumulates in double.
+// Deterministic for any thread count: each y slot is owned by one thread and
+// summed in a fixed order, in double. When the innermost dim is kept (bias
+// gradients: sum over rows), threads split the columns; when it is summed and
+// nothing else is, they split the rows; otherwise one thread walks it all.
 void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size) {
-  std::vector<double> acc(static_cast<std::size_t>(y_size), 0.0);
   const i64 inner = rank > 0 ? shape[rank - 1] : 1, step = rank > 0 ? y_strides[rank - 1] : 0;
   i64 rows = 1;
-  for (int k = 0; k + 1 < rank; k++) rows *= shape[k];
+  bool outer_summed = false;
+  for (int k = 0; k + 1 < rank; k++) {
+    rows *= shape[k];
+    outer_summed = outer_summed || (y_strides[k] == 0 && shape[k] > 1);
+  }
+  if (step == 1) {
+    constexpr i64 COLS = 256;
+    const i64 col_blocks = (inner + COLS - 1) / COLS;
+    // y slots of one column block are disjoint from every other block's
+#pragma omp parallel for schedule(static) if (rows * inner > 65536)
+    for (i64 cb = 0; cb < col_blocks; cb++) {
+      const i64 c0 = cb * COLS, c1 = std::min(inner, c0 + COLS);
+      // rows sharing a y row are summed together; walk rows in order
+      std::vector<double> slots;
+      if (!outer_summed) {
+        for (i64 r = 0; r < rows; r++) {
+          const float* src = x + r * inner;
+          float* dst = y + row_offset(r, rank, shape, y_strides);
+          for (i64 c = c0; c < c1; c++) dst[c] = src[c];
+        }
+        continue;
+      }
+      slots.assign(static_cast<std::size_t>(y_size / std::max<i64>(inner, 1)) * (c1 - c0), 0.0);
+      for (i64 r = 0; r < rows; r++) {
+        const float* src = x + r * inner;
+        double* dst = slots.data() + row_offset(r, rank, shape, y_strides) / std::max<i64>(inner, 1) * (c1 - c0);
+        for (i64 c = c0; c < c1; c++) dst[c - c0] += src[c];
+      }
+      const i64 yrows = y_size / std::max<i64>(inner, 1);
+      for (i64 yr = 0; yr < yrows; yr++)
+        for (i64 c = c0; c < c1; c++) y[yr * inner + c] = static_cast<float>(slots[yr * (c1 - c0) + (c - c0)]);
+    }
+    return;
+  }
+  if (step == 0 && !outer_summed) {
+#pragma omp parallel for schedule(static) if (rows * inner > 65536)
+    for (i64 r = 0; r < rows; r++) {
+      const float* src = x + r * inner;
+      double s = 0;
+      for (i64 j = 0; j < inner; j++) s += src[j];
+      y[row_offset(r, rank, shape, y_strides)] = static_cast<float>(s);
+    }
+    return;
+  }
+  std::vector<double> acc(static_cast<std::size_t>(y_size), 0.0);
   for (i64 r = 0; r < rows; r++) {
     double* dst = acc.data() + row_offset(r, rank, shape, y_strides);
     const float* src = x + r * inner;

@@ -1,8 +1,9 @@
 // LayerNorm and RMSNorm over rows of C: x [N,C], weight/bias [C], mean/rstd [N].
-// Statistics accumulate in double, two-pass over a row that is already in cache,
-// so rows like 1000 +- 1 keep their precision. Rows run in parallel; the weight
-// and bias gradients are reduced from per-thread partial sums (no atomics, and
-// the same result for the same thread count).
+// Rows run in parallel, 8 float lanes at a time. LayerNorm's statistics are
+// two-pass and shifted by the row's first element (x - x0 is exact for rows
+// like 1000 +- 1 and small enough to sum in float), so precision holds without
+// double arithmetic. Weight and bias gradients reduce per-thread partial sums in
+// thread order: no atomics, and the same result for the same thread count.
 #include <omp.h>
 
 #include <cmath>
@@ -13,18 +14,30 @@
 namespace toroid {
 
 namespace {
-double row_mean(const float* x, i64 C) {
-  double s = 0;
-  for (i64 c = 0; c < C; c++) s += x[c];
-  return C > 0 ? s / static_cast<double>(C) : 0.0;
+// Row statistics: shift x0 (the first element), d = mean(x - x0), rstd.
+struct RowStats { float x0, d, r; };
+
+RowStats layernorm_stats(const float* x, i64 C, float eps) {
+  const float x0 = x[0];
+  float s = 0;
+#pragma omp simd reduction(+ : s)
+  for (i64 c = 0; c < C; c++) s += x[c] - x0;
+  const float d = s / static_cast<float>(C);
+  float sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (i64 c = 0; c < C; c++) {
+    const float t = (x[c] - x0) - d;
+    sq += t * t;
+  }
+  return {x0, d, static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq) / static_cast<double>(C) + eps))};
 }
 
 // dweight/dbias partials: one [C] row per thread, summed in thread order.
 struct Partials {
-  std::vector<double> sums;
+  std::vector<float> sums;
   i64 C;
-  Partials(int threads, i64 C) : sums(static_cast<std::size_t>(threads) * C, 0.0), C(C) {}
-  double* of(int t) { return sums.data() + static_cast<std::size_t>(t) * C; }
+  Partials(int threads, i64 C) : sums(static_cast<std::size_t>(threads) * C, 0.0f), C(C) {}
+  float* of(int t) { return sums.data() + static_cast<std::size_t>(t) * C; }
   void reduce_into(float* out, int threads) {
     for (i64 c = 0; c < C; c++) {
       double s = 0;
@@ -37,57 +50,58 @@ struct Partials {
 
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y, float* mean, float* rstd,
                        i64 N, i64 C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > 16384)
   for (i64 n = 0; n < N; n++) {
     const float* xr = x + n * C;
     float* yr = y + n * C;
-    const double mu = row_mean(xr, C);
-    double sq = 0;
-    for (i64 c = 0; c < C; c++) sq += (xr[c] - mu) * (xr[c] - mu);
-    const double r = 1.0 / std::sqrt(sq / static_cast<double>(C) + eps);
-    const float muf = static_cast<float>(mu), rf = static_cast<float>(r);
-    for (i64 c = 0; c < C; c++) {
-      // subtract in double: xr[c] - mu loses nothing that float would keep
-      const float xhat = static_cast<float>((xr[c] - mu) * r);
-      yr[c] = xhat * (weight ? weight[c] : 1.0f) + (bias ? bias[c] : 0.0f);
+    const RowStats st = layernorm_stats(xr, C, eps);
+    if (weight && bias) {
+#pragma omp simd
+      for (i64 c = 0; c < C; c++) yr[c] = ((xr[c] - st.x0) - st.d) * st.r * weight[c] + bias[c];
+    } else {
+#pragma omp simd
+      for (i64 c = 0; c < C; c++) yr[c] = ((xr[c] - st.x0) - st.d) * st.r * (weight ? weight[c] : 1.0f) + (bias ? bias[c] : 0.0f);
     }
-    mean[n] = muf;
-    rstd[n] = rf;
+    mean[n] = static_cast<float>(static_cast<double>(st.x0) + st.d);
+    rstd[n] = st.r;
   }
 }
 
-// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w. The saved mean is
-// float32, so the row mean is recomputed in double (see src/backends/ts/norm.ts).
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w. xhat is rebuilt
+// from x with the same shifted mean as the forward (the saved float32 mean is
+// too coarse at 1000 +- 1; see src/backends/ts/norm.ts).
 void layernorm_backward(const float* dy, const float* x, const float* weight, const float* /*mean*/, const float* rstd,
                         float* dx, float* dweight, float* dbias, i64 N, i64 C) {
   const int threads = omp_get_max_threads();
   Partials dw(threads, C), db(threads, C);
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (N * C > 16384)
   {
     const int t = omp_get_thread_num();
-    double* dwt = dw.of(t);
-    double* dbt = db.of(t);
-    std::vector<float> xhat(C);
+    float* dwt = dw.of(t);
+    float* dbt = db.of(t);
+    std::vector<float> xhat(C), g(C);
 #pragma omp for schedule(static)
     for (i64 n = 0; n < N; n++) {
       const float* xr = x + n * C;
       const float* dyr = dy + n * C;
-      const double mu = row_mean(xr, C), r = rstd[n];
-      double g_mean = 0, gx_mean = 0;
+      const float x0 = xr[0];
+      float s = 0;
+#pragma omp simd reduction(+ : s)
+      for (i64 c = 0; c < C; c++) s += xr[c] - x0;
+      const float d = s / static_cast<float>(C), r = rstd[n];
+      float g_sum = 0, gx_sum = 0;
+#pragma omp simd reduction(+ : g_sum, gx_sum)
       for (i64 c = 0; c < C; c++) {
-        xhat[c] = static_cast<float>((xr[c] - mu) * r);
-        const double g = static_cast<double>(dyr[c]) * (weight ? weight[c] : 1.0f);
-        g_mean += g;
-        gx_mean += g * xhat[c];
-        dwt[c] += static_cast<double>(dyr[c]) * xhat[c];
+        xhat[c] = ((xr[c] - x0) - d) * r;
+        g[c] = dyr[c] * (weight ? weight[c] : 1.0f);
+        g_sum += g[c];
+        gx_sum += g[c] * xhat[c];
+        dwt[c] += dyr[c] * xhat[c];
         dbt[c] += dyr[c];
       }
-      g_mean /= static_cast<double>(C);
-      gx_mean /= static_cast<double>(C);
-      for (i64 c = 0; c < C; c++) {
-        const double g = static_cast<double>(dyr[c]) * (weight ? weight[c] : 1.0f);
-        dx[n * C + c] = static_cast<float>(r * (g - g_mean - xhat[c] * gx_mean));
-      }
+      const float g_mean = g_sum / static_cast<float>(C), gx_mean = gx_sum / static_cast<float>(C);
+#pragma omp simd
+      for (i64 c = 0; c < C; c++) dx[n * C + c] = r * (g[c] - g_mean - xhat[c] * gx_mean);
     }
   }
   if (dweight) dw.reduce_into(dweight, threads);
@@ -95,12 +109,14 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
 }
 
 void rmsnorm_forward(const float* x, const float* weight, float* y, float* rstd, i64 N, i64 C, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > 16384)
   for (i64 n = 0; n < N; n++) {
     const float* xr = x + n * C;
-    double sq = 0;
-    for (i64 c = 0; c < C; c++) sq += static_cast<double>(xr[c]) * xr[c];
-    const float r = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(C) + eps));
+    float sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (i64 c = 0; c < C; c++) sq += xr[c] * xr[c];
+    const float r = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq) / static_cast<double>(C) + eps));
+#pragma omp simd
     for (i64 c = 0; c < C; c++) y[n * C + c] = xr[c] * r * (weight ? weight[c] : 1.0f);
     rstd[n] = r;
   }
@@ -111,24 +127,24 @@ void rmsnorm_backward(const float* dy, const float* x, const float* weight, cons
                       float* dx, float* dweight, i64 N, i64 C) {
   const int threads = omp_get_max_threads();
   Partials dw(threads, C);
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (N * C > 16384)
   {
-    double* dwt = dw.of(omp_get_thread_num());
+    float* dwt = dw.of(omp_get_thread_num());
 #pragma omp for schedule(static)
     for (i64 n = 0; n < N; n++) {
       const float* xr = x + n * C;
       const float* dyr = dy + n * C;
-      const double r = rstd[n];
-      double gx = 0;
+      const float r = rstd[n];
+      float gx = 0;
+#pragma omp simd reduction(+ : gx)
       for (i64 c = 0; c < C; c++) {
-        gx += static_cast<double>(dyr[c]) * (weight ? weight[c] : 1.0f) * xr[c];
-        dwt[c] += static_cast<double>(dyr[c]) * xr[c] * r;
+        gx += dyr[c] * (weight ? weight[c] : 1.0f) * xr[c];
+        dwt[c] += dyr[c] * xr[c] * r;
       }
-      gx /= static_cast<double>(C);
-      for (i64 c = 0; c < C; c++) {
-        const double g = static_cast<double>(dyr[c]) * (weight ? weight[c] : 1.0f);
-        dx[n * C + c] = static_cast<float>(r * (g - xr[c] * r * r * gx));
-      }
+      gx /= static_cast<float>(C);
+      const float k = r * r * gx;
+#pragma omp simd
+      for (i64 c = 0; c < C; c++) dx[n * C + c] = r * (dyr[c] * (weight ? weight[c] : 1.0f) - xr[c] * k);
     }
   }
   if (dweight) dw.reduce_into(dweight, threads);

@@ -15,8 +15,11 @@ namespace toroid {
 namespace {
 // one row of n contiguous values
 void softmax_row(const float* x, float* y, i64 n, bool log) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (i64 j = 0; j < n; j++) m = std::max(m, x[j]);
+  __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  i64 i = 0;
+  for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
+  float m = simd::hmax(vmax);
+  for (; i < n; i++) m = std::max(m, x[i]);
   if (m == -std::numeric_limits<float>::infinity()) m = 0;  // all -inf: exp gives 0, sum 0 -> NaN like PyTorch
   const __m256 vm = _mm256_set1_ps(m);
   __m256 acc = _mm256_setzero_ps();
@@ -70,6 +73,31 @@ void softmax_forward(const float* x, float* y, i64 outer, i64 n, i64 inner, bool
 }
 
 void softmax_backward(const float* dy, const float* y, float* dx, i64 outer, i64 n, i64 inner, bool log) {
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (outer * n > 16384)
+    for (i64 o = 0; o < outer; o++) {
+      const float* g = dy + o * n;
+      const float* yr = y + o * n;
+      float* d = dx + o * n;
+      float s = 0;
+      if (log) {
+#pragma omp simd reduction(+ : s)
+        for (i64 j = 0; j < n; j++) s += g[j];
+        for (i64 j = 0; j < n; j += 8) {
+          const int w = n - j >= 8 ? 8 : static_cast<int>(n - j);
+          const __m256i mask = simd::tail_mask(w);
+          const __m256 e = simd::exp(_mm256_maskload_ps(yr + j, mask));
+          _mm256_maskstore_ps(d + j, mask, _mm256_fnmadd_ps(e, _mm256_set1_ps(s), _mm256_maskload_ps(g + j, mask)));
+        }
+      } else {
+#pragma omp simd reduction(+ : s)
+        for (i64 j = 0; j < n; j++) s += g[j] * yr[j];
+#pragma omp simd
+        for (i64 j = 0; j < n; j++) d[j] = yr[j] * (g[j] - s);
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (outer * n * inner > 16384)
   for (i64 oi = 0; oi < outer * inner; oi++) {
     const i64 o = oi / inner, i = oi % inner, base = o * n * inner + i;
