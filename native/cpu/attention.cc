@@ -159,7 +159,7 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
   const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.hkv;
 #pragma omp parallel
   {
-    std::vector<float> Qs, Kt(d * BC), Vt(d * BC), S(BR * BC), dP(BR * BC), T(BC * BR), D(p.Tq), keep(BR * BC), Z(BR * BC);
+    std::vector<float> Qs, Kt(d * BC), Vt(d * BC), S(BR * BC), dP(BR * BC), D(p.Tq), keep(BR * BC), Z(BR * BC);
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; task++) {
       const i64 b = task / p.hkv, kvh = task % p.hkv, kv = task * p.Tk * d;
@@ -198,8 +198,7 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
               Pd = Z.data();
             }
             // dV[j] += sum_i Pd[i,j] dO[i]
-            cpu::transpose_block(br, bc, Pd, bc, T.data(), br);
-            cpu::block_gemm(bc, d, br, T.data(), br, dO + i0 * d, d, dV, d, true);
+            cpu::block_gemm_tn(bc, d, br, Pd, bc, dO + i0 * d, d, dV, d, true);
             // dP = dO V^T (through dropout), dS = P (dP - D) * scale
             cpu::block_gemm(br, bc, d, dO + i0 * d, d, Vt.data(), bc, dP.data(), bc, false);
             for (i64 r = 0; r < br; r++) {
@@ -215,8 +214,7 @@ void attention_backward(const AttentionParams& p, const float* dout, const float
             }
             // dQ[i] += dS K, dK[j] += dS^T Q
             cpu::block_gemm(br, d, bc, dP.data(), bc, K + j0 * d, d, dQ + i0 * d, d, true);
-            cpu::transpose_block(br, bc, dP.data(), bc, T.data(), br);
-            cpu::block_gemm(bc, d, br, T.data(), br, Q + i0 * d, d, dK, d, true);
+            cpu::block_gemm_tn(bc, d, br, dP.data(), bc, Q + i0 * d, d, dK, d, true);
           }
         }
       }

@@ -1,6 +1,7 @@
 // Small in-cache GEMM for the attention tiles: C[M,N] (+)= A[M,K] B[K,N], all
-// row-major with leading dimensions. Register tiles of 4 rows x 16 columns
-// (8 AVX2 accumulators); column tails use masked loads, so any M, N, K works.
+// row-major with leading dimensions. Register tiles of 6 rows x 16 columns
+// (12 AVX2 accumulators: enough independent FMAs to hide their latency on two
+// FMA pipes); column tails use masked loads, so any M, N, K works.
 // Tiles are at most a few hundred wide, so a plain loop order keeps B in L1.
 #pragma once
 #include <immintrin.h>
@@ -10,7 +11,8 @@
 
 namespace toroid::cpu {
 
-template <int MR>
+// TRANS_A: A is stored K x M (A^T B), element (r, p) at A[p * lda + r].
+template <int MR, bool TRANS_A = false>
 static inline void block_gemm_tile16(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                                      float* C, std::int64_t ldc, bool accumulate) {
   __m256 c0[MR], c1[MR];
@@ -18,7 +20,7 @@ static inline void block_gemm_tile16(std::int64_t K, const float* A, std::int64_
   for (std::int64_t p = 0; p < K; p++) {
     const __m256 b0 = _mm256_loadu_ps(B + p * ldb), b1 = _mm256_loadu_ps(B + p * ldb + 8);
     for (int r = 0; r < MR; r++) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + p);
+      const __m256 a = _mm256_broadcast_ss(TRANS_A ? A + p * lda + r : A + r * lda + p);
       c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
       c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
     }
@@ -34,7 +36,7 @@ static inline void block_gemm_tile16(std::int64_t K, const float* A, std::int64_
   }
 }
 
-template <int MR>
+template <int MR, bool TRANS_A = false>
 static inline void block_gemm_tile8(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                                     float* C, std::int64_t ldc, bool accumulate, int width) {
   const __m256i mask = simd::tail_mask(width);
@@ -42,7 +44,7 @@ static inline void block_gemm_tile8(std::int64_t K, const float* A, std::int64_t
   for (int r = 0; r < MR; r++) c0[r] = _mm256_setzero_ps();
   for (std::int64_t p = 0; p < K; p++) {
     const __m256 b0 = _mm256_maskload_ps(B + p * ldb, mask);
-    for (int r = 0; r < MR; r++) c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(A + r * lda + p), b0, c0[r]);
+    for (int r = 0; r < MR; r++) c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(TRANS_A ? A + p * lda + r : A + r * lda + p), b0, c0[r]);
   }
   for (int r = 0; r < MR; r++) {
     float* c = C + r * ldc;
@@ -54,26 +56,39 @@ static inline void block_gemm_tile8(std::int64_t K, const float* A, std::int64_t
 // Full product, or with per-row-tile limits for causal tiles: row tile [i, i+mr)
 // needs only columns below n_limit(i + mr - 1) and only K indices below
 // k_limit(i + mr - 1); the rest of such a row is masked (or zero) anyway.
-template <class NLimit, class KLimit>
+template <bool TRANS_A = false, class NLimit, class KLimit>
 static inline void block_gemm_limited(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda,
                                       const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate,
                                       NLimit n_limit, KLimit k_limit) {
+  constexpr int MR = 6;
   std::int64_t i = 0;
-  for (; i < M; i += 4) {
-    const int mr = M - i >= 4 ? 4 : static_cast<int>(M - i);
+  for (; i < M; i += MR) {
+    const int mr = M - i >= MR ? MR : static_cast<int>(M - i);
     const std::int64_t n_end = n_limit(i + mr - 1) < N ? n_limit(i + mr - 1) : N;
     const std::int64_t k_end = k_limit(i + mr - 1) < K ? k_limit(i + mr - 1) : K;
-    const float* a = A + i * lda;
+    const float* a = TRANS_A ? A + i : A + i * lda;
     float* c = C + i * ldc;
     std::int64_t j = 0;
     for (; j + 16 <= n_end; j += 16) {
-      if (mr == 4) block_gemm_tile16<4>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate);
-      else for (int r = 0; r < mr; r++) block_gemm_tile16<1>(k_end, a + r * lda, lda, B + j, ldb, c + r * ldc + j, ldc, accumulate);
+      switch (mr) {
+        case 6: block_gemm_tile16<6, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+        case 5: block_gemm_tile16<5, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+        case 4: block_gemm_tile16<4, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+        case 3: block_gemm_tile16<3, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+        case 2: block_gemm_tile16<2, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+        default: block_gemm_tile16<1, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate); break;
+      }
     }
     for (; j < n_end; j += 8) {
       const int width = static_cast<int>(n_end - j < 8 ? n_end - j : 8);
-      if (mr == 4) block_gemm_tile8<4>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width);
-      else for (int r = 0; r < mr; r++) block_gemm_tile8<1>(k_end, a + r * lda, lda, B + j, ldb, c + r * ldc + j, ldc, accumulate, width);
+      switch (mr) {
+        case 6: block_gemm_tile8<6, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+        case 5: block_gemm_tile8<5, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+        case 4: block_gemm_tile8<4, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+        case 3: block_gemm_tile8<3, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+        case 2: block_gemm_tile8<2, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+        default: block_gemm_tile8<1, TRANS_A>(k_end, a, lda, B + j, ldb, c + j, ldc, accumulate, width); break;
+      }
     }
   }
 }
@@ -83,6 +98,15 @@ static inline void block_gemm(std::int64_t M, std::int64_t N, std::int64_t K, co
   const auto all_n = [N](std::int64_t) { return N; };
   const auto all_k = [K](std::int64_t) { return K; };
   block_gemm_limited(M, N, K, A, lda, B, ldb, C, ldc, accumulate, all_n, all_k);
+}
+
+// C[M,N] (+)= A^T B with A stored K x M: the attention backward's dV += P^T dO
+// and dK += dS^T Q without transposing the tile first.
+static inline void block_gemm_tn(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda,
+                                 const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate) {
+  const auto all_n = [N](std::int64_t) { return N; };
+  const auto all_k = [K](std::int64_t) { return K; };
+  block_gemm_limited<true>(M, N, K, A, lda, B, ldb, C, ldc, accumulate, all_n, all_k);
 }
 
 // dst[c][r] = src[r][c] for an R x Cn block (ld in elements)
