@@ -2,6 +2,7 @@
 // source build in build/Release) through node-gyp-build. Never throws: when the
 // addon is missing or refuses to load, toroid stays on the ts backend and says
 // why in one line.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,7 @@ function load(): Addon | null {
   // needs; a short spin keeps back-to-back kernels fast without burning a core.
   // Read by libgomp when the addon loads it; the user's own settings win.
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '20000';
+  preferAvx512Blas();
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
@@ -44,6 +46,23 @@ function load(): Addon | null {
   } catch (err) {
     loadError = (err as Error).message.split('\n')[0] ?? String(err);
     return null;
+  }
+}
+
+/**
+ * OpenBLAS 0.3.21 (when the addon is built with TOROID_BLAS=openblas) detects
+ * Zen 4 as 'Prescott' and runs SSE3 kernels at a fifth of the speed. It reads
+ * OPENBLAS_CORETYPE once, when the addon loads it, so where the CPU has the
+ * AVX-512 subsets of SkylakeX and the user has not chosen, choose SkylakeX.
+ * (BLIS, the default, is fixed the same way inside the addon: blas.cc.)
+ */
+function preferAvx512Blas(): void {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return;
+  try {
+    const flags = new Set((readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').trim().split(/\s+/));
+    if (['avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl'].every((f) => flags.has(f))) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  } catch {
+    // no /proc: keep the library's own detection
   }
 }
 
