@@ -457,7 +457,7 @@ interface TorchResult { median_ms?: number; min_ms?: number; runs?: number; vari
 interface TorchReply { torch: string; threads: number; blas: string; results: TorchResult[] }
 
 function torchEnv(): NodeJS.ProcessEnv {
-  // OpenBLAS 0.3.21 misdetects Zen 4 as 'Prescott' (SSE3, ~60 GFLOP/s); PyTorch is
+  // OpenBLAS 0.3.21 misdetects this machine's AVX-512 CPU as 'Prescott' (SSE3, ~60 GFLOP/s); PyTorch is
   // measured in its fastest configuration, so its AVX-512 kernels are forced
   // unless the caller chose a core type (bench/blas/run.sh shows both).
   return {

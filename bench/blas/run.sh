@@ -14,7 +14,7 @@ g++ -O2 -shared -fPIC -fopenmp "$out/so.cc" /usr/lib/x86_64-linux-gnu/blis-openm
 g++ -O2 -shared -fPIC -fopenmp "$out/so.cc" /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.a -Wl,--gc-sections -s -o "$out/openblas.so"
 export OMP_NUM_THREADS=2
 declare -A result
-# Both libraries misdetect Zen 4: BLIS 0.9 falls back to its 'haswell' kernels,
+# Both libraries misdetect this machine's AVX-512 CPU (family 6 model 207): BLIS 0.9 falls back to its 'haswell' kernels,
 # OpenBLAS 0.3.21 to 'Prescott' (SSE3). Each is measured as detected and forced
 # to its AVX-512 kernels (BLIS_ARCH_TYPE=0 is skx; OPENBLAS_CORETYPE=SkylakeX).
 has_torch=0

@@ -28,7 +28,8 @@ void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std:
 void blas_configure() {
 #if defined(TOROID_BLAS_BLIS)
   // BLIS 0.9 picks its 'skx' (AVX-512) kernels only where it can count two FMA
-  // units by model number; on CPUs it does not know (Zen 4) it falls back to
+  // units by model number; on CPUs it does not know (this machine reports a generic
+  // Intel family 6 model 207 with AVX-512) it falls back to
   // 'haswell', which measured 1.7x slower there (bench/blas/run.sh). Where the
   // skx instruction set is present and the user has not chosen, ask for skx.
   // BLIS 0.9 reads BLIS_ARCH_TYPE as the numeric arch_t id, once, at its init.

@@ -51,7 +51,7 @@ function load(): Addon | null {
 
 /**
  * OpenBLAS 0.3.21 (when the addon is built with TOROID_BLAS=openblas) detects
- * Zen 4 as 'Prescott' and runs SSE3 kernels at a fifth of the speed. It reads
+ * CPUs it does not know (this machine's AVX-512 CPU, family 6 model 207) as 'Prescott' and runs SSE3 kernels at a fifth of the speed. It reads
  * OPENBLAS_CORETYPE once, when the addon loads it, so where the CPU has the
  * AVX-512 subsets of SkylakeX and the user has not chosen, choose SkylakeX.
  * (BLIS, the default, is fixed the same way inside the addon: blas.cc.)
