@@ -6,7 +6,9 @@
 #pragma once
 #include <immintrin.h>
 #include <cstdint>
+#include <cstdlib>
 
+#include "cpu/block_gemm_avx512.h"
 #include "cpu/simd.h"
 
 namespace toroid::cpu {
@@ -16,15 +18,18 @@ template <int MR, bool TRANS_A = false>
 static inline void block_gemm_tile16(std::int64_t K, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                                      float* C, std::int64_t ldc, bool accumulate) {
   __m256 c0[MR], c1[MR];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();
   for (std::int64_t p = 0; p < K; p++) {
     const __m256 b0 = _mm256_loadu_ps(B + p * ldb), b1 = _mm256_loadu_ps(B + p * ldb + 8);
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
       const __m256 a = _mm256_broadcast_ss(TRANS_A ? A + p * lda + r : A + r * lda + p);
       c0[r] = _mm256_fmadd_ps(a, b0, c0[r]);
       c1[r] = _mm256_fmadd_ps(a, b1, c1[r]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; r++) {
     float* c = C + r * ldc;
     if (accumulate) {
@@ -41,11 +46,14 @@ static inline void block_gemm_tile8(std::int64_t K, const float* A, std::int64_t
                                     float* C, std::int64_t ldc, bool accumulate, int width) {
   const __m256i mask = simd::tail_mask(width);
   __m256 c0[MR];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; r++) c0[r] = _mm256_setzero_ps();
   for (std::int64_t p = 0; p < K; p++) {
     const __m256 b0 = _mm256_maskload_ps(B + p * ldb, mask);
+#pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(TRANS_A ? A + p * lda + r : A + r * lda + p), b0, c0[r]);
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; r++) {
     float* c = C + r * ldc;
     if (accumulate) c0[r] = _mm256_add_ps(c0[r], _mm256_maskload_ps(c, mask));
@@ -60,6 +68,11 @@ template <bool TRANS_A = false, class NLimit, class KLimit>
 static inline void block_gemm_limited(std::int64_t M, std::int64_t N, std::int64_t K, const float* A, std::int64_t lda,
                                       const float* B, std::int64_t ldb, float* C, std::int64_t ldc, bool accumulate,
                                       NLimit n_limit, KLimit k_limit) {
+  // TOROID_NO_AVX512=1 forces the AVX2 tiles (CI runs the consistency tests both ways)
+  static const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                             std::getenv("TOROID_NO_AVX512") == nullptr;
+  if (avx512) return block_gemm_limited_512<TRANS_A>(M, N, K, A, lda, B, ldb, C, ldc, accumulate, n_limit, k_limit);
   constexpr int MR = 6;
   std::int64_t i = 0;
   for (; i < M; i += MR) {
@@ -109,10 +122,32 @@ static inline void block_gemm_tn(std::int64_t M, std::int64_t N, std::int64_t K,
   block_gemm_limited<true>(M, N, K, A, lda, B, ldb, C, ldc, accumulate, all_n, all_k);
 }
 
-// dst[c][r] = src[r][c] for an R x Cn block (ld in elements)
+// 8x8 transpose in registers: dst[c][r] = src[r][c] for r, c < 8.
+static inline void transpose8x8(const float* src, std::int64_t lds, float* dst, std::int64_t ldd) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds), r3 = _mm256_loadu_ps(src + 3 * lds);
+  __m256 r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds), r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  r0 = _mm256_shuffle_ps(t0, t2, 0x44); r1 = _mm256_shuffle_ps(t0, t2, 0xEE); r2 = _mm256_shuffle_ps(t1, t3, 0x44); r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  r4 = _mm256_shuffle_ps(t4, t6, 0x44); r5 = _mm256_shuffle_ps(t4, t6, 0xEE); r6 = _mm256_shuffle_ps(t5, t7, 0x44); r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(r0, r4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(r1, r5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(r2, r6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(r3, r7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(r0, r4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(r1, r5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(r2, r6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(r3, r7, 0x31));
+}
+
+// dst[c][r] = src[r][c] for an R x Cn block (ld in elements): 8x8 register
+// transposes where they fit, scalar copies on the edges.
 static inline void transpose_block(std::int64_t R, std::int64_t Cn, const float* src, std::int64_t lds, float* dst, std::int64_t ldd) {
+  const std::int64_t R8 = R / 8 * 8, C8 = Cn / 8 * 8;
+  for (std::int64_t r = 0; r < R8; r += 8)
+    for (std::int64_t c = 0; c < C8; c += 8) transpose8x8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
   for (std::int64_t r = 0; r < R; r++)
-    for (std::int64_t c = 0; c < Cn; c++) dst[c * ldd + r] = src[r * lds + c];
+    for (std::int64_t c = r < R8 ? C8 : 0; c < Cn; c++) dst[c * ldd + r] = src[r * lds + c];
 }
 
 }  // namespace toroid::cpu
