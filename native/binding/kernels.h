@@ -41,6 +41,7 @@ Napi::Value binary_js(const Napi::CallbackInfo& info);
 Napi::Value scale_js(const Napi::CallbackInfo& info);
 Napi::Value sum_js(const Napi::CallbackInfo& info);
 Napi::Value strided_copy_js(const Napi::CallbackInfo& info);
+Napi::Value cat_js(const Napi::CallbackInfo& info);
 Napi::Value cast_js(const Napi::CallbackInfo& info);
 Napi::Value fill_js(const Napi::CallbackInfo& info);
 Napi::Value adamw_step_js(const Napi::CallbackInfo& info);

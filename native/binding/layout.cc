@@ -1,5 +1,6 @@
 // sum(x, axes, keepDims) and stridedCopy(x, shape, strides) for permute and broadcastTo.
 #include <algorithm>
+#include <cstring>
 
 #include "binding/args.h"
 #include "binding/kernels.h"
@@ -27,22 +28,61 @@ Napi::Value sum_js(const Napi::CallbackInfo& info) {
   return y;
 }
 
-// stridedCopy(x, shape, strides): y[shape] with y[i] = x[sum_k idx_k * strides[k]];
-// every reachable offset is checked against x's size first.
+// stridedCopy(x, shape, strides, offset = 0): y[shape] with
+// y[i] = x[offset + sum_k idx_k * strides[k]]; every reachable offset is checked
+// against x's size first. permute, broadcastTo and narrow are all this.
 Napi::Value strided_copy_js(const Napi::CallbackInfo& info) {
   Args a(info, "stridedCopy", 3);
+  const i64 offset = info.Length() > 3 && !info[3].IsUndefined() ? a.integer(3, "offset", 0, 1LL << 40) : 0;
   TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
   const std::vector<i64> shape = a.int_array(1, "shape", 0, 1LL << 40);
   const std::vector<i64> strides = a.int_array(2, "strides", 0, 1LL << 40);
   if (strides.size() != shape.size()) a.range_error("strides", std::to_string(shape.size()) + " entries", std::to_string(strides.size()));
-  i64 size = 1, last = 0;
+  i64 size = 1, last = offset;
   for (std::size_t k = 0; k < shape.size(); k++) {
     size *= shape[k];
     if (shape[k] > 0) last += (shape[k] - 1) * strides[k];
   }
   if (size > 0 && last >= x.size) a.range_error("strides", "offsets within x's " + std::to_string(x.size) + " elements", "a largest offset of " + std::to_string(last));
   auto y = new_storage(info.Env(), x.dtype, size);
-  if (size > 0) strided_copy(x.block->ptr, y.Data()->ptr, static_cast<int>(dtype_bytes(x.dtype)), static_cast<int>(shape.size()), shape.data(), strides.data());
+  const char* base = static_cast<const char*>(x.block->ptr) + offset * static_cast<i64>(dtype_bytes(x.dtype));
+  if (size > 0) strided_copy(base, y.Data()->ptr, static_cast<int>(dtype_bytes(x.dtype)), static_cast<int>(shape.size()), shape.data(), strides.data());
+  return y;
+}
+
+// cat(xs[], axis): join along axis; every x has the first one's dtype, rank and
+// dims except along axis.
+Napi::Value cat_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cat", 2);
+  std::vector<TensorArg> xs = a.tensor_list(0, "xs", {DType::f32, DType::i32, DType::u8});
+  if (xs.empty()) a.range_error("xs", "at least one tensor", "none");
+  const TensorArg& first = xs[0];
+  const i64 axis = a.integer(1, "axis", 0, std::max(0, first.rank() - 1));
+  if (first.rank() == 0) a.range_error("xs[0]", "at least 1-D", describe_shape(first.shape));
+  i64 total = 0;
+  for (std::size_t n = 0; n < xs.size(); n++) {
+    const TensorArg& x = xs[n];
+    const std::string name = "xs[" + std::to_string(n) + "]";
+    if (x.dtype != first.dtype) a.type_error(name, std::string(dtype_name(first.dtype)) + " like xs[0]", dtype_name(x.dtype));
+    bool same = x.rank() == first.rank();
+    for (int k = 0; same && k < x.rank(); k++) same = k == axis || x.shape[k] == first.shape[k];
+    if (!same) a.range_error(name, "the shape of xs[0] " + describe_shape(first.shape) + " except along axis " + std::to_string(axis), describe_shape(x.shape));
+    total += x.shape[axis];
+  }
+  i64 outer = 1, inner = 1;
+  for (int k = 0; k < axis; k++) outer *= first.shape[k];
+  for (int k = static_cast<int>(axis) + 1; k < first.rank(); k++) inner *= first.shape[k];
+  const std::size_t eb = dtype_bytes(first.dtype);
+  auto y = new_storage(info.Env(), first.dtype, outer * total * inner);
+  char* out = static_cast<char*>(y.Data()->ptr);
+  i64 at = 0;
+  for (const TensorArg& x : xs) {
+    const i64 n = x.shape[axis];
+    const char* src = static_cast<const char*>(x.block->ptr);
+#pragma omp parallel for schedule(static) if (outer * n * inner > 65536)
+    for (i64 o = 0; o < outer; o++) std::memcpy(out + ((o * total + at) * inner) * eb, src + (o * n * inner) * eb, static_cast<std::size_t>(n * inner) * eb);
+    at += n;
+  }
   return y;
 }
 

@@ -101,6 +101,9 @@ export interface Kernels {
   broadcastTo(x: KTensor, shape: readonly number[]): KResult;
   permute(x: KTensor, dims: readonly number[]): KResult;
   cast(x: KTensor, dtype: DType): KResult;
+  // x[..., start:start+length, ...] along axis (a copy); cat joins along axis (shapes equal elsewhere).
+  narrow(x: KTensor, axis: number, start: number, length: number): KResult;
+  cat(xs: readonly KTensor[], axis: number): KResult;
   fill(shape: readonly number[], dtype: DType, value: number): KResult;
 
   // In place over all parameters at once: p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p).
@@ -118,7 +121,7 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'crossEntropyForward', 'crossEntropyBackward',
   'embeddingForward', 'embeddingBackward',
   'dropoutForward', 'dropoutBackward',
-  'binary', 'scale', 'sum', 'broadcastTo', 'permute', 'cast', 'fill',
+  'binary', 'scale', 'sum', 'broadcastTo', 'permute', 'cast', 'narrow', 'cat', 'fill',
   'adamwStep',
 ];
 

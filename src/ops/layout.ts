@@ -60,3 +60,90 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   const backend = x.backend, xDType = x.dtype;
   return record('cast', y, [x], [], (dy) => [Tensor.fromKernel(backend, k.cast(dy, xDType))]);
 }
+
+/** x's elements start..start+length-1 along dim (a copy), like torch.narrow. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkTensor('narrow', 'x', x, DTYPES);
+  if (x.rank === 0) throw rangeError('narrow', 'x', 'at least 1-D', describeShape(x.shape));
+  const axis = normalizeAxis('narrow', 'dim', dim, x.rank);
+  const n = x.shape[axis]!;
+  if (!Number.isInteger(start) || start < 0 || start > n) throw rangeError('narrow', 'start', `an integer in [0, ${n}]`, describeValue(start));
+  if (!Number.isInteger(length) || length < 0 || start + length > n) {
+    throw rangeError('narrow', 'length', `an integer in [0, ${n - start}] (dim ${axis} has ${n})`, describeValue(length));
+  }
+  const k = x.backend.kernels, backend = x.backend;
+  const y = Tensor.fromKernel(backend, k.narrow(x, axis, start, length));
+  if (!needsGrad(x)) return y;
+  const xShape = x.shape, dtype = x.dtype;
+  // the gradient is dy placed back between zeros
+  return record('narrow', y, [x], [], (dy) => {
+    const parts = [];
+    const zeros = (size: number): Tensor => {
+      const shape = xShape.slice();
+      shape[axis] = size;
+      return Tensor.fromKernel(backend, k.fill(shape, dtype, 0));
+    };
+    if (start > 0) parts.push(zeros(start));
+    parts.push(dy);
+    if (start + length < n) parts.push(zeros(n - start - length));
+    if (parts.length === 1) return [dy.alias(dy.shape)];
+    const dx = Tensor.fromKernel(backend, k.cat(parts, axis));
+    for (const p of parts) if (p !== dy) p.dispose();
+    return [dx];
+  });
+}
+
+/** Pieces along dim: `sizes` is one chunk size (the last may be smaller) or the list of sizes, like torch.split. */
+export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  checkTensor('split', 'x', x, DTYPES);
+  if (x.rank === 0) throw rangeError('split', 'x', 'at least 1-D', describeShape(x.shape));
+  const axis = normalizeAxis('split', 'dim', dim, x.rank);
+  const n = x.shape[axis]!;
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes < 1) throw rangeError('split', 'sizes', 'a positive integer or an array of sizes', describeValue(sizes));
+    list = [];
+    for (let at = 0; at < n; at += sizes) list.push(Math.min(sizes, n - at));
+  } else if (Array.isArray(sizes) && sizes.every((s) => Number.isInteger(s) && s >= 0)) {
+    list = sizes.slice();
+    const total = list.reduce((a, b) => a + b, 0);
+    if (total !== n) throw rangeError('split', 'sizes', `sizes summing to ${n} (dim ${axis} of ${describeShape(x.shape)})`, `[${list.join(',')}]`);
+  } else {
+    throw typeError('split', 'sizes', 'a positive integer or an array of non-negative integers', describeValue(sizes));
+  }
+  let at = 0;
+  return list.map((s) => {
+    const piece = narrow(x, axis, at, s);
+    at += s;
+    return piece;
+  });
+}
+
+/** Join tensors along dim; shapes must match elsewhere, like torch.cat. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw typeError('cat', 'tensors', 'a non-empty array of tensors', describeValue(tensors));
+  tensors.forEach((t, i) => checkTensor('cat', `tensors[${i}]`, t, DTYPES));
+  const first = tensors[0]!;
+  if (first.rank === 0) throw rangeError('cat', 'tensors[0]', 'at least 1-D', describeShape(first.shape));
+  const axis = normalizeAxis('cat', 'dim', dim, first.rank);
+  tensors.forEach((t, i) => {
+    if (t.backend !== first.backend) throw typeError('cat', `tensors[${i}]`, `a tensor on backend '${first.device}' like tensors[0]`, `'${t.device}'`);
+    if (t.dtype !== first.dtype) throw typeError('cat', `tensors[${i}]`, `${first.dtype} like tensors[0]`, t.dtype);
+    if (t.rank !== first.rank || t.shape.some((s: number, d: number) => d !== axis && s !== first.shape[d])) {
+      throw rangeError('cat', `tensors[${i}]`, `the shape of tensors[0] ${describeShape(first.shape)} except along dim ${axis}`, describeShape(t.shape));
+    }
+  });
+  const k = first.backend.kernels, backend = first.backend;
+  const y = Tensor.fromKernel(backend, k.cat(tensors, axis));
+  if (!needsGrad(...tensors)) return y;
+  const lengths = tensors.map((t) => t.shape[axis]!);
+  const need = tensors.map((t) => t.requiresGrad);
+  return record('cat', y, tensors, [], (dy) => {
+    let at = 0;
+    return lengths.map((len, i) => {
+      const start = at;
+      at += len;
+      return need[i] ? Tensor.fromKernel(backend, k.narrow(dy, axis, start, len)) : null;
+    });
+  });
+}

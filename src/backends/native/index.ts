@@ -101,6 +101,17 @@ function makeKernels(n: Addon): Kernels {
       return { data: call('stridedCopy', x, shape, dims.map((d) => xs[d]!)), shape, dtype: x.dtype };
     },
     cast: (x, dtype) => ({ data: call('cast', x, dtype), shape: x.shape.slice(), dtype }),
+    narrow(x, axis, start, length) {
+      const xs = stridesOf(x.shape);
+      const shape = x.shape.slice();
+      shape[axis] = length;
+      return { data: call('stridedCopy', x, shape, xs, start * xs[axis]!), shape, dtype: x.dtype };
+    },
+    cat(xs, axis) {
+      const shape = xs[0]!.shape.slice();
+      shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0);
+      return { data: call('cat', xs, axis), shape, dtype: xs[0]!.dtype };
+    },
     fill: (shape, dtype, value) => ({ data: call('fill', sizeOf(shape), dtype, value), shape: shape.slice(), dtype }),
     adamwStep(params, grads, m, v, attrs: AdamWAttrs) {
       call('adamwStep', params, grads, m, v, attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.step);
