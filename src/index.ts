@@ -14,5 +14,6 @@ export { KERNEL_NAMES } from './backends/backend.js';
 export { manualSeed, initialSeed, getRngState, setRngState } from './random/generator.js';
 export { adamwStep, type AdamWState } from './optim/adamw-step.js';
 export * as F from './functional.js';
+export * as nn from './nn/index.js';
 export { load, save, type Loaded, type LoadOptions, type SaveOptions } from './io/checkpoint.js';
 export { nativeInfo, setNumThreads } from './backends/native/index.js';
