@@ -13,7 +13,7 @@ namespace toroid {
 using i64 = std::int64_t;
 
 enum class Causal { none = 0, top_left = 1, bottom_right = 2 };
-enum class Act { relu = 0, gelu = 1, gelu_tanh = 2, silu = 3 };
+enum class Act { relu = 0, gelu = 1, gelu_tanh = 2, silu = 3, tanh = 4 };
 enum class BinOp { add = 0, sub = 1, mul = 2, div = 3 };
 enum class Reduction { mean = 0, sum = 1, none = 2 };
 

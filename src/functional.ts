@@ -2,7 +2,7 @@
 export { scaledDotProductAttention, type AttentionOptions } from './ops/attention.js';
 export { linear, matmul } from './ops/matmul.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
-export { relu, gelu, silu, swiglu } from './ops/activation.js';
+export { relu, gelu, silu, tanh, swiglu } from './ops/activation.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { dropout } from './ops/dropout.js';
 export { embedding } from './ops/embedding.js';

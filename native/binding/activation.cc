@@ -1,4 +1,4 @@
-// activationForward/Backward (kind 0 relu, 1 gelu, 2 gelu_tanh, 3 silu), swigluForward/Backward.
+// activationForward/Backward (kind 0 relu, 1 gelu, 2 gelu_tanh, 3 silu, 4 tanh), swigluForward/Backward.
 #include "binding/args.h"
 #include "binding/kernels.h"
 
@@ -7,7 +7,7 @@ namespace toroid::binding {
 Napi::Value activation_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "activationForward", 2);
   TensorArg x = a.tensor(0, "x");
-  const Act kind = static_cast<Act>(a.integer(1, "kind", 0, 3));
+  const Act kind = static_cast<Act>(a.integer(1, "kind", 0, 4));
   auto y = new_storage(info.Env(), DType::f32, x.size);
   activation_forward(x.f32(), f32(y), x.size, kind);
   return y;
@@ -16,7 +16,7 @@ Napi::Value activation_forward_js(const Napi::CallbackInfo& info) {
 Napi::Value activation_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "activationBackward", 3);
   TensorArg dy = a.tensor(0, "dy"), x = a.tensor(1, "x");
-  const Act kind = static_cast<Act>(a.integer(2, "kind", 0, 3));
+  const Act kind = static_cast<Act>(a.integer(2, "kind", 0, 4));
   if (dy.shape != x.shape) a.range_error("dy", "the shape of x " + describe_shape(x.shape), describe_shape(dy.shape));
   auto dx = new_storage(info.Env(), DType::f32, x.size);
   activation_backward(dy.f32(), x.f32(), f32(dx), x.size, kind);

@@ -28,6 +28,7 @@ inline __m256 act_forward(__m256 x, Act kind) {
       return _mm256_mul_ps(_mm256_mul_ps(set(0.5f), x), _mm256_add_ps(set(1.0f), simd::tanh(inner)));
     }
     case Act::silu: return _mm256_mul_ps(x, simd::sigmoid(x));
+    case Act::tanh: return simd::tanh(x);
   }
   return x;
 }
@@ -52,6 +53,10 @@ inline __m256 act_derivative(__m256 x, Act kind) {
     case Act::silu: {
       const __m256 s = simd::sigmoid(x);
       return _mm256_mul_ps(s, _mm256_fmadd_ps(x, _mm256_sub_ps(set(1.0f), s), set(1.0f)));
+    }
+    case Act::tanh: {
+      const __m256 t = simd::tanh(x);
+      return _mm256_fnmadd_ps(t, t, set(1.0f));
     }
   }
   return x;

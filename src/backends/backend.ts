@@ -22,7 +22,7 @@ export interface KResult {
 }
 
 export type CausalMode = 'none' | 'top-left' | 'bottom-right';
-export type Activation = 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
+export type Activation = 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'tanh';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 export type Reduction = 'mean' | 'sum' | 'none';
 

@@ -29,6 +29,11 @@ export function silu(x: Tensor): Tensor {
   return activation('silu', x, 'silu');
 }
 
+/** Hyperbolic tangent (BERT's pooler). */
+export function tanh(x: Tensor): Tensor {
+  return activation('tanh', x, 'tanh');
+}
+
 /** SwiGLU: x [..., 2F] -> silu(x[..., :F]) * x[..., F:] (the first half gates). */
 export function swiglu(x: Tensor): Tensor {
   checkTensor('swiglu', 'x', x);

@@ -11,7 +11,7 @@ import { addon, type Addon } from './addon.js';
 export const CPU_BACKEND = 'cpu';
 
 const CAUSAL = { none: 0, 'top-left': 1, 'bottom-right': 2 } as const;
-const ACTIVATION = { relu: 0, gelu: 1, gelu_tanh: 2, silu: 3 } as const;
+const ACTIVATION = { relu: 0, gelu: 1, gelu_tanh: 2, silu: 3, tanh: 4 } as const;
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 const REDUCTION = { mean: 0, sum: 1, none: 2 } as const;
 

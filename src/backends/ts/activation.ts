@@ -18,6 +18,7 @@ function forward(x: number, kind: Activation): number {
     case 'gelu': return 0.5 * x * (1 + erf(x * SQRT_HALF));
     case 'gelu_tanh': return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)));
     case 'silu': return x * sigmoid(x);
+    case 'tanh': return Math.tanh(x);
   }
 }
 
@@ -34,6 +35,10 @@ function derivative(x: number, kind: Activation): number {
     case 'silu': {
       const s = sigmoid(x);
       return s * (1 + x * (1 - s));
+    }
+    case 'tanh': {
+      const t = Math.tanh(x);
+      return 1 - t * t;
     }
   }
 }
