@@ -13,16 +13,22 @@ void matmul_forward(const float* a, const float* b, const float* bias, float* y,
   const i64 lda = trans_a ? M : K, ldb = trans_b ? K : N;
   auto one = [&](i64 n) {
     float* out = y + n * M * N;
-    float beta = 0.0f;
-    if (bias != nullptr) {
-      for (i64 i = 0; i < M; i++) for (i64 j = 0; j < N; j++) out[i * N + j] = bias[j];
-      beta = 1.0f;
-    }
     if (K == 0) {
-      if (bias == nullptr) for (i64 e = 0; e < M * N; e++) out[e] = 0.0f;
-      return;
+      for (i64 e = 0; e < M * N; e++) out[e] = 0.0f;
+    } else {
+      blas_sgemm(trans_a, trans_b, M, N, K, 1.0f, a + a_offsets[n], lda, b + b_offsets[n], ldb, 0.0f, out, N);
     }
-    blas_sgemm(trans_a, trans_b, M, N, K, 1.0f, a + a_offsets[n], lda, b + b_offsets[n], ldb, beta, out, N);
+  };
+  // the bias is added after the product, rows split across threads: prefilling C
+  // and using beta = 1 cost a single-threaded pass plus an extra read of C
+  auto add_bias = [&]() {
+    if (bias == nullptr) return;
+#pragma omp parallel for schedule(static) if (batch * M * N > 65536)
+    for (i64 r = 0; r < batch * M; r++) {
+      float* row = y + r * N;
+#pragma omp simd
+      for (i64 j = 0; j < N; j++) row[j] += bias[j];
+    }
   };
   const bool small = M * N * K < 128 * 128 * 128;
   if (batch > 1 && small) {
@@ -32,6 +38,7 @@ void matmul_forward(const float* a, const float* b, const float* bias, float* y,
   } else {
     for (i64 n = 0; n < batch; n++) one(n);
   }
+  add_bias();
 }
 
 }  // namespace toroid
