@@ -26,8 +26,8 @@ class Seq2Seq(nn.Module):
     def __init__(self, c):
         super().__init__()
         d = c["dModel"]
-        self.src_tok_emb = nn.Embedding(c["srcVocab"], d)
-        self.tgt_tok_emb = nn.Embedding(c["tgtVocab"], d)
+        self.src_tok_emb = nn.Embedding(c["srcVocab"], d, padding_idx=c["pad"])
+        self.tgt_tok_emb = nn.Embedding(c["tgtVocab"], d, padding_idx=c["pad"])
         self.transformer = nn.Transformer(d_model=d, nhead=c["nhead"], num_encoder_layers=c["numEncoderLayers"],
                                           num_decoder_layers=c["numDecoderLayers"], dim_feedforward=c["dimFeedforward"],
                                           dropout=0.0, batch_first=True, norm_first=c.get("normFirst", False))

@@ -16,3 +16,48 @@ export { LayerNorm, RMSNorm, type LayerNormOptions, type RMSNormOptions } from '
 export { Dropout } from './dropout.js';
 export { ModuleList, Sequential } from './container.js';
 export * as init from './init.js';
+export {
+  MultiheadAttention,
+  type MultiheadAttentionOptions,
+  type MultiheadAttentionForwardOptions,
+  type MultiheadAttentionOutput,
+} from './attention.js';
+export { FeedForward, type FeedForwardOptions, type FeedForwardActivation } from './feedforward.js';
+export {
+  SinusoidalPositionalEncoding,
+  LearnedPositionalEmbedding,
+  ALiBi,
+  alibiSlopes,
+  alibiBias,
+  type SinusoidalPositionalEncodingOptions,
+  type LearnedPositionalEmbeddingOptions,
+  type PositionForwardOptions,
+  type AlibiOptions,
+  type ALiBiOptions,
+} from './positions.js';
+export {
+  TransformerEncoderLayer,
+  TransformerDecoderLayer,
+  TransformerEncoder,
+  TransformerDecoder,
+  Transformer,
+  type TransformerLayerOptions,
+  type TransformerOptions,
+  type TransformerForwardOptions,
+  type TransformerActivation,
+} from './transformer.js';
+export { RotaryEmbedding, rotaryTables, type RotaryEmbeddingOptions } from './rotary.js';
+export {
+  GPT,
+  GPTAttention,
+  GPTMLP,
+  GPTBlock,
+  gpt2StateDictToNanoGPT,
+  resolveGPTConfig,
+  type GPTConfig,
+  type ResolvedGPTConfig,
+  type GPTOutput,
+  type GPTForwardOptions,
+  type GPT2ConversionOptions,
+} from './gpt.js';
+export { Seq2SeqTransformer, type Seq2SeqConfig, type Seq2SeqForwardOptions } from './seq2seq.js';

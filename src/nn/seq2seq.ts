@@ -1,0 +1,173 @@
+// The paper's model ("Attention Is All You Need"): source and target token
+// embeddings scaled by sqrt(dModel), sinusoidal (or learned) positions, an
+// nn.Transformer, and a linear generator to target-vocabulary logits.
+//
+// Parameter names: src_tok_emb.weight, tgt_tok_emb.weight, transformer.* (exactly
+// torch.nn.Transformer's), generator.weight/bias; learned positions add
+// src_pos_emb.weight / tgt_pos_emb.weight. Shared weights appear under every name
+// (stateDict), as in PyTorch.
+import { describeValue, rangeError, typeError } from '../errors.js';
+import { load } from '../io/checkpoint.js';
+import { scale } from '../ops/elementwise.js';
+import { checkOptions } from '../ops/validate.js';
+import { tensor } from '../tensor/create.js';
+import { tidy } from '../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Embedding } from './embedding.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+import { checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
+import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
+import { Transformer } from './transformer.js';
+
+export interface Seq2SeqConfig {
+  srcVocab: number;
+  tgtVocab: number;
+  /** Default 512. */
+  dModel?: number;
+  /** Default 8. */
+  nhead?: number;
+  /** Default 6 each. */
+  numEncoderLayers?: number;
+  numDecoderLayers?: number;
+  /** Default 2048. */
+  dimFeedforward?: number;
+  /** Residual, attention and embedding dropout (default 0.1, the paper's). */
+  dropout?: number;
+  activation?: 'relu' | 'gelu';
+  /** Pre-LN instead of the paper's post-LN (default false). */
+  normFirst?: boolean;
+  /** Longest sequence (default 512). */
+  maxLen?: number;
+  positions?: 'sinusoidal' | 'learned';
+  /** Token id of padding: its positions are masked as keys (default 0). */
+  pad?: number;
+  /** One embedding for source and target (needs srcVocab === tgtVocab). */
+  shareEmbeddings?: boolean;
+  /** generator.weight is tgt_tok_emb.weight (the paper's weight sharing). */
+  tieGenerator?: boolean;
+}
+
+const CONFIG_KEYS = ['srcVocab', 'tgtVocab', 'dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward', 'dropout',
+  'activation', 'normFirst', 'maxLen', 'positions', 'pad', 'shareEmbeddings', 'tieGenerator'] as const;
+
+export interface Seq2SeqForwardOptions {
+  /** bool [B,S], true = padding; default: src == pad. */
+  srcKeyPaddingMask?: Tensor | null;
+  /** bool [B,T], true = padding; default: tgtIn == pad. */
+  tgtKeyPaddingMask?: Tensor | null;
+}
+
+/** bool [B,T] (true where ids == pad), built on the host from the ids. */
+function paddingMask(ids: Tensor, pad: number): Tensor {
+  const values = ids.toTypedArray() as Int32Array;
+  const mask = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) mask[i] = values[i] === pad ? 1 : 0;
+  return tensor(mask, { shape: ids.shape.slice(), dtype: 'bool', backend: ids.device });
+}
+
+export class Seq2SeqTransformer extends Module {
+  readonly config: Required<Seq2SeqConfig>;
+  readonly srcTokEmb: Embedding;
+  readonly tgtTokEmb: Embedding;
+  readonly transformer: Transformer;
+  readonly generator: Linear;
+  private readonly srcPos: SinusoidalPositionalEncoding | LearnedPositionalEmbedding;
+  private readonly tgtPos: SinusoidalPositionalEncoding | LearnedPositionalEmbedding;
+
+  constructor(config: Seq2SeqConfig, options?: FactoryOptions) {
+    super();
+    const fn = 'Seq2SeqTransformer';
+    const c = checkOptions(fn, config, CONFIG_KEYS) as unknown as Seq2SeqConfig;
+    const { factory } = factoryOptions(fn, options);
+    const resolved: Required<Seq2SeqConfig> = {
+      srcVocab: checkPositiveInt(fn, 'config.srcVocab', c.srcVocab),
+      tgtVocab: checkPositiveInt(fn, 'config.tgtVocab', c.tgtVocab),
+      dModel: c.dModel ?? 512, nhead: c.nhead ?? 8, numEncoderLayers: c.numEncoderLayers ?? 6, numDecoderLayers: c.numDecoderLayers ?? 6,
+      dimFeedforward: c.dimFeedforward ?? 2048, dropout: c.dropout ?? 0.1, activation: c.activation ?? 'relu', normFirst: c.normFirst ?? false,
+      maxLen: c.maxLen ?? 512, positions: c.positions ?? 'sinusoidal', pad: c.pad ?? 0,
+      shareEmbeddings: c.shareEmbeddings ?? false, tieGenerator: c.tieGenerator ?? false,
+    };
+    if (resolved.positions !== 'sinusoidal' && resolved.positions !== 'learned') {
+      throw rangeError(fn, 'config.positions', "'sinusoidal' or 'learned'", describeValue(c.positions));
+    }
+    if (!Number.isInteger(resolved.pad) || resolved.pad < 0 || resolved.pad >= Math.min(resolved.srcVocab, resolved.tgtVocab)) {
+      throw rangeError(fn, 'config.pad', `a token id in [0, ${Math.min(resolved.srcVocab, resolved.tgtVocab)})`, describeValue(c.pad));
+    }
+    if (resolved.shareEmbeddings && resolved.srcVocab !== resolved.tgtVocab) {
+      throw rangeError(fn, 'config.shareEmbeddings', `false unless srcVocab equals tgtVocab (${resolved.srcVocab} vs ${resolved.tgtVocab})`, 'true');
+    }
+    this.config = resolved;
+    const d = checkPositiveInt(fn, 'config.dModel', resolved.dModel);
+    this.srcTokEmb = this.registerModule('src_tok_emb', new Embedding(resolved.srcVocab, d, { paddingIdx: resolved.pad, ...factory }));
+    this.tgtTokEmb = this.registerModule('tgt_tok_emb', resolved.shareEmbeddings ? this.srcTokEmb : new Embedding(resolved.tgtVocab, d, { paddingIdx: resolved.pad, ...factory }));
+    if (resolved.positions === 'sinusoidal') {
+      this.srcPos = this.registerModule('positional_encoding', new SinusoidalPositionalEncoding(d, resolved.maxLen, { dropout: resolved.dropout, ...factory }));
+      this.tgtPos = this.srcPos;
+    } else {
+      this.srcPos = this.registerModule('src_pos_emb', new LearnedPositionalEmbedding(resolved.maxLen, d, { ...factory }));
+      this.tgtPos = this.registerModule('tgt_pos_emb', new LearnedPositionalEmbedding(resolved.maxLen, d, { ...factory }));
+    }
+    this.transformer = this.registerModule('transformer', new Transformer({
+      dModel: d, nhead: resolved.nhead, numEncoderLayers: resolved.numEncoderLayers, numDecoderLayers: resolved.numDecoderLayers,
+      dimFeedforward: resolved.dimFeedforward, dropout: resolved.dropout, activation: resolved.activation, normFirst: resolved.normFirst, ...factory,
+    }));
+    this.generator = this.registerModule('generator', new Linear(d, resolved.tgtVocab, factory));
+    if (resolved.tieGenerator) {
+      const old = this.generator.weight;
+      this.generator.registerParameter('weight', this.tgtTokEmb.weight);
+      old.dispose();
+    }
+  }
+
+  private embed(ids: Tensor, emb: Embedding, pos: SinusoidalPositionalEncoding | LearnedPositionalEmbedding, arg: string): Tensor {
+    if (!(ids instanceof Tensor) || ids.dtype !== 'int32' || ids.rank !== 2) {
+      throw typeError('Seq2SeqTransformer.forward', arg, 'int32 token ids [B,T]', describeValue(ids));
+    }
+    if (ids.shape[1]! > this.config.maxLen) throw rangeError('Seq2SeqTransformer.forward', arg, `at most maxLen=${this.config.maxLen} tokens`, String(ids.shape[1]));
+    return pos.forward(scale(emb.forward(ids), Math.sqrt(this.config.dModel)));
+  }
+
+  /** src [B,S] -> memory [B,S,d]: the encoder half (what decoding runs once per source). */
+  encode(src: Tensor, srcKeyPaddingMask?: Tensor | null): Tensor {
+    return tidy(() => {
+      const mask = srcKeyPaddingMask ?? paddingMask(src, this.config.pad);
+      return this.transformer.encoder.forward(this.embed(src, this.srcTokEmb, this.srcPos, 'src'), { srcKeyPaddingMask: mask });
+    });
+  }
+
+  /** Teacher-forced logits: src [B,S], tgtIn [B,T] (BOS + target) -> [B,T,tgtVocab]; causal over the target. */
+  forward(src: Tensor, tgtIn: Tensor, options?: Seq2SeqForwardOptions): Tensor {
+    const opts = checkOptions('Seq2SeqTransformer.forward', options, ['srcKeyPaddingMask', 'tgtKeyPaddingMask']) as Seq2SeqForwardOptions;
+    return tidy(() => {
+      const srcMask = opts.srcKeyPaddingMask ?? paddingMask(src, this.config.pad);
+      const tgtMask = opts.tgtKeyPaddingMask ?? paddingMask(tgtIn, this.config.pad);
+      const h = this.transformer.forward(
+        this.embed(src, this.srcTokEmb, this.srcPos, 'src'),
+        this.embed(tgtIn, this.tgtTokEmb, this.tgtPos, 'tgtIn'),
+        { srcKeyPaddingMask: srcMask, tgtKeyPaddingMask: tgtMask, memoryKeyPaddingMask: srcMask, tgtIsCausal: true },
+      );
+      return this.generator.forward(h);
+    });
+  }
+
+  /** Save parameters with the config in the metadata (atomic safetensors). */
+  override async save(path: string): Promise<void> {
+    await super.save(path, { metadata: { config: JSON.stringify(this.config), model: 'Seq2SeqTransformer' } });
+  }
+
+  /** Build the model a file's metadata describes and load its parameters (strict). */
+  static async load(path: string, options?: FactoryOptions): Promise<Seq2SeqTransformer> {
+    const { tensors, metadata } = await load(path, { backend: 'ts' });
+    try {
+      if (metadata.model !== 'Seq2SeqTransformer' || metadata.config === undefined) {
+        throw rangeError('Seq2SeqTransformer.load', 'path', 'a file written by Seq2SeqTransformer.save (metadata.model and config)', `metadata keys ${JSON.stringify(Object.keys(metadata))}`);
+      }
+      const model = new Seq2SeqTransformer(JSON.parse(metadata.config) as Seq2SeqConfig, options);
+      model.loadStateDict(tensors, { strict: true });
+      return model;
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+}
