@@ -11,13 +11,23 @@
 
 namespace toroid {
 
+namespace {
+[[maybe_unused]] int g_threads = 1;  // the pool size, set by blas_set_num_threads
+}  // namespace
+
 void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
                 const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
   if (M == 0 || N == 0) return;
 #if defined(TOROID_BLAS_BLIS)
   // BLIS's native API takes row and column strides, so row-major needs no swap.
   const trans_t ta = trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb = trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE;
-  bli_sgemm(ta, tb, M, N, K, &alpha, const_cast<float*>(A), lda, 1, const_cast<float*>(B), ldb, 1, &beta, C, ldc, 1);
+  // Small products run on the calling thread: BLIS's threads meet at spinning
+  // barriers, and for a product this small the hand-off costs more than it saves
+  // (and stalls for milliseconds when other processes share the cores).
+  rntm_t rntm = BLIS_RNTM_INITIALIZER;
+  if (static_cast<double>(M) * N * K < 96.0 * 96 * 96) bli_rntm_set_num_threads(1, &rntm);
+  else bli_rntm_set_num_threads(g_threads, &rntm);
+  bli_sgemm_ex(ta, tb, M, N, K, &alpha, const_cast<float*>(A), lda, 1, const_cast<float*>(B), ldb, 1, &beta, C, ldc, 1, nullptr, &rntm);
 #else
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B,
@@ -41,6 +51,7 @@ void blas_configure() {
 }
 
 void blas_set_num_threads(int n) {
+  g_threads = n;
 #if defined(TOROID_BLAS_BLIS)
   bli_thread_set_num_threads(n);
 #else
