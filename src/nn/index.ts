@@ -61,3 +61,15 @@ export {
   type GPT2ConversionOptions,
 } from './gpt.js';
 export { Seq2SeqTransformer, type Seq2SeqConfig, type Seq2SeqForwardOptions } from './seq2seq.js';
+export {
+  BertEncoder,
+  BertLayer,
+  BertModel,
+  bertStateDictFromHuggingFace,
+  resolveBertConfig,
+  type BertConfig,
+  type ResolvedBertConfig,
+  type BertForwardOptions,
+  type BertOutput,
+  type BertActivation,
+} from './bert.js';
