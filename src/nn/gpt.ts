@@ -37,6 +37,7 @@
 // come from toroid's global generator (toroid.manualSeed), so the same seed gives
 // bitwise-equal models on every backend.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
+import { load as loadSafetensors } from '../io/checkpoint.js';
 import { gelu, silu, swiglu } from '../ops/activation.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -52,7 +53,7 @@ import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { normal_, zeros_ } from './init.js';
 import { Linear } from './linear.js';
-import { Module } from './module.js';
+import { Module, type ModuleSaveOptions } from './module.js';
 import { LayerNorm, RMSNorm } from './norm.js';
 import { factoryOptions, isTensor, type FactoryOptions, type ResolvedFactory } from './parameter.js';
 import { RotaryEmbedding } from './rotary.js';
@@ -487,6 +488,61 @@ export class GPT extends Module {
     const c = this.config;
     return `vocabSize=${c.vocabSize}, blockSize=${c.blockSize}, nLayer=${c.nLayer}, nHead=${c.nHead}, nKvHead=${c.nKvHead}, nEmbd=${c.nEmbd}, ` +
       `norm=${c.norm}, mlp=${c.mlp}, positions=${c.positions}, tieWeights=${c.tieWeights}, naming=${c.naming}`;
+  }
+
+  /**
+   * Write the parameters (Module.save: every stateDict() key, so a tied lm_head.weight is
+   * stored under both names) with the resolved config in the safetensors metadata:
+   * `model: 'GPT'` and `config: JSON.stringify(this.config)`. GPT.load rebuilds the model
+   * from it. options.floatFormat as Module.save; options.metadata adds string entries
+   * (the keys 'model' and 'config' are reserved).
+   */
+  override async save(path: string, options?: ModuleSaveOptions): Promise<void> {
+    const fn = 'GPT.save';
+    const opts = checkOptions(fn, options, ['metadata', 'floatFormat']);
+    const extra = opts.metadata ?? {};
+    if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw typeError(fn, 'options.metadata', 'an object of strings', describeValue(extra));
+    for (const key of ['model', 'config']) {
+      if (Object.hasOwn(extra, key)) throw rangeError(fn, 'options.metadata', "an object without the reserved keys 'model' and 'config'", `key '${key}'`);
+    }
+    const metadata = { ...(extra as Record<string, string>), model: 'GPT', config: JSON.stringify(this.config) };
+    await super.save(path, opts.floatFormat === undefined ? { metadata } : { metadata, floatFormat: opts.floatFormat as ModuleSaveOptions['floatFormat'] });
+  }
+
+  /**
+   * The model a GPT.save file describes: the config from its metadata, then its tensors
+   * (loadStateDict, strict; tied weights stay one tensor). options place the parameters
+   * (default: the current backend, float32), independently of how the file stores them.
+   * Errors: RangeError `toroid.GPT.load: path must be a file written by GPT.save ...` when
+   * the metadata is missing or not a GPT config; loadStateDict's error when the tensors
+   * do not fit the config.
+   */
+  static async load(path: string, options?: FactoryOptions): Promise<GPT> {
+    const fn = 'GPT.load';
+    if (typeof path !== 'string') throw typeError(fn, 'path', 'a string', describeValue(path));
+    // staged on the ts backend, which holds every dtype; loadStateDict converts
+    const { tensors, metadata } = await loadSafetensors(path, { backend: 'ts' });
+    try {
+      if (metadata.model !== 'GPT' || metadata.config === undefined) {
+        throw rangeError(fn, 'path', "a file written by GPT.save (metadata.model 'GPT' and metadata.config)", `metadata keys ${JSON.stringify(Object.keys(metadata))}${metadata.model === undefined ? '' : ` with model ${JSON.stringify(metadata.model)}`}`);
+      }
+      let config: unknown;
+      try {
+        config = JSON.parse(metadata.config);
+      } catch (err) {
+        throw rangeError(fn, 'path', 'a file whose metadata.config is JSON', (err as Error).message);
+      }
+      const model = new GPT(config as GPTConfig, options);
+      try {
+        model.loadStateDict(tensors, { strict: true });
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
+      return model;
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
   }
 
   /**

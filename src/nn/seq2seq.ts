@@ -78,7 +78,11 @@ export class Seq2SeqTransformer extends Module {
   constructor(config: Seq2SeqConfig, options?: FactoryOptions) {
     super();
     const fn = 'Seq2SeqTransformer';
-    const c = checkOptions(fn, config, CONFIG_KEYS) as unknown as Seq2SeqConfig;
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw typeError(fn, 'config', 'an object', describeValue(config));
+    for (const key of Object.keys(config)) {
+      if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw rangeError(fn, 'config', `keys among { ${CONFIG_KEYS.join(', ')} }`, `unknown key '${key}'`);
+    }
+    const c = config;
     const { factory } = factoryOptions(fn, options);
     const resolved: Required<Seq2SeqConfig> = {
       srcVocab: checkPositiveInt(fn, 'config.srcVocab', c.srcVocab),
@@ -92,13 +96,22 @@ export class Seq2SeqTransformer extends Module {
       throw rangeError(fn, 'config.positions', "'sinusoidal' or 'learned'", describeValue(c.positions));
     }
     if (!Number.isInteger(resolved.pad) || resolved.pad < 0 || resolved.pad >= Math.min(resolved.srcVocab, resolved.tgtVocab)) {
-      throw rangeError(fn, 'config.pad', `a token id in [0, ${Math.min(resolved.srcVocab, resolved.tgtVocab)})`, describeValue(c.pad));
+      throw rangeError(fn, 'config.pad', `a token id in [0, ${Math.min(resolved.srcVocab, resolved.tgtVocab)})`, String(c.pad));
     }
     if (resolved.shareEmbeddings && resolved.srcVocab !== resolved.tgtVocab) {
       throw rangeError(fn, 'config.shareEmbeddings', `false unless srcVocab equals tgtVocab (${resolved.srcVocab} vs ${resolved.tgtVocab})`, 'true');
     }
-    this.config = resolved;
+    // everything the inner Transformer would reject is checked here, before any parameter exists
     const d = checkPositiveInt(fn, 'config.dModel', resolved.dModel);
+    const heads = checkPositiveInt(fn, 'config.nhead', resolved.nhead);
+    if (d % heads !== 0) throw rangeError(fn, 'config.nhead', `a divisor of dModel=${d}`, String(heads));
+    checkPositiveInt(fn, 'config.numEncoderLayers', resolved.numEncoderLayers);
+    checkPositiveInt(fn, 'config.numDecoderLayers', resolved.numDecoderLayers);
+    checkPositiveInt(fn, 'config.dimFeedforward', resolved.dimFeedforward);
+    checkPositiveInt(fn, 'config.maxLen', resolved.maxLen);
+    if (resolved.activation !== 'relu' && resolved.activation !== 'gelu') throw rangeError(fn, 'config.activation', "'relu' or 'gelu'", describeValue(c.activation));
+    if (typeof resolved.dropout !== 'number' || !(resolved.dropout >= 0 && resolved.dropout < 1)) throw rangeError(fn, 'config.dropout', 'a number in [0, 1)', describeValue(c.dropout));
+    this.config = resolved;
     this.srcTokEmb = this.registerModule('src_tok_emb', new Embedding(resolved.srcVocab, d, { paddingIdx: resolved.pad, ...factory }));
     this.tgtTokEmb = this.registerModule('tgt_tok_emb', resolved.shareEmbeddings ? this.srcTokEmb : new Embedding(resolved.tgtVocab, d, { paddingIdx: resolved.pad, ...factory }));
     if (resolved.positions === 'sinusoidal') {
@@ -163,7 +176,13 @@ export class Seq2SeqTransformer extends Module {
       if (metadata.model !== 'Seq2SeqTransformer' || metadata.config === undefined) {
         throw rangeError('Seq2SeqTransformer.load', 'path', 'a file written by Seq2SeqTransformer.save (metadata.model and config)', `metadata keys ${JSON.stringify(Object.keys(metadata))}`);
       }
-      const model = new Seq2SeqTransformer(JSON.parse(metadata.config) as Seq2SeqConfig, options);
+      let config: Seq2SeqConfig;
+      try {
+        config = JSON.parse(metadata.config) as Seq2SeqConfig;
+      } catch (err) {
+        throw rangeError('Seq2SeqTransformer.load', 'path', 'a file whose metadata.config is JSON', (err as Error).message);
+      }
+      const model = new Seq2SeqTransformer(config, options);
       model.loadStateDict(tensors, { strict: true });
       return model;
     } finally {
