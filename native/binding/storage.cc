@@ -60,6 +60,14 @@ class BlockCache {
 };
 BlockCache g_cache;
 
+// The raw C call: Napi::MemoryManagement throws when the environment is being torn
+// down (a worker thread exiting runs our finalizers then), and a throw from a
+// finalizer would terminate the process. Its status is ignored on purpose.
+void adjust_external_memory(napi_env env, std::int64_t delta) {
+  std::int64_t ignored = 0;
+  (void)napi_adjust_external_memory(env, delta, &ignored);
+}
+
 void free_block_memory(Block* b) {
   g_cache.give(b->ptr, BlockCache::class_bytes(b->bytes + 64));
   b->ptr = nullptr;
@@ -111,11 +119,11 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
   auto* block = new Block{ptr, bytes, dtype, true};
   g_live_bytes += static_cast<std::int64_t>(bytes);
   g_live_blocks += 1;
-  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<std::int64_t>(bytes));
+  adjust_external_memory(env, static_cast<std::int64_t>(bytes));
   auto external = Napi::External<Block>::New(env, block, [](Napi::Env env, Block* b) {
     if (b->live) {
       free_block_memory(b);
-      Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<std::int64_t>(b->bytes));
+      adjust_external_memory(env, -static_cast<std::int64_t>(b->bytes));
     }
     delete b;
   });
@@ -133,7 +141,7 @@ Block* block_of(Napi::Value value) {
 void release(Napi::Env env, Block* block) {
   if (!block->live) return;
   free_block_memory(block);
-  Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<std::int64_t>(block->bytes));
+  adjust_external_memory(env, -static_cast<std::int64_t>(block->bytes));
 }
 
 std::int64_t live_bytes() { return g_live_bytes.load(); }

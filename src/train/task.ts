@@ -1,0 +1,27 @@
+// What a training task gives the Trainer. The task module (an ES module the
+// worker imports) exports `createTask(options)` returning a TrainTask; the model,
+// optimizer and data live inside the worker that runs it.
+import type { CheckpointParts } from './state.js';
+
+export interface StepResult {
+  /** The step's training loss. */
+  loss: number;
+  /** Tokens processed (for tokens/s). */
+  tokens: number;
+  /** Global gradient norm before clipping, when the task computes it. */
+  gradNorm?: number;
+  /** Learning rate used for this step. */
+  lr?: number;
+}
+
+export interface TrainTask {
+  /** What a checkpoint holds (model, optimizer, scheduler, data position). */
+  parts: CheckpointParts;
+  /** One optimizer step on the next batch; null when the data is exhausted. */
+  trainStep(): StepResult | null | Promise<StepResult | null>;
+  /** Mean validation loss (called every `validateEvery` steps). */
+  validate?(): number | Promise<number>;
+  dispose?(): void;
+}
+
+export type CreateTask = (options: unknown) => TrainTask | Promise<TrainTask>;

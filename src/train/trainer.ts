@@ -1,0 +1,160 @@
+// Trainer: runs a training task on a worker thread, so the caller's event loop
+// (a server's) stays responsive while the model trains. Progress arrives as
+// events and through an async iterator; an AbortSignal stops the run after the
+// current step, leaving a consistent model and, with a checkpointPath, a
+// checkpoint to resume from bit for bit.
+//
+//   const trainer = new Trainer({ task: new URL('./task.mjs', import.meta.url), maxSteps: 1000,
+//                                 checkpointPath: 'run.safetensors', checkpointEvery: 100, signal });
+//   for await (const p of trainer) console.log(p.step, p.loss, p.tokensPerSecond);
+//   const result = await trainer.result;
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describeValue, rangeError, typeError } from '../errors.js';
+import type { ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
+
+export type { ProgressEvent } from './protocol.js';
+
+export interface TrainerOptions {
+  /** The task module (file URL or path): exports createTask(options) -> TrainTask. */
+  task: URL | string;
+  /** Passed to createTask in the worker (structured-cloneable). */
+  taskOptions?: unknown;
+  /** Train until this global step (a resumed run continues from its saved step). */
+  maxSteps: number;
+  /** Validation loss every N steps (0: never). */
+  validateEvery?: number;
+  /** Checkpoint every N steps and on cancel (0: only on cancel and at the end). */
+  checkpointEvery?: number;
+  /** Where checkpoints go (atomic writes); without it nothing is written. */
+  checkpointPath?: string;
+  /** Resume from a checkpoint written by a previous run. */
+  resumeFrom?: string;
+  /** Threads of the worker's kernel pool (default: the cores). */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  step: number;
+  reason: 'finished' | 'aborted' | 'exhausted';
+  validation: Array<{ step: number; loss: number }>;
+  checkpoints: Array<{ step: number; path: string }>;
+}
+
+const here = import.meta.url;
+
+function workerEntry(): { url: URL; eval?: string } {
+  const url = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
+  if (!url.pathname.endsWith('.ts')) return { url };
+  // Running from TypeScript sources (tests, tsx): register tsx inside the worker first.
+  const tsxRoot = path.dirname(createRequire(here).resolve('tsx/package.json'));
+  const tsx = pathToFileURL(path.join(tsxRoot, 'dist', 'esm', 'api', 'index.mjs')).href;
+  return { url, eval: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });` };
+}
+
+export class Trainer extends EventEmitter {
+  /** Resolves when the worker stops (finished, aborted or out of data); rejects on a task error. */
+  readonly result: Promise<TrainResult>;
+  private readonly queue: ProgressEvent[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+
+  constructor(options: TrainerOptions) {
+    super();
+    const fn = 'Trainer';
+    if (options === null || typeof options !== 'object') throw typeError(fn, 'options', 'an object', describeValue(options));
+    const taskUrl = options.task instanceof URL ? options.task.href : typeof options.task === 'string'
+      ? (options.task.startsWith('file:') ? options.task : pathToFileURL(options.task).href) : undefined;
+    if (taskUrl === undefined) throw typeError(fn, 'options.task', 'a URL or path of a task module', describeValue(options.task));
+    if (!Number.isInteger(options.maxSteps) || options.maxSteps < 0) throw rangeError(fn, 'options.maxSteps', 'a non-negative integer', describeValue(options.maxSteps));
+    for (const key of ['validateEvery', 'checkpointEvery'] as const) {
+      const v = options[key];
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw rangeError(fn, `options.${key}`, 'a non-negative integer', describeValue(v));
+    }
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) throw rangeError(fn, 'options.threads', 'a positive integer', describeValue(options.threads));
+    for (const key of ['checkpointPath', 'resumeFrom'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'string') throw typeError(fn, `options.${key}`, 'a path string', describeValue(options[key]));
+    }
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError(fn, 'options.signal', 'an AbortSignal', describeValue(options.signal));
+    const abortBuffer = new SharedArrayBuffer(4);
+    const config: WorkerConfig = {
+      taskUrl, taskOptions: options.taskOptions, maxSteps: options.maxSteps, validateEvery: options.validateEvery ?? 0,
+      checkpointEvery: options.checkpointEvery ?? 0, checkpointAtEnd: options.checkpointPath !== undefined,
+      checkpointPath: options.checkpointPath, resumeFrom: options.resumeFrom, threads: options.threads, abortBuffer,
+    };
+    const entry = workerEntry();
+    const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
+    const flag = new Int32Array(abortBuffer);
+    const onAbort = (): void => { Atomics.store(flag, 0, 1); };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const result: TrainResult = { step: 0, reason: 'finished', validation: [], checkpoints: [] };
+    this.result = new Promise<TrainResult>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        options.signal?.removeEventListener('abort', onAbort);
+        this.ended = true;
+        this.wake?.();
+        void worker.terminate();
+        if (err) reject(err);
+        else resolve(result);
+      };
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.type) {
+          case 'progress':
+            result.step = m.step;
+            this.queue.push(m);
+            this.wake?.();
+            this.emit('progress', m);
+            break;
+          case 'validation':
+            result.validation.push({ step: m.step, loss: m.loss });
+            this.emit('validation', m);
+            break;
+          case 'checkpoint':
+            result.checkpoints.push({ step: m.step, path: m.path });
+            this.emit('checkpoint', m);
+            break;
+          case 'resumed':
+            result.step = m.step;
+            this.emit('resumed', m);
+            break;
+          case 'done':
+            result.step = m.step;
+            result.reason = m.reason;
+            this.emit('done', result);
+            finish(null);
+            break;
+          case 'error': {
+            const err = new Error(m.message);
+            err.name = m.name;
+            err.stack = m.stack;
+            finish(err);
+            break;
+          }
+        }
+      });
+      worker.on('error', (err) => finish(err));
+      worker.on('exit', (code) => finish(code === 0 ? null : new Error(`toroid.Trainer: the training worker exited with code ${code}`)));
+    });
+    // keep an unobserved rejection from crashing the process; callers see it through result
+    this.result.catch(() => {});
+  }
+
+  /** Progress events as they arrive; ends when training stops. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ProgressEvent> {
+    for (;;) {
+      while (this.queue.length > 0) yield this.queue.shift()!;
+      if (this.ended) break;
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+      this.wake = null;
+    }
+    await this.result;
+  }
+}
