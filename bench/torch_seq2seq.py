@@ -1,6 +1,6 @@
 # PyTorch side of bench/seq2seq.bench.ts: the same Seq2Seq Transformer (the
 # paper's model at 3+3 layers, d_model 256) with the weights toroid wrote to a
-# safetensors file, one training step's forward + backward on the same batch.
+# safetensors file, one training step (forward, backward, AdamW) on the same batch.
 # Prints JSON: the first-batch loss (equal work is checked, not assumed) and
 # the median step time. Run by the bench with the OpenMP OpenBLAS, 2 threads.
 import json, math, struct, sys, time
@@ -61,11 +61,14 @@ def main():
     src_pad, tgt_pad = src == c["pad"], tgt_in == c["pad"]
     loss_fn = nn.CrossEntropyLoss(ignore_index=c["pad"], label_smoothing=c.get("labelSmoothing", 0.0))
 
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.01)
+
     def step():
-        model.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
         logits = model(src, tgt_in, src_pad, tgt_pad)
         loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
         loss.backward()
+        opt.step()
         return loss.item()
 
     first = step()
