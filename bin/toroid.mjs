@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// toroid's command line: `npx toroid demo` trains the reverse-digits Transformer
+// (examples/reverse-digits.mjs); `npx toroid --help` lists the commands.
+import { readFileSync } from 'node:fs';
+
+const USAGE = `usage: toroid <command> [options]
+
+commands:
+  demo [--steps N] [--backend NAME] [--seed N] [--out DIR]
+                          train a small Transformer to reverse digit sequences, decode
+                          held-out examples, write a checkpoint and a loss plot to ./toroid-demo
+  train --config <file>   train a model described by a config file (not implemented yet)
+  help, --help, -h        print this message
+  version, --version, -v  print toroid's version
+
+\`toroid demo --help\` lists the demo's options.`;
+
+function version() {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return pkg.version;
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 1 : 0;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`toroid ${version()}\n`);
+      return 0;
+    case 'demo': {
+      const { runDemo } = await import('../examples/reverse-digits.mjs');
+      await runDemo(rest);
+      return 0;
+    }
+    case 'train':
+      process.stderr.write('toroid train: not implemented yet: see issue 6\n');
+      return 2;
+    default:
+      process.stderr.write(`toroid: unknown command '${command}'\n\n${USAGE}\n`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    process.stderr.write(`toroid: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
