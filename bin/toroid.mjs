@@ -9,7 +9,9 @@ commands:
   demo [--steps N] [--backend NAME] [--seed N] [--out DIR]
                           train a small Transformer to reverse digit sequences, decode
                           held-out examples, write a checkpoint and a loss plot to ./toroid-demo
-  train --config <file>   train a model described by a config file (not implemented yet)
+  train --config <file>   train a Seq2Seq Transformer on parallel text described by a JSON
+                          config (see bin/train.mjs); Ctrl-C stops with a checkpoint, and
+                          "resume": true continues it bit for bit
   help, --help, -h        print this message
   version, --version, -v  print toroid's version
 
@@ -39,9 +41,10 @@ async function main(argv) {
       await runDemo(rest);
       return 0;
     }
-    case 'train':
-      process.stderr.write('toroid train: not implemented yet: see issue 6\n');
-      return 2;
+    case 'train': {
+      const { runTrain } = await import('./train.mjs');
+      return runTrain(rest);
+    }
     default:
       process.stderr.write(`toroid: unknown command '${command}'\n\n${USAGE}\n`);
       return 1;

@@ -1,0 +1,126 @@
+// The built-in task behind `toroid train --config <file>`: a Seq2SeqTransformer
+// on line-aligned parallel text (plain or .gz), word-level vocabularies built
+// from the training files (most frequent words; BPE arrives with the tokenizer),
+// token-budget batches with length bucketing, AdamW with the paper's schedule,
+// gradient clipping and label smoothing. Everything the Trainer checkpoints
+// (model, optimizer, schedule, sampler position) resumes bit for bit.
+import * as toroid from '../../index.js';
+import type { TrainTask } from '../task.js';
+
+export interface TranslationTaskOptions {
+  source: string;
+  target: string;
+  validSource?: string;
+  validTarget?: string;
+  /** Words per language kept in the vocabulary (plus PAD, BOS, EOS, UNK). Default 8000. */
+  vocabSize?: number;
+  /** Sentences longer than this many words are skipped. Default 48. */
+  maxLen?: number;
+  /** Padded tokens per batch (source and target each). Default 2048. */
+  batchTokens?: number;
+  model?: Partial<toroid.nn.Seq2SeqConfig>;
+  /** Peak-scaling factor of the paper's schedule (lr = factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5)). Default 1. */
+  lrFactor?: number;
+  warmup?: number;
+  clip?: number;
+  labelSmoothing?: number;
+  weightDecay?: number;
+  seed?: number;
+}
+
+const PAD = 0, BOS = 1, EOS = 2, UNK = 3;
+
+async function readAll(path: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of toroid.data.readLines(path)) lines.push(line);
+  return lines;
+}
+
+function words(line: string): string[] {
+  return line.toLowerCase().split(/\s+/).filter((w) => w.length > 0);
+}
+
+function buildVocab(sentences: string[][], size: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of sentences) for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1);
+  // most frequent first, ties alphabetical: deterministic
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, size);
+  return new Map(ranked.map(([w], i) => [w, i + 4]));
+}
+
+const encode = (s: string[], vocab: Map<string, number>): Int32Array => Int32Array.from(s, (w) => vocab.get(w) ?? UNK);
+
+export async function createTask(options: TranslationTaskOptions): Promise<TrainTask> {
+  const o = options;
+  const vocabSize = o.vocabSize ?? 8000, maxLen = o.maxLen ?? 48;
+  toroid.manualSeed(o.seed ?? 0);
+  const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
+  if (srcLines.length !== tgtLines.length) throw new RangeError(`toroid train: source and target must have the same number of lines, got ${srcLines.length} and ${tgtLines.length}`);
+  const srcWords = srcLines.map(words), tgtWords = tgtLines.map(words);
+  const srcVocab = buildVocab(srcWords, vocabSize), tgtVocab = buildVocab(tgtWords, vocabSize);
+  const examples: Array<{ src: Int32Array; tgt: Int32Array }> = [];
+  srcWords.forEach((s, i) => {
+    const t = tgtWords[i]!;
+    if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) examples.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
+  });
+  const valid: Array<{ src: Int32Array; tgt: Int32Array }> = [];
+  if (o.validSource && o.validTarget) {
+    const [vs, vt] = await Promise.all([readAll(o.validSource), readAll(o.validTarget)]);
+    vs.forEach((line, i) => {
+      const s = words(line), t = words(vt[i] ?? '');
+      if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) valid.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
+    });
+  }
+  const config: toroid.nn.Seq2SeqConfig = {
+    dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0.1, maxLen: maxLen + 2,
+    ...o.model, srcVocab: srcVocab.size + 4, tgtVocab: tgtVocab.size + 4, pad: PAD,
+  };
+  const model = new toroid.nn.Seq2SeqTransformer(config);
+  const dModel = model.config.dModel;
+  const optimizer = new toroid.optim.AdamW(toroid.optim.decayGroups(model, { weightDecay: o.weightDecay ?? 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
+  const scheduler = new toroid.optim.LRScheduler(optimizer, toroid.optim.noam(dModel, o.warmup ?? 4000, o.lrFactor ?? 1));
+  const sampler = new toroid.data.TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens ?? 2048, seed: o.seed ?? 0 });
+  const data = { stateDict: () => sampler.state(), loadStateDict: (s: unknown) => sampler.restore(s as ReturnType<typeof sampler.state>) };
+  const lossOf = (batch: toroid.data.Seq2SeqBatch): toroid.Tensor =>
+    toroid.F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
+  const clip = o.clip ?? 1;
+  return {
+    parts: { model, optimizer, scheduler, data },
+    trainStep() {
+      model.train();
+      const indices = sampler.next() ?? sampler.next();  // null ends an epoch; the next call starts the next one
+      if (indices === null) return null;
+      const lr = optimizer.paramGroups[0]!.lr;
+      return toroid.tidy(() => {
+        const batch = toroid.data.teacherForcingBatch(indices.map((i) => examples[i]!.src), indices.map((i) => examples[i]!.tgt), { pad: PAD, bos: BOS, eos: EOS });
+        optimizer.zeroGrad();
+        const loss = lossOf(batch);
+        loss.backward();
+        const gradNorm = clip > 0 ? toroid.optim.clipGradNorm(model.parameters(), clip) : undefined;
+        optimizer.step();
+        scheduler.step();
+        const value = loss.item();
+        return { loss: value, tokens: batch.tgtTokens, lr, gradNorm };
+      });
+    },
+    validate() {
+      if (valid.length === 0) return NaN;
+      model.eval();
+      let total = 0, tokens = 0;
+      for (let at = 0; at < valid.length; at += 64) {
+        const part = valid.slice(at, at + 64);
+        toroid.tidy(() => toroid.noGrad(() => {
+          const batch = toroid.data.teacherForcingBatch(part.map((e) => e.src), part.map((e) => e.tgt), { pad: PAD, bos: BOS, eos: EOS });
+          total += lossOf(batch).item() * batch.tgtTokens;
+          tokens += batch.tgtTokens;
+        }));
+      }
+      model.train();
+      return total / tokens;
+    },
+    dispose() {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
