@@ -21,3 +21,4 @@ export { nativeInfo, setNumThreads } from './backends/native/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
 export { Trainer } from './train/index.js';
+export * as metrics from './metrics/index.js';
