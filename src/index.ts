@@ -22,3 +22,4 @@ export * as data from './data/index.js';
 export * as train from './train/index.js';
 export { Trainer } from './train/index.js';
 export * as metrics from './metrics/index.js';
+export * as tokenizer from './tokenizer/index.js';
