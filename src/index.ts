@@ -23,3 +23,4 @@ export * as train from './train/index.js';
 export { Trainer } from './train/index.js';
 export * as metrics from './metrics/index.js';
 export * as tokenizer from './tokenizer/index.js';
+export * as decode from './decode/index.js';

@@ -67,6 +67,23 @@ export interface MultiheadAttentionForwardOptions {
   averageAttnWeights?: boolean;
 }
 
+/**
+ * Keys and values already projected and split into heads, k and v [B,hkv,T,d] each:
+ * what a KV cache holds (see projectKeyValue / attendKeyValue).
+ */
+export interface AttentionKV {
+  k: Tensor;
+  v: Tensor;
+}
+
+/** Options of MultiheadAttention.attendKeyValue. */
+export interface AttendKeyValueOptions {
+  /** [B,Tk] bool, true = padded key (ignored). */
+  keyPaddingMask?: Tensor | null;
+  /** Causal mask; with a KV cache use 'bottom-right' (query i sees keys j <= i + Tk - Tq). Default false. */
+  isCausal?: boolean | 'top-left' | 'bottom-right';
+}
+
 export interface MultiheadAttentionOutput {
   /** [B,Tq,E] */
   output: Tensor;
@@ -224,6 +241,86 @@ export class MultiheadAttention extends Module {
       }
       const merged = reshape(transpose(y, 1, 2), [B, Tq, E]);
       return { output: this.outProj.forward(merged), weights };
+    });
+  }
+
+  /**
+   * Incremental decoding, part 1: key [B,T,E] (and value, default key) -> { k, v } [B,hkv,T,d],
+   * the key/value projections forward() computes, split into heads. Cross-attention runs it
+   * once per source (memory); cached self-attention runs it on the new positions only and
+   * appends the result to the cache (F.cat along dim 2).
+   */
+  projectKeyValue(key: Tensor, value: Tensor = key): AttentionKV {
+    const fn = 'MultiheadAttention.projectKeyValue';
+    const E = this.embedDim, hkv = this.numKvHeads, d = this.headDim;
+    checkTensor(fn, 'key', key);
+    if (key.rank !== 3 || key.shape[2] !== E) throw rangeError(fn, 'key', `${key.dtype} [B,T,E] with E=${E}`, `${key.dtype} ${describeShape(key.shape)}`);
+    checkTensor(fn, 'value', value);
+    if (value.rank !== 3 || value.shape[0] !== key.shape[0] || value.shape[1] !== key.shape[1] || value.shape[2] !== E) {
+      throw rangeError(fn, 'value', `${value.dtype} ${describeShape(key.shape)} like key`, `${value.dtype} ${describeShape(value.shape)}`);
+    }
+    const [B, T] = key.shape as [number, number, number];
+    return tidy(() => {
+      let k: Tensor, v: Tensor;
+      if (!this.packed) {
+        k = this.kProj!.forward(key);
+        v = this.vProj!.forward(value);
+      } else {
+        const w = this.inProjWeight!, b = this.inProjBias;
+        if (key === value) {
+          [k, v] = split(linear(key, narrow(w, 0, E, 2 * E), b === null ? null : narrow(b, 0, E, 2 * E)), E, -1) as [Tensor, Tensor];
+        } else {
+          k = linear(key, narrow(w, 0, E, E), b === null ? null : narrow(b, 0, E, E));
+          v = linear(value, narrow(w, 0, 2 * E, E), b === null ? null : narrow(b, 0, 2 * E, E));
+        }
+      }
+      return {
+        k: transpose(reshape(k, [B, T, hkv, d]), 1, 2),
+        v: transpose(reshape(v, [B, T, hkv, d]), 1, 2),
+      };
+    });
+  }
+
+  /**
+   * Incremental decoding, part 2: query [B,Tq,E] attends over keys/values already projected
+   * (projectKeyValue, or a cache of them) k, v [B,hkv,Tk,d] -> [B,Tq,E] (the output
+   * projection applied). Fused attention; dropout only while training, as forward().
+   */
+  attendKeyValue(query: Tensor, kv: AttentionKV, options?: AttendKeyValueOptions): Tensor {
+    const fn = 'MultiheadAttention.attendKeyValue';
+    const opts = checkOptions(fn, options, ['keyPaddingMask', 'isCausal']) as AttendKeyValueOptions;
+    const E = this.embedDim, h = this.numHeads, hkv = this.numKvHeads, d = this.headDim;
+    checkTensor(fn, 'query', query);
+    if (query.rank !== 3 || query.shape[2] !== E) throw rangeError(fn, 'query', `${query.dtype} [B,Tq,E] with E=${E}`, `${query.dtype} ${describeShape(query.shape)}`);
+    const [B, Tq] = query.shape as [number, number, number];
+    if (kv === null || typeof kv !== 'object') throw typeError(fn, 'kv', 'an object { k, v } of [B,hkv,Tk,d] tensors', describeValue(kv));
+    checkTensor(fn, 'kv.k', kv.k);
+    const Tk = kv.k.shape[2];
+    if (kv.k.rank !== 4 || kv.k.shape[0] !== B || kv.k.shape[1] !== hkv || kv.k.shape[3] !== d) {
+      throw rangeError(fn, 'kv.k', `${kv.k.dtype} [B,hkv,Tk,d] with B=${B}, hkv=${hkv}, d=${d}`, `${kv.k.dtype} ${describeShape(kv.k.shape)}`);
+    }
+    checkTensor(fn, 'kv.v', kv.v);
+    if (kv.v.rank !== 4 || kv.v.shape.some((s, i) => s !== kv.k.shape[i])) {
+      throw rangeError(fn, 'kv.v', `${kv.v.dtype} ${describeShape(kv.k.shape)} like kv.k`, `${kv.v.dtype} ${describeShape(kv.v.shape)}`);
+    }
+    const isCausal = opts.isCausal ?? false;
+    if (isCausal !== true && isCausal !== false && isCausal !== 'top-left' && isCausal !== 'bottom-right') {
+      throw typeError(fn, 'options.isCausal', "a boolean, 'top-left' or 'bottom-right'", describeValue(isCausal));
+    }
+    let keyPadding: Tensor | null = null;
+    if (opts.keyPaddingMask != null) {
+      keyPadding = checkTensor(fn, 'options.keyPaddingMask', opts.keyPaddingMask, ['bool']);
+      if (keyPadding.rank !== 2 || keyPadding.shape[0] !== B || keyPadding.shape[1] !== Tk) {
+        throw rangeError(fn, 'options.keyPaddingMask', `bool [B,Tk] with B=${B}, Tk=${Tk}`, `bool ${describeShape(keyPadding.shape)}`);
+      }
+    }
+    return tidy(() => {
+      const q = this.packed
+        ? linear(query, narrow(this.inProjWeight!, 0, 0, E), this.inProjBias === null ? null : narrow(this.inProjBias, 0, 0, E))
+        : this.qProj!.forward(query);
+      const qh = transpose(reshape(q, [B, Tq, h, d]), 1, 2);
+      const y = scaledDotProductAttention(qh, kv.k, kv.v, { keyPaddingMask: keyPadding, isCausal, dropoutP: this.training ? this.dropout : 0 });
+      return this.outProj.forward(reshape(transpose(y, 1, 2), [B, Tq, E]));
     });
   }
 

@@ -41,7 +41,7 @@ import { load as loadSafetensors } from '../io/checkpoint.js';
 import { gelu, silu, swiglu } from '../ops/activation.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
-import { split, transpose } from '../ops/layout.js';
+import { cat, split, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
 import { checkInteger, checkOptions, checkTensor } from '../ops/validate.js';
 import { noGrad } from '../autograd/tape.js';
@@ -57,6 +57,7 @@ import { Module, type ModuleSaveOptions } from './module.js';
 import { LayerNorm, RMSNorm } from './norm.js';
 import { factoryOptions, isTensor, type FactoryOptions, type ResolvedFactory } from './parameter.js';
 import { RotaryEmbedding } from './rotary.js';
+import type { AttentionKV } from './attention.js';
 
 export interface GPTConfig {
   /** Vocabulary size V. */
@@ -267,6 +268,41 @@ export class GPTAttention extends Module {
     });
   }
 
+  /**
+   * Incremental decoding: x [B,T,C] at positions offset..offset+T-1 (offset = past's length),
+   * past the keys/values of the earlier positions ([B,nKvHead,offset,headDim], RoPE already
+   * applied to the keys) or null -> { output [B,T,C], kv: past + the new positions } (new
+   * tensors, F.cat along the time axis). Attention is causal 'bottom-right'.
+   */
+  forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
+    return tidy(() => {
+      const [B, T] = x.shape as [number, number, number];
+      const h = this.nHead, hkv = this.nKvHead, hd = this.headDim;
+      let q: Tensor, k: Tensor, v: Tensor;
+      if (this.qkv !== null) {
+        [q, k, v] = split(this.qkv.forward(x), [h * hd, hkv * hd, hkv * hd], -1) as [Tensor, Tensor, Tensor];
+      } else {
+        q = this.q!.forward(x);
+        k = this.k!.forward(x);
+        v = this.v!.forward(x);
+      }
+      q = transpose(q.reshape([B, T, h, hd]), 1, 2);
+      k = transpose(k.reshape([B, T, hkv, hd]), 1, 2);
+      v = transpose(v.reshape([B, T, hkv, hd]), 1, 2);
+      if (this.rotary !== null) {
+        q = this.rotary.apply(q, offset);
+        k = this.rotary.apply(k, offset);
+      }
+      if (past !== null) {
+        k = cat([past.k, k], 2);
+        v = cat([past.v, v], 2);
+      }
+      const y = scaledDotProductAttention(q, k, v, { isCausal: 'bottom-right', dropoutP: this.training ? this.dropoutP : 0 });
+      const merged = transpose(y, 1, 2).reshape([B, T, h * hd]);
+      return { output: this.residDropout.forward(this.proj.forward(merged)), kv: { k, v } };
+    });
+  }
+
   override extraRepr(): string {
     return `nHead=${this.nHead}, nKvHead=${this.nKvHead}, headDim=${this.headDim}, rope=${this.rotary !== null}`;
   }
@@ -341,6 +377,15 @@ export class GPTBlock extends Module {
       return add(h, this.mlp.forward(this.norm2.forward(h)));
     });
   }
+
+  /** Incremental decoding (see GPTAttention.forwardCached): -> { output, kv: this block's extended cache }. */
+  forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
+    return tidy(() => {
+      const a = this.attn.forwardCached(this.norm1.forward(x), past, offset);
+      const h = add(x, a.output);
+      return { output: add(h, this.mlp.forward(this.norm2.forward(h))), kv: a.kv };
+    });
+  }
 }
 
 /** The body (`transformer` / `model`): embeddings, blocks, final norm. forward gives the normed hidden states. */
@@ -384,6 +429,29 @@ export class GPTTrunk extends Module {
       x = this.drop.forward(x);
       for (const block of this.blocks) x = block.forward(x);
       return this.normF.forward(x);
+    });
+  }
+
+  /** Incremental decoding: idx [B,T] at positions offset.. -> { hidden [B,T,C] after the final norm, kv: one extended cache per block }. */
+  forwardCached(idx: Tensor, past: readonly (AttentionKV | null)[], offset: number): { hidden: Tensor; kv: AttentionKV[] } {
+    return tidy(() => {
+      const T = idx.shape[1]!;
+      let x = this.wte.forward(idx);
+      if (this.wpe !== null) {
+        const pos = new Int32Array(T);
+        for (let t = 0; t < T; t++) pos[t] = offset + t;
+        x = add(x, this.wpe.forward(tensor(pos, { shape: [T], dtype: 'int32', backend: this.wte.weight.device })));
+      }
+      x = this.drop.forward(x);
+      const kv: AttentionKV[] = [];
+      let i = 0;
+      for (const block of this.blocks) {
+        const r = block.forwardCached(x, past[i] ?? null, offset);
+        x = r.output;
+        kv.push(r.kv);
+        i++;
+      }
+      return { hidden: this.normF.forward(x), kv };
     });
   }
 }
@@ -481,6 +549,41 @@ export class GPT extends Module {
       const logits = this.lmHead.forward(this.trunk.forward(idx));
       const loss = targets == null ? null : crossEntropy(logits, targets, { ignoreIndex });
       return { logits, loss };
+    });
+  }
+
+  /**
+   * Incremental decoding with a KV cache: idx int32 [B,T] are the tokens at positions
+   * offset..offset+T-1 (offset + T <= blockSize); options.past holds, per block, the
+   * keys/values of the offset earlier positions ([B,nKvHead,offset,headDim], RoPE applied;
+   * null or an empty array before the first call). Returns { logits [B,T,V] of the new
+   * positions, kv: the extended caches (new tensors; the old ones are the caller's) }.
+   * The logits equal forward()'s rows offset.. over the whole prefix.
+   */
+  forwardCached(idx: Tensor, options: { past?: readonly (AttentionKV | null)[] | null; offset: number }): { logits: Tensor; kv: AttentionKV[] } {
+    const fn = 'GPT.forwardCached';
+    const c = this.config;
+    checkTensor(fn, 'idx', idx, ['int32']);
+    const opts = checkOptions(fn, options, ['past', 'offset']);
+    const device = this.lmHead.weight.device;
+    if (idx.rank !== 2 || idx.shape[1]! < 1) throw rangeError(fn, 'idx', 'int32 [B,T] with T >= 1', `int32 ${describeShape(idx.shape)}`);
+    if (idx.device !== device) throw typeError(fn, 'idx', `a tensor on backend '${device}' like the model`, `'${idx.device}'`);
+    const T = idx.shape[1]!;
+    const offset = checkInteger(fn, 'options.offset', opts.offset, 0, c.blockSize - T);
+    const past = (opts.past ?? []) as readonly (AttentionKV | null)[];
+    if (!Array.isArray(past) || (past.length !== 0 && past.length !== c.nLayer)) {
+      throw rangeError(fn, 'options.past', `an array of ${c.nLayer} caches (one per block) or empty`, describeValue(past));
+    }
+    for (let i = 0; i < past.length; i++) {
+      const kv = past[i];
+      const t = kv == null ? 0 : kv.k.shape[2];
+      if (t !== offset || (kv != null && kv.k.shape[0] !== idx.shape[0])) {
+        throw rangeError(fn, `options.past[${i}]`, `a cache of [B=${idx.shape[0]},${c.nKvHead},offset=${offset},${c.nEmbd / c.nHead}]`, kv == null ? 'null' : describeShape(kv.k.shape));
+      }
+    }
+    return tidy(() => {
+      const r = this.trunk.forwardCached(idx, past, offset);
+      return { logits: this.lmHead.forward(r.hidden), kv: r.kv };
     });
   }
 

@@ -18,7 +18,8 @@ import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
-import { Transformer } from './transformer.js';
+import type { AttentionKV } from './attention.js';
+import { Transformer, type DecoderLayerCache } from './transformer.js';
 
 export interface Seq2SeqConfig {
   srcVocab: number;
@@ -50,6 +51,25 @@ export interface Seq2SeqConfig {
 
 const CONFIG_KEYS = ['srcVocab', 'tgtVocab', 'dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward', 'dropout',
   'activation', 'normFirst', 'maxLen', 'positions', 'pad', 'shareEmbeddings', 'tieGenerator'] as const;
+
+/** State of incremental decoding (Seq2SeqTransformer.decodeCached). */
+export interface Seq2SeqCachedOptions {
+  /** Target position of tgt's first token = the number of cached positions. */
+  offset: number;
+  /** Per decoder layer: the self-attention cache (null before the first step). */
+  self: readonly (AttentionKV | null)[];
+  /** Per decoder layer: the cross-attention keys/values of the memory (Seq2SeqTransformer.crossKeyValues). */
+  cross: readonly AttentionKV[];
+  /** bool [B,S], true = padded source position (default: none). */
+  memoryKeyPaddingMask?: Tensor | null;
+}
+
+export interface Seq2SeqCachedOutput {
+  /** [B,T,tgtVocab]: logits of the T new positions. */
+  logits: Tensor;
+  /** Per decoder layer, the self-attention cache extended by the T new positions (new tensors). */
+  self: AttentionKV[];
+}
 
 export interface Seq2SeqForwardOptions {
   /** bool [B,S], true = padding; default: src == pad. */
@@ -146,6 +166,48 @@ export class Seq2SeqTransformer extends Module {
     return tidy(() => {
       const mask = srcKeyPaddingMask ?? paddingMask(src, this.config.pad);
       return this.transformer.encoder.forward(this.embed(src, this.srcTokEmb, this.srcPos, 'src'), { srcKeyPaddingMask: mask });
+    });
+  }
+
+  /** The source padding mask decoding uses with encode(src): bool [B,S], true where src == pad. */
+  sourcePaddingMask(src: Tensor): Tensor {
+    if (!(src instanceof Tensor) || src.dtype !== 'int32' || src.rank !== 2) {
+      throw typeError('Seq2SeqTransformer.sourcePaddingMask', 'src', 'int32 token ids [B,S]', describeValue(src));
+    }
+    return paddingMask(src, this.config.pad);
+  }
+
+  /** Every decoder layer's cross-attention keys/values of memory [B,S,d] (encode's output): computed once per source. */
+  crossKeyValues(memory: Tensor): AttentionKV[] {
+    return this.transformer.decoder.crossKeyValues(memory);
+  }
+
+  /**
+   * Incremental decoding with a KV cache: tgt int32 [B,T] are the target tokens at positions
+   * offset..offset+T-1 (T = 1 per step; the first call passes BOS at offset 0). Equals the
+   * rows offset.. of forward(src, prefix) when the cache holds the earlier positions.
+   * Returns the logits of the new positions and the extended self-attention caches.
+   */
+  decodeCached(tgt: Tensor, options: Seq2SeqCachedOptions): Seq2SeqCachedOutput {
+    const fn = 'Seq2SeqTransformer.decodeCached';
+    if (!(tgt instanceof Tensor) || tgt.dtype !== 'int32' || tgt.rank !== 2) throw typeError(fn, 'tgt', 'int32 token ids [B,T]', describeValue(tgt));
+    const opts = checkOptions(fn, options, ['offset', 'self', 'cross', 'memoryKeyPaddingMask']) as unknown as Seq2SeqCachedOptions;
+    const n = this.config.numDecoderLayers;
+    const offset = opts.offset;
+    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + tgt.shape[1]! > this.config.maxLen) {
+      throw rangeError(fn, 'options.offset', `an integer in [0, ${this.config.maxLen - tgt.shape[1]!}] (offset + T <= maxLen=${this.config.maxLen})`, describeValue(offset));
+    }
+    if (!Array.isArray(opts.self) || opts.self.length !== n) throw rangeError(fn, 'options.self', `an array of ${n} caches (one per decoder layer, null when empty)`, describeValue(opts.self));
+    if (!Array.isArray(opts.cross) || opts.cross.length !== n) throw rangeError(fn, 'options.cross', `an array of ${n} cross keys/values (crossKeyValues)`, describeValue(opts.cross));
+    for (let i = 0; i < n; i++) {
+      const t = opts.self[i]?.k.shape[2] ?? 0;
+      if (t !== offset) throw rangeError(fn, `options.self[${i}]`, `a cache of offset=${offset} positions`, String(t));
+    }
+    return tidy(() => {
+      const x = this.tgtPos.forward(scale(this.tgtTokEmb.forward(tgt), Math.sqrt(this.config.dModel)), { offset });
+      const caches: DecoderLayerCache[] = opts.cross.map((cross, i) => ({ self: opts.self[i] ?? null, cross }));
+      const r = this.transformer.decoder.forwardCached(x, caches, { memoryKeyPaddingMask: opts.memoryKeyPaddingMask ?? null });
+      return { logits: this.generator.forward(r.output), self: r.self };
     });
   }
 

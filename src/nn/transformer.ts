@@ -17,11 +17,12 @@
 // Inputs are batch-first only: src [B,S,E], tgt [B,T,E].
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
+import { cat } from '../ops/layout.js';
 import { checkOneOf, checkOptions, checkTensor } from '../ops/validate.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDropoutP, MultiheadAttention } from './attention.js';
+import { checkDropoutP, MultiheadAttention, type AttentionKV } from './attention.js';
 import { ModuleList } from './container.js';
 import { Dropout } from './dropout.js';
 import { applyActivation } from './feedforward.js';
@@ -75,6 +76,26 @@ export interface DecoderLayerForwardOptions {
   memoryKeyPaddingMask?: Tensor | null;
   tgtIsCausal?: Causal;
   memoryIsCausal?: Causal;
+}
+
+/** One decoder layer's cache for incremental decoding (see TransformerDecoderLayer.forwardCached). */
+export interface DecoderLayerCache {
+  /** Self-attention keys/values of the positions decoded so far, [B,h,t,d] each; null before the first step. */
+  self: AttentionKV | null;
+  /** Cross-attention keys/values of the memory, [B,h,S,d] each (TransformerDecoderLayer.crossKeyValue, once per source). */
+  cross: AttentionKV;
+}
+
+export interface DecoderCachedOptions {
+  /** [B,S] bool, true = padded source position. */
+  memoryKeyPaddingMask?: Tensor | null;
+}
+
+export interface DecoderCachedOutput {
+  /** [B,T,E]: the outputs of the T new positions. */
+  output: Tensor;
+  /** Per layer (one entry for a layer), the self-attention cache extended by the T new positions (new tensors; the old ones are left alone). */
+  self: AttentionKV[];
 }
 
 /** What TransformerEncoder stacks: a Module with the encoder layer's forward. */
@@ -321,6 +342,54 @@ export class TransformerDecoderLayer extends Module {
     });
   }
 
+  /** The cross-attention keys/values of memory [B,S,E] (a DecoderLayerCache's `cross`): computed once per source. */
+  crossKeyValue(memory: Tensor): AttentionKV {
+    checkInput('TransformerDecoderLayer.crossKeyValue', 'memory', memory, this.dModel);
+    return this.multiheadAttn.projectKeyValue(memory);
+  }
+
+  /**
+   * Incremental decoding: tgt [B,T,E] holds the T positions after the cache.self ones (T = 1
+   * for one step). Self-attention attends over the cached keys plus the new ones with a
+   * 'bottom-right' causal mask; cross-attention reads cache.cross. Equal to forward() over the
+   * whole prefix with tgtIsCausal (rows of the new positions). Returns { output [B,T,E],
+   * self: [the extended self-attention cache] } (new tensors, made with F.cat along the time
+   * axis; cache.self is left for the caller to dispose).
+   */
+  forwardCached(tgt: Tensor, cache: DecoderLayerCache, options?: DecoderCachedOptions): DecoderCachedOutput {
+    const fn = 'TransformerDecoderLayer.forwardCached';
+    const t = checkInput(fn, 'tgt', tgt, this.dModel);
+    const opts = checkOptions(fn, options, ['memoryKeyPaddingMask']) as DecoderCachedOptions;
+    if (cache === null || typeof cache !== 'object' || cache.cross == null) throw typeError(fn, 'cache', 'an object { self, cross } (DecoderLayerCache)', describeValue(cache));
+    const B = t.shape[0]!;
+    if (cache.cross.k?.shape?.[0] !== B) throw rangeError(fn, 'cache.cross.k', `[B,h,S,d] with B=${B}`, describeValue(cache.cross.k));
+    if (cache.self !== null && cache.self?.k?.shape?.[0] !== B) throw rangeError(fn, 'cache.self.k', `[B,h,t,d] with B=${B}`, describeValue(cache.self?.k));
+    return tidy(() => {
+      const held: { kv: AttentionKV | null } = { kv: null };
+      const sa = (x: Tensor): Tensor => {
+        const fresh = this.selfAttn.projectKeyValue(x);
+        const kv = cache.self === null ? fresh : { k: cat([cache.self.k, fresh.k], 2), v: cat([cache.self.v, fresh.v], 2) };
+        held.kv = kv;
+        return this.dropout1.forward(this.selfAttn.attendKeyValue(x, kv, { isCausal: 'bottom-right' }));
+      };
+      const mha = (x: Tensor): Tensor => this.dropout2.forward(this.multiheadAttn.attendKeyValue(x, cache.cross, {
+        keyPaddingMask: opts.memoryKeyPaddingMask ?? null,
+      }));
+      const ff = (x: Tensor): Tensor => this.dropout3.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
+      let x = tgt;
+      if (this.normFirst) {
+        x = add(x, sa(this.norm1.forward(x)));
+        x = add(x, mha(this.norm2.forward(x)));
+        x = add(x, ff(this.norm3.forward(x)));
+      } else {
+        x = this.norm1.forward(add(x, sa(x)));
+        x = this.norm2.forward(add(x, mha(x)));
+        x = this.norm3.forward(add(x, ff(x)));
+      }
+      return { output: x, self: [held.kv!] };
+    });
+  }
+
   override extraRepr(): string {
     return `dModel=${this.dModel}, nhead=${this.nhead}, dimFeedforward=${this.dimFeedforward}, activation=${describeActivation(this.activation)}, normFirst=${this.normFirst}`;
   }
@@ -428,6 +497,43 @@ export class TransformerDecoder<L extends DecoderLayerLike = TransformerDecoderL
       for (const layer of this.layers) x = layer.forward(x, memory, opts);
       return this.norm === null ? x : (this.norm.forward(x) as Tensor);
     });
+  }
+
+  /** Every layer's cross-attention keys/values of memory [B,S,E] (TransformerDecoderLayer layers only). */
+  crossKeyValues(memory: Tensor): AttentionKV[] {
+    return tidy(() => this.cachedLayers('TransformerDecoder.crossKeyValues').map((layer) => layer.crossKeyValue(memory)));
+  }
+
+  /**
+   * Incremental decoding through every layer and the final norm: tgt [B,T,E] (positions after
+   * the cached ones), caches[i] the cache of layer i -> { output [B,T,E], self: extended
+   * self-attention caches, one per layer }. Layers must be TransformerDecoderLayers.
+   */
+  forwardCached(tgt: Tensor, caches: readonly DecoderLayerCache[], options?: DecoderCachedOptions): DecoderCachedOutput {
+    const fn = 'TransformerDecoder.forwardCached';
+    checkTensor(fn, 'tgt', tgt);
+    const layers = this.cachedLayers(fn);
+    if (!Array.isArray(caches) || caches.length !== layers.length) {
+      throw rangeError(fn, 'caches', `an array of ${layers.length} DecoderLayerCache (one per layer)`, describeValue(caches));
+    }
+    return tidy(() => {
+      let x = tgt;
+      const self: AttentionKV[] = [];
+      layers.forEach((layer, i) => {
+        const r = layer.forwardCached(x, caches[i]!, options);
+        x = r.output;
+        self.push(r.self[0]!);
+      });
+      return { output: this.norm === null ? x : (this.norm.forward(x) as Tensor), self };
+    });
+  }
+
+  private cachedLayers(fn: string): TransformerDecoderLayer[] {
+    const layers = [...this.layers] as unknown[];
+    layers.forEach((layer, i) => {
+      if (!(layer instanceof TransformerDecoderLayer)) throw typeError(fn, `layers[${i}]`, 'a TransformerDecoderLayer (the cached path needs its structure)', describeValue(layer));
+    });
+    return layers as TransformerDecoderLayer[];
   }
 }
 
