@@ -60,6 +60,10 @@ const model = new nn.Seq2SeqTransformer({
   srcVocab: bpe.vocabSize, tgtVocab: bpe.vocabSize, dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3,
   dimFeedforward: 1024, dropout: 0.1, maxLen: MAX_TOKENS + 2, pad: PAD, shareEmbeddings: true, tieGenerator: true,
 });
+// the shared embedding is also the output projection: initialise it at d^-0.5 (as
+// the paper's weight sharing implies), not nn.Embedding's N(0, 1), or the first
+// logits are ~16x too large
+nn.init.normal_(model.srcTokEmb.weight, 0, 256 ** -0.5);
 const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
 const scheduler = new optim.LRScheduler(optimizer, optim.noam(256, 800, 1));
 const sampler = new data.TokenBudgetSampler(pairs.map((p) => ({ src: p.src.length, tgt: p.tgt.length + 1 })), { maxTokens: 3072, seed });
