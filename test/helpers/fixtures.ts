@@ -44,3 +44,12 @@ export class Fixture {
     return raw.data instanceof Float64Array ? raw.data : Float64Array.from(raw.data as ArrayLike<number>);
   }
 }
+
+/** The fixture, or the error loading it: a missing file then fails one test instead of the whole file. */
+export function loadFixture(family: string): Fixture | Error {
+  try {
+    return new Fixture(family);
+  } catch (err) {
+    return err as Error;
+  }
+}
