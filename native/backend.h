@@ -4,9 +4,14 @@
 //
 // Shape alphabet: B batch, T time (Tq, Tk), C width, h heads, hkv key/value heads,
 // d head size, N rows, V vocab. All float data is float32, ids int32, masks uint8.
+//
+// The same table is implemented twice: native/cpu/ (host pointers) builds
+// toroid.node and native/cuda/ (device pointers) builds toroid_cuda.node; the
+// binding is compiled once for each and never touches element data itself.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 
 namespace toroid {
 
@@ -94,5 +99,29 @@ void adamw_step(float* const* params, const float* const* grads, float* const* m
 // ---- threads.cc
 int num_threads();
 void set_num_threads(int n);
+
+// ---- memory (cpu: memory.cc, cuda: memory.cu). The binding's block cache sits on top.
+void* memory_alloc(std::size_t bytes);            // null when out of memory
+void memory_release(void* ptr, std::size_t bytes);
+void memory_zero(void* ptr, std::size_t bytes);
+void memory_upload(void* dst, const void* host, std::size_t bytes);
+void memory_download(void* host, const void* src, std::size_t bytes);
+std::size_t memory_cache_limit();                  // bytes of freed blocks kept for reuse
+const char* device_name();                         // "cpu" | "cuda"
+const char* blas_name();
+
+// ---- layout.cc: helpers that keep element data out of the binding
+// dtype codes as binding::DType: 0 float32, 1 int32, 2 bool (uint8)
+void cast_copy(const void* x, int from, void* y, int to, i64 n);
+void fill_value(void* y, int dtype, i64 n, double value);
+// `rows` rows of `row_bytes` each: dst + r * dst_pitch <- src + r * src_pitch
+void copy_rows_2d(void* dst, i64 dst_pitch, const void* src, i64 src_pitch, i64 row_bytes, i64 rows);
+// The first index with ids[i] outside [0, limit) and != except, or -1; *value gets ids[i].
+i64 find_out_of_range(const std::int32_t* ids, i64 n, i64 limit, i64 except, std::int32_t* value);
+
+// Errors a kernel may throw; the binding turns them into JS errors (args.h guarded<>).
+struct DeviceError : std::runtime_error { using std::runtime_error::runtime_error; };        // Error
+struct DeviceOutOfMemory : std::runtime_error { using std::runtime_error::runtime_error; };  // RangeError
+struct Refused : std::runtime_error { using std::runtime_error::runtime_error; };            // Error (e.g. deterministic mode)
 
 }  // namespace toroid

@@ -44,6 +44,13 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("cast", cast_js);
   EXPORT("fill", fill_js);
   EXPORT("adamwStep", adamw_step_js);
+  EXPORT("emptyCache", empty_cache_js);
+#if defined(TOROID_CUDA)
+  EXPORT("cudaInfo", cuda_info_js);
+  EXPORT("cudaSetDeterministic", cuda_set_deterministic_js);
+  EXPORT("cudaSetTF32", cuda_set_tf32_js);
+  EXPORT("cudaSynchronize", cuda_synchronize_js);
+#endif
 #undef EXPORT
   // One pool for our kernels and the BLAS, sized once from OMP_NUM_THREADS or the cores.
   set_num_threads(num_threads());
@@ -54,4 +61,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 
 static Napi::Object InitToroid(Napi::Env env, Napi::Object exports) { return toroid::binding::init(env, exports); }
 
+#if defined(TOROID_CUDA)
+NODE_API_MODULE(toroid_cuda, InitToroid)
+#else
 NODE_API_MODULE(toroid, InitToroid)
+#endif

@@ -68,6 +68,12 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
     throw;
   } catch (const std::bad_alloc&) {
     throw Napi::RangeError::New(info.Env(), "toroid: out of memory");
+  } catch (const DeviceOutOfMemory& e) {
+    throw Napi::RangeError::New(info.Env(), e.what());
+  } catch (const DeviceError& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  } catch (const Refused& e) {
+    throw Napi::Error::New(info.Env(), e.what());
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("toroid: internal error: ") + e.what());
   }

@@ -25,12 +25,14 @@ Napi::Value cross_entropy_forward_js(const Napi::CallbackInfo& info) {
   const CE ce = unpack_ce(a, logits, target, 2);
   auto loss = new_storage(info.Env(), DType::f32, ce.reduction == Reduction::none ? ce.N : 1);
   auto lse = new_storage(info.Env(), DType::f32, ce.N);
-  const i64 bad = cross_entropy_forward(logits.f32(), target.i32(), f32(loss), f32(lse), ce.N, ce.C, ce.ignore, ce.smoothing, ce.reduction);
+  std::int32_t value = 0;
+  const i64 bad = find_out_of_range(target.i32(), ce.N, ce.C, ce.ignore, &value);
   if (bad >= 0) {
     throw Napi::RangeError::New(info.Env(), "toroid.crossEntropy: target values must be in [0, " + std::to_string(ce.C) +
                                                 ") or ignoreIndex=" + std::to_string(ce.ignore) + ", got " +
-                                                std::to_string(target.i32()[bad]) + " at index " + std::to_string(bad));
+                                                std::to_string(value) + " at index " + std::to_string(bad));
   }
+  cross_entropy_forward(logits.f32(), target.i32(), f32(loss), f32(lse), ce.N, ce.C, ce.ignore, ce.smoothing, ce.reduction);
   return results(info.Env(), {loss, lse});
 }
 
@@ -41,10 +43,9 @@ Napi::Value cross_entropy_backward_js(const Napi::CallbackInfo& info) {
   const CE ce = unpack_ce(a, logits, target, 4);
   if (dloss.size != (ce.reduction == Reduction::none ? ce.N : 1)) a.range_error("dloss", "the loss shape", describe_shape(dloss.shape));
   if (lse.size != ce.N) a.range_error("lse", "[N] = [" + std::to_string(ce.N) + "]", describe_shape(lse.shape));
-  for (i64 n = 0; n < ce.N; n++) {
-    const i64 t = target.i32()[n];
-    if (t != ce.ignore && (t < 0 || t >= ce.C)) a.range_error("target values", "in [0, " + std::to_string(ce.C) + ")", std::to_string(t) + " at index " + std::to_string(n));
-  }
+  std::int32_t value = 0;
+  const i64 bad = find_out_of_range(target.i32(), ce.N, ce.C, ce.ignore, &value);
+  if (bad >= 0) a.range_error("target values", "in [0, " + std::to_string(ce.C) + ")", std::to_string(value) + " at index " + std::to_string(bad));
   auto dx = new_storage(info.Env(), DType::f32, logits.size);
   cross_entropy_backward(dloss.f32(), logits.f32(), target.i32(), lse.f32(), f32(dx), ce.N, ce.C, ce.ignore, ce.smoothing, ce.reduction);
   return dx;

@@ -61,22 +61,7 @@ Napi::Value cast_js(const Napi::CallbackInfo& info) {
   const std::string name = a.string(1, "dtype");
   if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
   auto y = new_storage(info.Env(), to, x.size);
-  void* out = y.Data()->ptr;
-  for (i64 e = 0; e < x.size; e++) {
-    double v = x.dtype == DType::f32 ? x.f32()[e] : x.dtype == DType::i32 ? x.i32()[e] : x.u8()[e];
-    switch (to) {
-      case DType::f32: static_cast<float*>(out)[e] = static_cast<float>(v); break;
-      case DType::i32: {
-        // like Int32Array assignment: NaN/Inf -> 0, truncation, wrap modulo 2^32
-        double t = std::isfinite(v) ? std::trunc(v) : 0.0;
-        t = std::fmod(t, 4294967296.0);
-        if (t < 0) t += 4294967296.0;
-        static_cast<std::int32_t*>(out)[e] = static_cast<std::int32_t>(static_cast<std::uint32_t>(t));
-        break;
-      }
-      case DType::u8: static_cast<std::uint8_t*>(out)[e] = v != 0 ? 1 : 0; break;
-    }
-  }
+  cast_copy(x.block->ptr, static_cast<int>(x.dtype), y.Data()->ptr, static_cast<int>(to), x.size);
   return y;
 }
 
@@ -88,12 +73,7 @@ Napi::Value fill_js(const Napi::CallbackInfo& info) {
   if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
   const double v = a.number(2, "value", -INFINITY, INFINITY);
   auto y = new_storage(info.Env(), to, size);
-  void* out = y.Data()->ptr;
-  for (i64 e = 0; e < size; e++) {
-    if (to == DType::f32) static_cast<float*>(out)[e] = static_cast<float>(v);
-    else if (to == DType::i32) static_cast<std::int32_t*>(out)[e] = static_cast<std::int32_t>(v);
-    else static_cast<std::uint8_t*>(out)[e] = v != 0 ? 1 : 0;
-  }
+  fill_value(y.Data()->ptr, static_cast<int>(to), size, v);
   return y;
 }
 

@@ -7,11 +7,10 @@ namespace toroid::binding {
 
 namespace {
 void check_ids(const Napi::Env& env, const TensorArg& ids, i64 V) {
-  const std::int32_t* p = ids.i32();
-  for (i64 n = 0; n < ids.size; n++) {
-    if (p[n] < 0 || p[n] >= V) {
-      throw Napi::RangeError::New(env, "toroid.embedding: ids must be in [0, " + std::to_string(V) + "), got " + std::to_string(p[n]) + " at index " + std::to_string(n));
-    }
+  std::int32_t value = 0;
+  const i64 n = find_out_of_range(ids.i32(), ids.size, V, -(i64{1} << 40), &value);
+  if (n >= 0) {
+    throw Napi::RangeError::New(env, "toroid.embedding: ids must be in [0, " + std::to_string(V) + "), got " + std::to_string(value) + " at index " + std::to_string(n));
   }
 }
 }  // namespace

@@ -45,5 +45,12 @@ Napi::Value cat_js(const Napi::CallbackInfo& info);
 Napi::Value cast_js(const Napi::CallbackInfo& info);
 Napi::Value fill_js(const Napi::CallbackInfo& info);
 Napi::Value adamw_step_js(const Napi::CallbackInfo& info);
+Napi::Value empty_cache_js(const Napi::CallbackInfo& info);
+#if defined(TOROID_CUDA)
+Napi::Value cuda_info_js(const Napi::CallbackInfo& info);
+Napi::Value cuda_set_deterministic_js(const Napi::CallbackInfo& info);
+Napi::Value cuda_set_tf32_js(const Napi::CallbackInfo& info);
+Napi::Value cuda_synchronize_js(const Napi::CallbackInfo& info);
+#endif
 
 }  // namespace toroid::binding

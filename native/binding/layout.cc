@@ -78,9 +78,8 @@ Napi::Value cat_js(const Napi::CallbackInfo& info) {
   i64 at = 0;
   for (const TensorArg& x : xs) {
     const i64 n = x.shape[axis];
-    const char* src = static_cast<const char*>(x.block->ptr);
-#pragma omp parallel for schedule(static) if (outer * n * inner > 65536)
-    for (i64 o = 0; o < outer; o++) std::memcpy(out + ((o * total + at) * inner) * eb, src + (o * n * inner) * eb, static_cast<std::size_t>(n * inner) * eb);
+    const i64 row = n * inner * static_cast<i64>(eb);
+    if (row > 0 && outer > 0) copy_rows_2d(out + at * inner * eb, total * inner * static_cast<i64>(eb), x.block->ptr, row, row, outer);
     at += n;
   }
   return y;

@@ -1,5 +1,7 @@
 #include "binding/storage.h"
 
+#include "backend.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -12,8 +14,14 @@
 namespace toroid::binding {
 
 namespace {
-// Distinguishes our externals from any other addon's.
+// Distinguishes our externals from any other addon's, and cpu storage from cuda
+// storage (the two addons share this file): a cuda handle passed to a cpu kernel
+// is refused at the boundary instead of being dereferenced on the host.
+#if defined(TOROID_CUDA)
+const napi_type_tag kStorageTag = {0x746f726f69645354ULL, 0x6f72616765637564ULL};
+#else
 const napi_type_tag kStorageTag = {0x746f726f69645354ULL, 0x6f72616765763031ULL};
+#endif
 std::atomic<std::int64_t> g_live_bytes{0}, g_live_blocks{0};
 
 // A small cache of freed blocks by size class. A training step frees and
@@ -22,7 +30,6 @@ std::atomic<std::int64_t> g_live_bytes{0}, g_live_blocks{0};
 // Classes are 4 per power of two (<= 25% slack); at most kCacheCap bytes wait.
 class BlockCache {
  public:
-  static constexpr std::size_t kCacheCap = std::size_t{256} << 20;
   static std::size_t class_bytes(std::size_t bytes) {
     std::size_t c = 4096;
     while (c < bytes) c += c / 4 < 4096 ? 4096 : (std::size_t{1} << (63 - __builtin_clzll(c))) / 4;
@@ -40,13 +47,22 @@ class BlockCache {
   void give(void* p, std::size_t cls) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_ + cls <= kCacheCap) {
+      if (cached_ + cls <= memory_cache_limit()) {
         free_[cls].push_back(p);
         cached_ += cls;
         return;
       }
     }
-    std::free(p);
+    memory_release(p, cls);
+  }
+  // Hands every cached block back (before retrying an allocation that failed).
+  void flush() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [cls, blocks] : free_) {
+      for (void* p : blocks) memory_release(p, cls);
+      blocks.clear();
+    }
+    cached_ = 0;
   }
   std::size_t cached() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -104,18 +120,17 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
   // a size class (a multiple of 4 KiB), never zero bytes, so ptr is always valid
   const std::size_t cls = BlockCache::class_bytes(bytes + 64);
   void* ptr = g_cache.take(cls);
-  if (ptr == nullptr) ptr = std::aligned_alloc(64, cls);
-  if (ptr == nullptr) throw Napi::RangeError::New(env, "toroid: out of memory allocating " + std::to_string(bytes) + " bytes");
-  if (zero) {
-    // big blocks are zeroed by both threads: a single-threaded memset of an
-    // output was a third of a GELU's time
-    const std::int64_t chunks = static_cast<std::int64_t>((bytes + (1 << 20) - 1) >> 20);
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (std::int64_t c = 0; c < chunks; c++) {
-      const std::size_t begin = static_cast<std::size_t>(c) << 20;
-      std::memset(static_cast<char*>(ptr) + begin, 0, std::min<std::size_t>(bytes - begin, std::size_t{1} << 20));
-    }
+  if (ptr == nullptr) ptr = memory_alloc(cls);
+  if (ptr == nullptr) {
+    // the cache may hold the memory in other size classes
+    g_cache.flush();
+    ptr = memory_alloc(cls);
   }
+  if (ptr == nullptr) {
+    throw Napi::RangeError::New(env, std::string("toroid: out of ") + device_name() + " memory allocating " + std::to_string(bytes) +
+                                         " bytes (" + std::to_string(g_live_bytes.load()) + " bytes live in toroid tensors)");
+  }
+  if (zero && bytes > 0) memory_zero(ptr, bytes);
   auto* block = new Block{ptr, bytes, dtype, true};
   g_live_bytes += static_cast<std::int64_t>(bytes);
   g_live_blocks += 1;
@@ -146,6 +161,7 @@ void release(Napi::Env env, Block* block) {
 
 std::int64_t live_bytes() { return g_live_bytes.load(); }
 std::int64_t live_blocks() { return g_live_blocks.load(); }
+void release_cached() { g_cache.flush(); }
 std::int64_t cached_bytes() { return static_cast<std::int64_t>(g_cache.cached()); }
 
 }  // namespace toroid::binding

@@ -33,5 +33,7 @@ std::int64_t live_bytes();
 std::int64_t live_blocks();
 // Freed blocks kept for reuse (at most 256 MiB).
 std::int64_t cached_bytes();
+// Hands every cached block back to the system (cudaFree / free).
+void release_cached();
 
 }  // namespace toroid::binding

@@ -3,7 +3,7 @@
 
 #include "binding/args.h"
 #include "binding/kernels.h"
-#include "cpu/blas.h"
+#include "backend.h"
 
 namespace toroid::binding {
 
@@ -31,7 +31,7 @@ Napi::Value upload_js(const Napi::CallbackInfo& info) {
   auto storage = new_storage(info.Env(), dtype, n);
   if (n > 0) {
     const auto* src = static_cast<const std::uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
-    std::memcpy(storage.Data()->ptr, src, static_cast<std::size_t>(n) * dtype_bytes(dtype));
+    memory_upload(storage.Data()->ptr, src, static_cast<std::size_t>(n) * dtype_bytes(dtype));
   }
   return storage;
 }
@@ -40,14 +40,14 @@ Napi::Value upload_js(const Napi::CallbackInfo& info) {
 Napi::Value download_js(const Napi::CallbackInfo& info) {
   Args a(info, "download", 3);
   Block* block = block_of(info[0]);
-  if (block == nullptr) a.type_error("data", "cpu storage", "another value");
+  if (block == nullptr) a.type_error("data", std::string(device_name()) + " storage", "another value (a tensor of another backend?)");
   if (!block->live) a.type_error("data", "live storage", "a disposed one");
   DType dtype;
   if (!parse_dtype(a.string(1, "dtype"), &dtype) || dtype != block->dtype) a.type_error("dtype", dtype_name(block->dtype), a.string(1, "dtype"));
   const i64 size = a.integer(2, "size", 0, static_cast<i64>(block->bytes / dtype_bytes(dtype)));
   const std::size_t bytes = static_cast<std::size_t>(size) * dtype_bytes(dtype);
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(info.Env(), bytes);
-  if (bytes > 0) std::memcpy(buffer.Data(), block->ptr, bytes);
+  if (bytes > 0) memory_download(buffer.Data(), block->ptr, bytes);
   switch (dtype) {
     case DType::f32: return Napi::Float32Array::New(info.Env(), size, buffer, 0);
     case DType::i32: return Napi::Int32Array::New(info.Env(), size, buffer, 0);
@@ -58,7 +58,7 @@ Napi::Value download_js(const Napi::CallbackInfo& info) {
 Napi::Value free_js(const Napi::CallbackInfo& info) {
   Args a(info, "free", 1);
   Block* block = block_of(info[0]);
-  if (block == nullptr) a.type_error("data", "cpu storage", "another value");
+  if (block == nullptr) a.type_error("data", std::string(device_name()) + " storage", "another value (a tensor of another backend?)");
   release(info.Env(), block);
   return info.Env().Undefined();
 }
@@ -69,6 +69,11 @@ Napi::Value memory_js(const Napi::CallbackInfo& info) {
   o.Set("liveBlocks", Napi::Number::New(info.Env(), static_cast<double>(live_blocks())));
   o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(cached_bytes())));
   return o;
+}
+
+Napi::Value empty_cache_js(const Napi::CallbackInfo& info) {
+  release_cached();
+  return info.Env().Undefined();
 }
 
 Napi::Value setNumThreads_js(const Napi::CallbackInfo& info) {
@@ -84,6 +89,7 @@ Napi::Value info_js(const Napi::CallbackInfo& info) {
   o.Set("blas", Napi::String::New(info.Env(), blas_name()));
   o.Set("threads", Napi::Number::New(info.Env(), num_threads()));
   o.Set("avx512", Napi::Boolean::New(info.Env(), __builtin_cpu_supports("avx512f")));
+  o.Set("device", Napi::String::New(info.Env(), device_name()));
   return o;
 }
 

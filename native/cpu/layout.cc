@@ -1,5 +1,6 @@
 // Layout kernels: a strided gather (permute, broadcastTo) and a strided sum.
 // Shapes are small vectors; elements are walked row by row over the last dim.
+#include <cmath>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -105,6 +106,53 @@ void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y
     }
   }
   for (i64 e = 0; e < y_size; e++) y[e] = static_cast<float>(acc[e]);
+}
+
+}  // namespace toroid
+
+namespace toroid {
+
+// ---- helpers that keep element data out of the binding
+
+void cast_copy(const void* x, int from, void* y, int to, i64 n) {
+  for (i64 e = 0; e < n; e++) {
+    const double v = from == 0 ? static_cast<const float*>(x)[e] : from == 1 ? static_cast<const std::int32_t*>(x)[e] : static_cast<const std::uint8_t*>(x)[e];
+    switch (to) {
+      case 0: static_cast<float*>(y)[e] = static_cast<float>(v); break;
+      case 1: {
+        // like Int32Array assignment: NaN/Inf -> 0, truncation, wrap modulo 2^32
+        double t = std::isfinite(v) ? std::trunc(v) : 0.0;
+        t = std::fmod(t, 4294967296.0);
+        if (t < 0) t += 4294967296.0;
+        static_cast<std::int32_t*>(y)[e] = static_cast<std::int32_t>(static_cast<std::uint32_t>(t));
+        break;
+      }
+      default: static_cast<std::uint8_t*>(y)[e] = v != 0 ? 1 : 0; break;
+    }
+  }
+}
+
+void fill_value(void* y, int dtype, i64 n, double value) {
+  if (dtype == 0) std::fill_n(static_cast<float*>(y), n, static_cast<float>(value));
+  else if (dtype == 1) std::fill_n(static_cast<std::int32_t*>(y), n, static_cast<std::int32_t>(value));
+  else std::fill_n(static_cast<std::uint8_t*>(y), n, static_cast<std::uint8_t>(value != 0 ? 1 : 0));
+}
+
+void copy_rows_2d(void* dst, i64 dst_pitch, const void* src, i64 src_pitch, i64 row_bytes, i64 rows) {
+#pragma omp parallel for schedule(static) if (rows * row_bytes > (1 << 18))
+  for (i64 r = 0; r < rows; r++) {
+    std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch, static_cast<std::size_t>(row_bytes));
+  }
+}
+
+i64 find_out_of_range(const std::int32_t* ids, i64 n, i64 limit, i64 except, std::int32_t* value) {
+  for (i64 i = 0; i < n; i++) {
+    if (ids[i] != except && (ids[i] < 0 || ids[i] >= limit)) {
+      *value = ids[i];
+      return i;
+    }
+  }
+  return -1;
 }
 
 }  // namespace toroid

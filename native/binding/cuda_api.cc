@@ -1,0 +1,48 @@
+// Exports of toroid_cuda.node only: the device, the switches, synchronisation.
+#include "binding/args.h"
+#include "binding/kernels.h"
+#include "cuda/device.h"
+
+namespace toroid::binding {
+
+Napi::Value cuda_info_js(const Napi::CallbackInfo& info) {
+  const cuda::DeviceInfo d = cuda::device_info();
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", Napi::Number::New(env, d.count));
+  o.Set("error", d.error.empty() ? env.Null() : Napi::String::New(env, d.error));
+  if (d.count > 0 && d.error.empty()) {
+    o.Set("device", Napi::Number::New(env, d.device));
+    o.Set("name", Napi::String::New(env, d.name));
+    o.Set("computeCapability", Napi::String::New(env, std::to_string(d.major) + "." + std::to_string(d.minor)));
+    o.Set("multiprocessors", Napi::Number::New(env, d.multiprocessors));
+    o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(d.total_bytes)));
+    o.Set("freeBytes", Napi::Number::New(env, static_cast<double>(d.free_bytes)));
+    o.Set("driverVersion", Napi::Number::New(env, d.driver_version));
+    o.Set("runtimeVersion", Napi::Number::New(env, d.runtime_version));
+    o.Set("cublas", Napi::Boolean::New(env, d.cublas));
+    o.Set("blas", Napi::String::New(env, d.blas));
+  }
+  o.Set("deterministic", Napi::Boolean::New(env, cuda::deterministic()));
+  o.Set("tf32", Napi::Boolean::New(env, cuda::allow_tf32()));
+  return o;
+}
+
+Napi::Value cuda_set_deterministic_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cuda.setDeterministic", 1);
+  cuda::set_deterministic(a.boolean(0, "on"));
+  return info.Env().Undefined();
+}
+
+Napi::Value cuda_set_tf32_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cuda.setTF32", 1);
+  cuda::set_allow_tf32(a.boolean(0, "on"));
+  return info.Env().Undefined();
+}
+
+Napi::Value cuda_synchronize_js(const Napi::CallbackInfo& info) {
+  cuda::synchronize();
+  return info.Env().Undefined();
+}
+
+}  // namespace toroid::binding
