@@ -18,3 +18,12 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 const gomp = fs.realpathSync(execFileSync('g++', ['-print-file-name=libgomp.so.1'], { encoding: 'utf8' }).trim());
 fs.copyFileSync(gomp, path.join(root, 'build', 'Release', 'libgomp.so.1'));
+
+// prebuildify ships the first *.node it finds in build/Release; the cuda addon is
+// set aside for scripts/prebuild-cuda.mjs, which ships it beside the cpu one.
+const cudaAddon = path.join(root, 'build', 'Release', 'toroid_cuda.node');
+fs.rmSync(path.join(root, 'build', 'cuda'), { recursive: true, force: true });
+if (fs.existsSync(cudaAddon)) {
+  fs.mkdirSync(path.join(root, 'build', 'cuda'), { recursive: true });
+  fs.renameSync(cudaAddon, path.join(root, 'build', 'cuda', 'toroid_cuda.node'));
+}

@@ -1,6 +1,8 @@
 // toroid: Transformers in Node.js. The public API.
 import './backends/ts/index.js';
 import './backends/native/index.js';
+import './backends/cuda/index.js';
+import { applyBackendFromEnv } from './backends/registry.js';
 
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
@@ -24,3 +26,6 @@ export { Trainer } from './train/index.js';
 export * as metrics from './metrics/index.js';
 export * as tokenizer from './tokenizer/index.js';
 export * as decode from './decode/index.js';
+export * as cuda from './backends/cuda/index.js';
+
+applyBackendFromEnv();

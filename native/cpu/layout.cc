@@ -116,7 +116,10 @@ namespace toroid {
 
 void cast_copy(const void* x, int from, void* y, int to, i64 n) {
   for (i64 e = 0; e < n; e++) {
-    const double v = from == 0 ? static_cast<const float*>(x)[e] : from == 1 ? static_cast<const std::int32_t*>(x)[e] : static_cast<const std::uint8_t*>(x)[e];
+    // each arm is a double: a ?: chain with a float arm would round int32 values above 2^24
+    const double v = from == 0   ? static_cast<double>(static_cast<const float*>(x)[e])
+                     : from == 1 ? static_cast<double>(static_cast<const std::int32_t*>(x)[e])
+                                 : static_cast<double>(static_cast<const std::uint8_t*>(x)[e]);
     switch (to) {
       case 0: static_cast<float*>(y)[e] = static_cast<float>(v); break;
       case 1: {

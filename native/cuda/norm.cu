@@ -52,10 +52,12 @@ void launch_rows(i64 N, i64 C, F f) {
   else f(std::integral_constant<int, 512>{}, cuda::blocks_for(N, RowShape<512>::rows));
 }
 
-// Stream-ordered scratch, freed after the kernels queued before it.
+// Stream-ordered scratch (none for 0 bytes), freed after the kernels queued before it.
 struct Scratch {
   void* ptr = nullptr;
-  Scratch(std::size_t bytes, const char* what) { check(cudaMallocAsync(&ptr, bytes, stream()), what); }
+  Scratch(std::size_t bytes, const char* what) {
+    if (bytes > 0) check(cudaMallocAsync(&ptr, bytes, stream()), what);
+  }
   ~Scratch() { if (ptr) cudaFreeAsync(ptr, stream()); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -270,7 +272,7 @@ void layernorm_backward(const float* dy, const float* x, const float* weight, co
   }
   const i64 R = params ? row_groups(N, C) : 0;
   // [N] shift d, then [R,C] weight and [R,C] bias partials
-  Scratch scratch(params ? sizeof(float) * (N + 2 * R * C) : 1, "layernorm_backward scratch");
+  Scratch scratch(params ? sizeof(float) * (N + 2 * R * C) : 0, "layernorm_backward scratch");
   float* shift_d = params ? static_cast<float*>(scratch.ptr) : nullptr;
   launch_rows(N, C, [&](auto tpr, unsigned blocks) {
     constexpr int TPR = decltype(tpr)::value;

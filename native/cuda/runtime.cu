@@ -35,6 +35,14 @@ cudaStream_t stream() {
     check(cudaSetDevice(chosen_device()), "cudaSetDevice");
     cudaStream_t created = nullptr;
     check(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking), "cudaStreamCreate");
+    // kernels' scratch comes from cudaMallocAsync: keep the pool's memory mapped
+    // between calls instead of returning it to the driver at every sync
+    cudaMemPool_t pool = nullptr;
+    if (cudaDeviceGetDefaultMemPool(&pool, chosen_device()) == cudaSuccess) {
+      std::uint64_t keep = ~std::uint64_t{0};
+      (void)cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    }
+    (void)cudaGetLastError();
     return created;
   }();
   // cudaSetDevice is per host thread: a worker thread starts on device 0

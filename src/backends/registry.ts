@@ -5,7 +5,13 @@ import type { Backend, KernelName, Kernels, StorageOps } from './backend.js';
 import { KERNEL_NAMES } from './backend.js';
 
 const backends = new Map<string, Backend>();
+const unavailable = new Map<string, string>();
 let current: Backend | undefined;
+
+/** Record why a known backend (e.g. 'cuda') did not register, for the error that asking for it gives. */
+export function markUnavailable(name: string, reason: string): void {
+  unavailable.set(name, reason);
+}
 
 export interface BackendInfo extends StorageOps {
   name: string;
@@ -43,6 +49,8 @@ export function getBackend(name?: string): Backend {
   }
   const backend = backends.get(name);
   if (backend === undefined) {
+    const why = unavailable.get(name);
+    if (why !== undefined) throw new Error(`toroid: backend '${name}' is unavailable: ${why}`);
     throw new RangeError(`toroid.getBackend: name must be one of ${listBackends().map((b) => `'${b}'`).join(', ')}, got '${name}'`);
   }
   return backend;
@@ -51,6 +59,18 @@ export function getBackend(name?: string): Backend {
 /** Make `name` the backend new tensors are created on. */
 export function setBackend(name: string): void {
   current = getBackend(name);
+}
+
+/**
+ * TOROID_BACKEND=<name> picks the default backend without a code change; a name
+ * that is unavailable here is reported in one line and the default stays.
+ */
+export function applyBackendFromEnv(): void {
+  const name = process.env.TOROID_BACKEND;
+  if (name === undefined || name === '') return;
+  const backend = backends.get(name);
+  if (backend !== undefined) current = backend;
+  else console.warn(`toroid: TOROID_BACKEND=${name} is unavailable (${unavailable.get(name) ?? `known: ${listBackends().join(', ')}`}); using '${current?.name}'`);
 }
 
 export function listBackends(): string[] {

@@ -14,6 +14,8 @@ export interface TensorOptions {
   dtype?: DType;
   /** Name of the backend to create on; defaults to the current one. */
   backend?: string;
+  /** Alias of `backend` ('cpu', 'cuda', 'ts'), as PyTorch users write it. */
+  device?: string;
   requiresGrad?: boolean;
 }
 
@@ -26,7 +28,10 @@ export interface FromArrayOptions extends TensorOptions {
 function resolve(fn: string, options: TensorOptions | undefined, fallback: DType): { backend: Backend; dtype: DType } {
   const dtype = options?.dtype ?? fallback;
   if (!DTYPES.includes(dtype)) throw typeError(fn, 'dtype', DTYPES.map((d) => `'${d}'`).join(', '), describeValue(dtype));
-  const backend = getBackend(options?.backend);
+  if (options?.backend !== undefined && options.device !== undefined && options.backend !== options.device) {
+    throw typeError(fn, 'device', `the same backend as backend='${options.backend}'`, `'${options.device}'`);
+  }
+  const backend = getBackend(options?.backend ?? options?.device);
   if (!backend.supportsDType(dtype)) throw typeError(fn, 'dtype', `a dtype backend '${backend.name}' supports`, dtype);
   return { backend, dtype };
 }

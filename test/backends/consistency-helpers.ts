@@ -69,15 +69,20 @@ export function caseSeed(family: string, index: number): number {
   return h >>> 0;
 }
 
-export const BACKENDS = ['ts', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+/**
+ * The native backend checked against the ts reference: 'cpu' by default,
+ * TOROID_CONSISTENCY_NATIVE=cuda on a GPU machine. Results are keyed `cpu` either way.
+ */
+export const NATIVE = process.env.TOROID_CONSISTENCY_NATIVE ?? 'cpu';
+export const BACKENDS = ['ts', NATIVE] as const;
+export type BackendName = string;
 
 export type Outputs = Record<string, Float32Array | Uint8Array | Int32Array>;
 
 /** Run `fn` once per backend inside tidy() (everything it makes is released) and return host copies. */
-export function runBoth(fn: (backend: BackendName) => Outputs): Record<BackendName, Outputs> {
+export function runBoth(fn: (backend: BackendName) => Outputs): { ts: Outputs; cpu: Outputs } {
   const ts = toroid.tidy(() => fn('ts'));
-  const cpu = toroid.tidy(() => fn('cpu'));
+  const cpu = toroid.tidy(() => fn(NATIVE));
   return { ts, cpu };
 }
 

@@ -9,14 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { loadError } from '../../src/backends/native/addon.js';
 import {
-  BACKENDS, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, worstRatio,
+  BACKENDS, NATIVE, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, worstRatio,
   type Outputs,
 } from './consistency-helpers.js';
 
 const { F } = toroid;
 
-const HAS_CPU = toroid.listBackends().includes('cpu');
-const TITLE = 'backend consistency: ts vs cpu';
+const HAS_CPU = toroid.listBackends().includes(NATIVE);
+const TITLE = `backend consistency: ts vs ${NATIVE}`;
 
 /** One `it` per case: params drawn at collection time, data drawn in the test from the same PRNG. */
 function cases<P extends object>(family: string, count: number, gen: (rng: Rng, i: number) => P,

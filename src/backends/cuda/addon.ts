@@ -1,0 +1,82 @@
+// Finds and loads toroid_cuda.node (prebuilds/<platform>-<arch>/ first, then a
+// source build in build/Release). It links the CUDA runtime statically, so it
+// loads on any Linux x64 machine; whether a GPU is usable is asked of it next
+// (cudaInfo). Never throws: the reason it is unavailable is kept for the error
+// that setBackend('cuda') gives.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Addon } from '../native/addon.js';
+
+export interface CudaDeviceInfo {
+  count: number;
+  error: string | null;
+  device?: number;
+  name?: string;
+  computeCapability?: string;
+  multiprocessors?: number;
+  totalBytes?: number;
+  freeBytes?: number;
+  driverVersion?: number;
+  runtimeVersion?: number;
+  /** Whether cuBLAS was found (else toroid's own GEMM kernels run). */
+  cublas?: boolean;
+  /** cuBLAS's path, or why it is not used. */
+  blas?: string;
+  deterministic: boolean;
+  tf32: boolean;
+}
+
+export interface CudaAddon extends Addon {
+  cudaInfo(): CudaDeviceInfo;
+  cudaSetDeterministic(on: boolean): void;
+  cudaSetTF32(on: boolean): void;
+  cudaSynchronize(): void;
+  emptyCache(): void;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export let cudaUnavailable: string | null = null;
+
+function load(): CudaAddon | null {
+  if (process.env.TOROID_CUDA === '0') {
+    cudaUnavailable = 'disabled by TOROID_CUDA=0';
+    return null;
+  }
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    cudaUnavailable = `no CUDA build for ${process.platform}-${process.arch}`;
+    return null;
+  }
+  const candidates = [
+    path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'toroid_cuda.node'),
+    path.join(packageRoot, 'build', 'Release', 'toroid_cuda.node'),
+  ];
+  const file = candidates.find((f) => existsSync(f));
+  if (file === undefined) {
+    cudaUnavailable = 'this install has no CUDA build of toroid (toroid_cuda.node)';
+    return null;
+  }
+  let cuda: CudaAddon;
+  try {
+    cuda = createRequire(import.meta.url)(file) as CudaAddon;
+  } catch (err) {
+    cudaUnavailable = `toroid_cuda.node failed to load: ${(err as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  let info: CudaDeviceInfo;
+  try {
+    info = cuda.cudaInfo();
+  } catch (err) {
+    cudaUnavailable = (err as Error).message;
+    return null;
+  }
+  if (info.count === 0 || info.error !== null) {
+    cudaUnavailable = `no usable NVIDIA GPU (${info.error ?? 'none visible'})`;
+    return null;
+  }
+  return cuda;
+}
+
+export const cudaAddon: CudaAddon | null = load();

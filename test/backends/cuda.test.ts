@@ -1,0 +1,132 @@
+// The cuda backend's own guarantees (the kernels themselves run through every
+// per-backend suite when it is registered, and through the consistency suite with
+// TOROID_CONSISTENCY_NATIVE=cuda). Without a GPU only the "unavailable" contract
+// is checked and the rest is skipped.
+import { describe, expect, it } from 'vitest';
+import * as toroid from '../../src/index.js';
+
+const { F } = toroid;
+const HAS_CUDA = toroid.cuda.isAvailable();
+
+describe('cuda backend when no GPU is usable', () => {
+  it.skipIf(HAS_CUDA)('asking for it gives an Error that says why, and the default backend is unchanged', () => {
+    const before = toroid.getBackend().name;
+    expect(() => toroid.setBackend('cuda')).toThrow(/backend 'cuda' is unavailable: .+/);
+    expect(() => toroid.zeros([2], { device: 'cuda' })).toThrow(/unavailable/);
+    expect(toroid.getBackend().name).toBe(before);
+    const info = toroid.cuda.info();
+    expect(info.available).toBe(false);
+    if (!info.available) expect(info.reason.length).toBeGreaterThan(0);
+    expect(() => toroid.cuda.synchronize()).toThrow(/toroid\.cuda\.synchronize: the cuda backend is unavailable/);
+  });
+});
+
+describe.skipIf(!HAS_CUDA)('cuda backend on a GPU', () => {
+  const onCuda = { backend: 'cuda' } as const;
+
+  it('reports the device and keeps tensors on it', () => {
+    const info = toroid.cuda.info();
+    expect(info.available).toBe(true);
+    console.log('cuda device:', JSON.stringify(info));
+    const x = toroid.tensor([1, 2, 3, 4], { shape: [2, 2], device: 'cuda' });
+    expect(x.device).toBe('cuda');
+    const y = F.matmul(x, x);
+    expect(y.device).toBe('cuda');
+    expect(Array.from(y.toFloat32Array())).toEqual([7, 10, 15, 22]);
+    x.dispose();
+    y.dispose();
+  });
+
+  it('refuses a cpu tensor at the binding boundary with a clear error, never a crash', () => {
+    const host = new Float32Array([1, 2, 3, 4]);
+    const onGpu = toroid.getBackend('cuda').upload(host, 'float32', true);
+    const onCpu = toroid.getBackend('cpu').upload(host, 'float32', true);
+    const kernels = toroid.getBackend('cuda').kernels;
+    const k = (data: unknown) => ({ data, shape: [2, 2], dtype: 'float32' as const });
+    expect(() => kernels.matmul(k(onGpu), k(onCpu), false, false, null)).toThrow(/toroid\.matmul: b/);
+    toroid.getBackend('cuda').free(onGpu);
+    toroid.getBackend('cpu').free(onCpu);
+  });
+
+  it('device memory is counted and released on dispose()', () => {
+    const before = toroid.cuda.info();
+    if (!before.available) throw new Error('unreachable');
+    const t = toroid.zeros([1024, 1024], onCuda);
+    const during = toroid.cuda.info();
+    if (!during.available) throw new Error('unreachable');
+    expect(during.liveBytes - before.liveBytes).toBe(4 * 1024 * 1024);
+    t.dispose();
+    const after = toroid.cuda.info();
+    if (!after.available) throw new Error('unreachable');
+    expect(after.liveBytes).toBe(before.liveBytes);
+    toroid.cuda.emptyCache();
+  });
+
+  it('an allocation beyond the GPU memory is a RangeError, and the backend keeps working', () => {
+    expect(() => toroid.zeros([2 ** 37], onCuda)).toThrow(RangeError);
+    expect(() => toroid.zeros([2 ** 37], onCuda)).toThrow(/out of cuda memory/);
+    const t = toroid.ones([3], onCuda);
+    expect(Array.from(t.toFloat32Array())).toEqual([1, 1, 1]);
+    t.dispose();
+  });
+
+  it('deterministic mode refuses the atomic scatter-add of the embedding backward', () => {
+    const w = toroid.randn([10, 4], { ...onCuda, requiresGrad: true });
+    const ids = toroid.tensor([1, 2, 1], { dtype: 'int32', ...onCuda });
+    toroid.cuda.setDeterministic(true);
+    try {
+      const y = F.embedding(ids, w);
+      expect(() => y.sum().backward()).toThrow(/embeddingBackward: refused in deterministic mode on cuda/);
+      y.dispose();
+    } finally {
+      toroid.cuda.setDeterministic(false);
+    }
+    const y = F.embedding(ids, w);
+    y.sum().backward();
+    expect(Array.from(w.grad!.toFloat32Array().subarray(4, 8))).toEqual([2, 2, 2, 2]);
+  });
+
+  it('TF32 is off by default and can be switched on for float32 products', () => {
+    toroid.manualSeed(3);
+    const a = toroid.randn([256, 256], onCuda), b = toroid.randn([256, 256], onCuda);
+    const exact = F.matmul(a, b).toFloat32Array();
+    const ref = F.matmul(toroid.tensor(a.toFloat32Array(), { shape: [256, 256], backend: 'cpu' }), toroid.tensor(b.toFloat32Array(), { shape: [256, 256], backend: 'cpu' })).toFloat32Array();
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(exact[i]! - ref[i]!));
+    expect(worst).toBeLessThan(1e-3);
+    toroid.cuda.setTF32(true);
+    try {
+      const fast = F.matmul(a, b).toFloat32Array();
+      let diff = 0;
+      for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(fast[i]! - ref[i]!));
+      expect(diff).toBeLessThan(0.5); // TF32 keeps 10 mantissa bits
+    } finally {
+      toroid.cuda.setTF32(false);
+    }
+  });
+
+  it('a model trains on cuda to the same loss as on cpu', () => {
+    const losses: Record<string, number[]> = {};
+    for (const backend of ['cpu', 'cuda']) {
+      toroid.setBackend(backend);
+      toroid.manualSeed(7);
+      const model = new toroid.nn.GPT({ vocabSize: 32, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 });
+      const opt = new toroid.optim.AdamW(model.parameters(), { lr: 3e-3 });
+      const ids = toroid.tensor(Array.from({ length: 2 * 16 }, (_, i) => (i * 7) % 32), { shape: [2, 16], dtype: 'int32' });
+      losses[backend] = [];
+      for (let step = 0; step < 5; step++) {
+        const loss = toroid.tidy(() => {
+          const l = model.forward(ids, ids).loss!;
+          l.backward();
+          return toroid.keep(l);
+        });
+        opt.step();
+        opt.zeroGrad();
+        losses[backend]!.push(loss.item());
+        loss.dispose();
+      }
+    }
+    toroid.setBackend('cpu');
+    for (let i = 0; i < 5; i++) expect(Math.abs(losses.cuda![i]! - losses.cpu![i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(losses.cpu![i]!)));
+  });
+});
