@@ -32,11 +32,11 @@ if [ "$what" = tests ] || [ "$what" = all ]; then
   # the whole suite with cuda as the default backend, per-backend suites on ts and cuda,
   # and the random-shape consistency suite checking cuda against the ts reference
   TOROID_BACKEND=cuda TOROID_TEST_BACKENDS=ts,cuda TOROID_CONSISTENCY_NATIVE=cuda \
-    timeout 420 npx vitest run --reporter=dot "$@" > "$out/tests.log" 2>&1 || status=$?
+    timeout ${TEST_TIMEOUT:-240} npx vitest run --reporter=dot "$@" > "$out/tests.log" 2>&1 || status=$?
   grep -E "FAIL|AssertionError|Error:|Tests |Test Files" "$out/tests.log" | head -150
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
-  timeout 300 node node_modules/.bin/tsx bench/cuda.bench.ts ${BENCH_ARGS:-} --json "$out/cuda-bench.json" 2>&1 | tail -60 || status=$?
-  timeout 240 python3 bench/torch_cuda.py ${BENCH_ARGS:-} --json "$out/torch-cuda.json" 2>&1 | tail -40 || status=$?
+  timeout ${BENCH_TIMEOUT:-150} node node_modules/.bin/tsx bench/cuda.bench.ts ${BENCH_ARGS:-} --json "$out/cuda-bench.json" 2>&1 | tail -60 || status=$?
+  timeout ${TORCH_TIMEOUT:-100} python3 bench/torch_cuda.py ${BENCH_ARGS:-} --json "$out/torch-cuda.json" 2>&1 | tail -40 || status=$?
 fi
 exit $status

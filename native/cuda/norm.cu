@@ -113,14 +113,14 @@ __global__ void layernorm_backward_kernel(const float* __restrict__ dy, const fl
     const float d = row_sum<TPR>(s, smem) / static_cast<float>(C), r = rstd[n];
     float g_sum = 0, gx_sum = 0;
     for (i64 c = t; c < C; c += TPR) {
-      const float xhat = ((xr[c] - x0) - d) * r, g = dyr[c] * (weight ? weight[c] : 1.0f);
+      const float xhat = ((xr[c] - x0) - d) * r, g = __fmul_rn(dyr[c], weight ? weight[c] : 1.0f);  // rounded: g - g_mean must cancel exactly when C = 1
       g_sum += g;
       gx_sum += g * xhat;
     }
     const float g_mean = row_sum<TPR>(g_sum, smem) / static_cast<float>(C);
     const float gx_mean = row_sum<TPR>(gx_sum, smem) / static_cast<float>(C);
     for (i64 c = t; c < C; c += TPR) {
-      const float xhat = ((xr[c] - x0) - d) * r, g = dyr[c] * (weight ? weight[c] : 1.0f);
+      const float xhat = ((xr[c] - x0) - d) * r, g = __fmul_rn(dyr[c], weight ? weight[c] : 1.0f);  // rounded: g - g_mean must cancel exactly when C = 1
       dxr[c] = r * (g - g_mean - xhat * gx_mean);
     }
     if (shift_d && t == 0) shift_d[n] = d;
@@ -162,7 +162,7 @@ __global__ void rmsnorm_backward_kernel(const float* __restrict__ dy, const floa
     for (i64 c = t; c < C; c += TPR) gx += dyr[c] * (weight ? weight[c] : 1.0f) * xr[c];
     gx = row_sum<TPR>(gx, smem) / static_cast<float>(C);
     const float k = r * r * gx;
-    for (i64 c = t; c < C; c += TPR) dxr[c] = r * (dyr[c] * (weight ? weight[c] : 1.0f) - xr[c] * k);
+    for (i64 c = t; c < C; c += TPR) dxr[c] = r * (__fmul_rn(dyr[c], weight ? weight[c] : 1.0f) - __fmul_rn(xr[c], k));
   }
 }
 
