@@ -18,7 +18,8 @@
 //     --json FILE           also write every figure as JSON (directories are created), after each part
 //     --peak-tflops N       the peak for MFU (default 67: H100 SXM FP32 without tensor cores);
 //                           MFU against the 989 TFLOP/s BF16 dense peak is printed as well
-//     --tf32                let float32 matrix products use TF32 tensor cores (toroid.cuda.setTF32; off by default)
+//     --precision P         matmul precision on cuda: highest (fp32, default), high (TF32), medium (bf16), fp16
+//                           (toroid.cuda.setMatmulPrecision); --tf32 is --precision high
 //     --only a,b            parts to run among attention, gpt, seq2seq (default all)
 //     --cpu-threads N       threads of the cpu backend for part c (default: every core here)
 //     --min-runs N          timed repeats at least (default 5)
@@ -42,7 +43,7 @@ function fail(message: string): never {
 
 const argv = process.argv.slice(2);
 const FLAGS = ['--quick', '--tiny', '--tf32'];
-const VALUED = ['--json', '--peak-tflops', '--backend', '--only', '--cpu-threads', '--min-runs'];
+const VALUED = ['--json', '--peak-tflops', '--backend', '--only', '--cpu-threads', '--min-runs', '--precision'];
 const flags = new Set<string>();
 const values = new Map<string, string>();
 for (let i = 0; i < argv.length; i++) {
@@ -67,6 +68,8 @@ function numberArg(name: string, fallback: number, ok: (v: number) => boolean): 
 const QUICK = flags.has('--quick');
 const TINY = flags.has('--tiny');
 const TF32 = flags.has('--tf32');
+const PRECISION = (values.get('--precision') ?? (TF32 ? 'high' : 'highest')) as toroid.cuda.MatmulPrecision;
+if (!['highest', 'high', 'medium', 'fp16'].includes(PRECISION)) fail(`--precision must be highest, high, medium or fp16, got ${PRECISION}`);
 const BACKEND = values.get('--backend') ?? 'cuda';
 if (BACKEND !== 'cuda' && BACKEND !== 'cpu') fail(`--backend must be cuda or cpu, got ${BACKEND}`);
 const IS_CUDA = BACKEND === 'cuda';
@@ -90,7 +93,7 @@ if (!toroid.listBackends().includes(BACKEND)) {
 }
 const HAS_CPU = toroid.listBackends().includes('cpu');
 if (HAS_CPU) toroid.setNumThreads(CPU_THREADS);
-if (IS_CUDA) toroid.cuda.setTF32(TF32);
+if (IS_CUDA) toroid.cuda.setMatmulPrecision(PRECISION);
 toroid.setBackend(BACKEND);
 
 /** Wait for queued kernels (cuda); the cpu backend runs synchronously. */
@@ -107,7 +110,7 @@ function deviceLine(): string {
   if (!info.available) return `cuda unavailable: ${info.reason}`;
   const mem = info.totalBytes === undefined ? '' : `, ${(info.totalBytes / GiB).toFixed(1)} GiB`;
   return `${info.name ?? 'GPU'} (sm ${info.computeCapability ?? '?'}, ${info.multiprocessors ?? '?'} SMs${mem}), driver ${info.driverVersion ?? '?'}, runtime ${info.runtimeVersion ?? '?'}, ` +
-    `GEMM: ${info.cublas ? `cuBLAS (${info.blas ?? ''})` : `toroid's own kernels (${info.blas ?? 'no cuBLAS'})`}, TF32 ${info.tf32 ? 'on' : 'off'}`;
+    `GEMM: ${info.cublas ? `cuBLAS (${info.blas ?? ''})` : `toroid's own kernels (${info.blas ?? 'no cuBLAS'})`}, matmul precision ${info.matmulPrecision}`;
 }
 
 // ---------------------------------------------------------------- timing
@@ -209,7 +212,7 @@ const results: Record<string, unknown> = {
   command: `node_modules/.bin/tsx bench/cuda.bench.ts ${argv.join(' ')}`.trim(),
   machine: machineLine(),
   backend: BACKEND,
-  options: { quick: QUICK, tiny: TINY, tf32: TF32, peakTflops: PEAK_TFLOPS, bf16PeakTflops: BF16_PEAK_TFLOPS, minRuns: MIN_RUNS, timing: TIMING, only: ONLY },
+  options: { quick: QUICK, tiny: TINY, precision: PRECISION, peakTflops: PEAK_TFLOPS, bf16PeakTflops: BF16_PEAK_TFLOPS, minRuns: MIN_RUNS, timing: TIMING, only: ONLY },
   cuda: cudaInfo(),
   native: toroid.nativeInfo(),
 };
@@ -414,7 +417,7 @@ function gptPart(): void {
       '| --- | --- | --- | --- | --- | --- | --- |',
       `| GPT ${config.nLayer}L d${config.nEmbd} ${config.nHead}h V${config.vocabSize}, ${(params / 1e6).toFixed(1)}M | ${B} x ${T} | ${fmtT(t)} | ${Math.round(tokensPerSec)} | ${achieved.toFixed(2)} | ${(100 * achieved / PEAK_TFLOPS).toFixed(1)}% of ${PEAK_TFLOPS} | ${(100 * achieved / BF16_PEAK_TFLOPS).toFixed(2)}% |`,
     ];
-    console.log(`\ntoroid ${BACKEND} GPT training step, float32${IS_CUDA ? `, TF32 ${TF32 ? 'on' : 'off'}` : ''}; FLOPs per token 6N + 12*L*T*d = ${(flopsPerToken / 1e9).toFixed(3)} GFLOP (N = ${params}):\n${lines.join('\n')}`);
+    console.log(`\ntoroid ${BACKEND} GPT training step, float32 tensors${IS_CUDA ? `, matmul precision ${PRECISION}` : ''}; FLOPs per token 6N + 12*L*T*d = ${(flopsPerToken / 1e9).toFixed(3)} GFLOP (N = ${params}):\n${lines.join('\n')}`);
   } catch (err) {
     out.error = errText(err);
     console.log(`GPT: ERROR ${out.error}`);

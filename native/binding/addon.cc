@@ -48,7 +48,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
 #if defined(TOROID_CUDA)
   EXPORT("cudaInfo", cuda_info_js);
   EXPORT("cudaSetDeterministic", cuda_set_deterministic_js);
-  EXPORT("cudaSetTF32", cuda_set_tf32_js);
+  EXPORT("cudaSetMatmulPrecision", cuda_set_matmul_precision_js);
   EXPORT("cudaSynchronize", cuda_synchronize_js);
 #endif
 #undef EXPORT

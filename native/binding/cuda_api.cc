@@ -24,7 +24,8 @@ Napi::Value cuda_info_js(const Napi::CallbackInfo& info) {
     o.Set("blas", Napi::String::New(env, d.blas));
   }
   o.Set("deterministic", Napi::Boolean::New(env, cuda::deterministic()));
-  o.Set("tf32", Napi::Boolean::New(env, cuda::allow_tf32()));
+  static const char* const kPrecisions[] = {"highest", "high", "medium", "fp16"};
+  o.Set("matmulPrecision", Napi::String::New(env, kPrecisions[cuda::matmul_precision()]));
   return o;
 }
 
@@ -34,9 +35,10 @@ Napi::Value cuda_set_deterministic_js(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value cuda_set_tf32_js(const Napi::CallbackInfo& info) {
-  Args a(info, "cuda.setTF32", 1);
-  cuda::set_allow_tf32(a.boolean(0, "on"));
+// 0 highest (fp32), 1 high (TF32), 2 medium (bf16), 3 fp16
+Napi::Value cuda_set_matmul_precision_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cuda.setMatmulPrecision", 1);
+  cuda::set_matmul_precision(static_cast<int>(a.integer(0, "precision", 0, 3)));
   return info.Env().Undefined();
 }
 

@@ -49,7 +49,7 @@ Napi::Value empty_cache_js(const Napi::CallbackInfo& info);
 #if defined(TOROID_CUDA)
 Napi::Value cuda_info_js(const Napi::CallbackInfo& info);
 Napi::Value cuda_set_deterministic_js(const Napi::CallbackInfo& info);
-Napi::Value cuda_set_tf32_js(const Napi::CallbackInfo& info);
+Napi::Value cuda_set_matmul_precision_js(const Napi::CallbackInfo& info);
 Napi::Value cuda_synchronize_js(const Napi::CallbackInfo& info);
 #endif
 

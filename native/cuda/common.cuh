@@ -22,8 +22,11 @@ inline void check_launch(const char* what) { check(cudaGetLastError(), what); }
 // Switches set from JS (native/binding/cuda_api.cc).
 bool deterministic();            // refuse kernels whose results depend on atomics' order
 void set_deterministic(bool on);
-bool allow_tf32();               // float32 GEMMs may use TF32 tensor cores
-void set_allow_tf32(bool on);
+// What float32 GEMMs may compute in (like torch.set_float32_matmul_precision):
+// 0 'highest' exact fp32, 1 'high' TF32, 2 'medium' bf16, 3 'fp16' half; inputs are
+// rounded inside cuBLAS, products accumulate in fp32, outputs stay fp32.
+int matmul_precision();
+void set_matmul_precision(int p);
 // Throws Refused("toroid.<op>: ...") in deterministic mode.
 void refuse_if_deterministic(const char* op, const char* why);
 

@@ -15,21 +15,23 @@ namespace {
 using Status = int;
 using Handle = void*;
 constexpr int kOpN = 0, kOpT = 1;
-constexpr int kDefaultMath = 0, kTf32TensorOpMath = 3;
+constexpr int kDefaultMath = 0;
+constexpr int kDataF32 = 0;  // CUDA_R_32F
+// cublasComputeType_t by matmul_precision(): exact fp32, TF32, bf16, fp16 (fp32 accumulation in all)
+constexpr int kComputeTypes[] = {68 /* 32F */, 77 /* 32F_FAST_TF32 */, 75 /* 32F_FAST_16BF */, 74 /* 32F_FAST_16F */};
+constexpr int kGemmDefault = -1;
 
 using CreateFn = Status (*)(Handle*);
 using SetStreamFn = Status (*)(Handle, cudaStream_t);
 using SetMathModeFn = Status (*)(Handle, int);
-using SgemmStridedBatchedFn = Status (*)(Handle, int, int, int, int, int, const float*, const float*, int, long long, const float*, int,
-                                         long long, const float*, float*, int, long long, int);
+using GemmStridedBatchedExFn = Status (*)(Handle, int, int, int, int, int, const void*, const void*, int, int, long long, const void*, int,
+                                          int, long long, const void*, void*, int, int, long long, int, int, int);
 }  // namespace
 
 struct Cublas {
   Handle handle = nullptr;
-  SetMathModeFn set_math_mode = nullptr;
-  SgemmStridedBatchedFn sgemm_strided_batched = nullptr;
+  GemmStridedBatchedExFn gemm_strided_batched_ex = nullptr;
   std::mutex mutex;  // one handle for every Node thread
-  bool tf32 = false;
 };
 
 namespace {
@@ -60,14 +62,14 @@ Cublas* load() {
   auto create = reinterpret_cast<CreateFn>(dlsym(lib, "cublasCreate_v2"));
   auto set_stream = reinterpret_cast<SetStreamFn>(dlsym(lib, "cublasSetStream_v2"));
   auto* c = new Cublas();
-  c->set_math_mode = reinterpret_cast<SetMathModeFn>(dlsym(lib, "cublasSetMathMode"));
-  c->sgemm_strided_batched = reinterpret_cast<SgemmStridedBatchedFn>(dlsym(lib, "cublasSgemmStridedBatched"));
-  if (create == nullptr || set_stream == nullptr || c->set_math_mode == nullptr || c->sgemm_strided_batched == nullptr) {
+  auto set_math_mode = reinterpret_cast<SetMathModeFn>(dlsym(lib, "cublasSetMathMode"));
+  c->gemm_strided_batched_ex = reinterpret_cast<GemmStridedBatchedExFn>(dlsym(lib, "cublasGemmStridedBatchedEx"));
+  if (create == nullptr || set_stream == nullptr || set_math_mode == nullptr || c->gemm_strided_batched_ex == nullptr) {
     g_why = g_path + " lacks the cuBLAS entry points toroid uses";
     delete c;
     return nullptr;
   }
-  if (create(&c->handle) != 0 || set_stream(c->handle, stream()) != 0 || c->set_math_mode(c->handle, kDefaultMath) != 0) {
+  if (create(&c->handle) != 0 || set_stream(c->handle, stream()) != 0 || set_math_mode(c->handle, kDefaultMath) != 0) {
     g_why = "cublasCreate failed with " + g_path;
     delete c;
     return nullptr;
@@ -90,14 +92,10 @@ bool cublas_sgemm_strided(const Cublas* clib, bool trans_a, bool trans_b, int m,
                           long long stride_c, int batch) {
   auto* lib = const_cast<Cublas*>(clib);
   std::lock_guard<std::mutex> lock(lib->mutex);
-  const bool tf32 = allow_tf32();
-  if (tf32 != lib->tf32) {
-    if (lib->set_math_mode(lib->handle, tf32 ? kTf32TensorOpMath : kDefaultMath) != 0) return false;
-    lib->tf32 = tf32;
-  }
   const float alpha = 1.0f;
-  return lib->sgemm_strided_batched(lib->handle, trans_a ? kOpT : kOpN, trans_b ? kOpT : kOpN, m, n, k, &alpha, A, lda, stride_a, B, ldb,
-                                    stride_b, &beta, C, ldc, stride_c, batch) == 0;
+  return lib->gemm_strided_batched_ex(lib->handle, trans_a ? kOpT : kOpN, trans_b ? kOpT : kOpN, m, n, k, &alpha, A, kDataF32, lda, stride_a,
+                                      B, kDataF32, ldb, stride_b, &beta, C, kDataF32, ldc, stride_c, batch,
+                                      kComputeTypes[matmul_precision()], kGemmDefault) == 0;
 }
 
 }  // namespace toroid::cuda

@@ -22,7 +22,7 @@ DeviceInfo device_info();
 void synchronize();
 bool deterministic();
 void set_deterministic(bool on);
-bool allow_tf32();
-void set_allow_tf32(bool on);
+int matmul_precision();          // see common.cuh
+void set_matmul_precision(int p);
 
 }  // namespace toroid::cuda

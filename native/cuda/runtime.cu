@@ -12,7 +12,8 @@ namespace toroid {
 namespace cuda {
 
 namespace {
-std::atomic<bool> g_deterministic{false}, g_tf32{false};
+std::atomic<bool> g_deterministic{false};
+std::atomic<int> g_matmul_precision{0};
 
 int chosen_device() {
   const char* env = std::getenv("TOROID_CUDA_DEVICE");
@@ -53,8 +54,8 @@ cudaStream_t stream() {
 
 bool deterministic() { return g_deterministic.load(); }
 void set_deterministic(bool on) { g_deterministic.store(on); }
-bool allow_tf32() { return g_tf32.load(); }
-void set_allow_tf32(bool on) { g_tf32.store(on); }
+int matmul_precision() { return g_matmul_precision.load(); }
+void set_matmul_precision(int p) { g_matmul_precision.store(p); }
 
 void refuse_if_deterministic(const char* op, const char* why) {
   if (!deterministic()) return;

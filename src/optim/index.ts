@@ -24,3 +24,4 @@ export {
 } from './schedules.js';
 export { clipGradNorm, type ClipGradNormOptions } from './clip.js';
 export { decayGroups, defaultNoDecay, type DecayGroupsOptions, type NoDecayRule } from './groups.js';
+export { GradScaler, type GradScalerOptions, type GradScalerState } from './grad-scaler.js';

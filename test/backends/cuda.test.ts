@@ -86,23 +86,34 @@ describe.skipIf(!HAS_CUDA)('cuda backend on a GPU', () => {
     expect(Array.from(w.grad!.toFloat32Array().subarray(4, 8))).toEqual([2, 2, 2, 2]);
   });
 
-  it('TF32 is off by default and can be switched on for float32 products', () => {
+  it('matmul precision: exact float32 by default; TF32, bf16 and fp16 on request, each within its rounding', () => {
     toroid.manualSeed(3);
     const a = toroid.randn([256, 256], onCuda), b = toroid.randn([256, 256], onCuda);
-    const exact = F.matmul(a, b).toFloat32Array();
-    const ref = F.matmul(toroid.tensor(a.toFloat32Array(), { shape: [256, 256], backend: 'cpu' }), toroid.tensor(b.toFloat32Array(), { shape: [256, 256], backend: 'cpu' })).toFloat32Array();
-    let worst = 0;
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(exact[i]! - ref[i]!));
-    expect(worst).toBeLessThan(1e-3);
-    toroid.cuda.setTF32(true);
+    const host = (t: toroid.Tensor) => toroid.tensor(t.toFloat32Array(), { shape: [256, 256], backend: 'cpu' });
+    const ref = F.matmul(host(a), host(b)).toFloat32Array();
+    const worst = () => {
+      const got = F.matmul(a, b).toFloat32Array();
+      let w = 0;
+      for (let i = 0; i < ref.length; i++) w = Math.max(w, Math.abs(got[i]! - ref[i]!));
+      return w;
+    };
+    expect(toroid.cuda.getMatmulPrecision()).toBe('highest');
+    expect(worst()).toBeLessThan(1e-3);
+    // 256 products of N(0,1) values (sums of size ~16): inputs rounded to 10 (TF32, fp16) or 7 (bf16) mantissa bits
+    const bounds = { high: 0.1, medium: 0.5, fp16: 0.1 } as const;
     try {
-      const fast = F.matmul(a, b).toFloat32Array();
-      let diff = 0;
-      for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(fast[i]! - ref[i]!));
-      expect(diff).toBeLessThan(0.5); // TF32 keeps 10 mantissa bits
+      for (const p of ['high', 'medium', 'fp16'] as const) {
+        toroid.cuda.setMatmulPrecision(p);
+        expect(toroid.cuda.getMatmulPrecision()).toBe(p);
+        const w = worst();
+        console.log(`matmul precision ${p}: max abs error ${w.toExponential(2)} vs float32`);
+        expect(w).toBeGreaterThan(1e-4); // the rounding really happened
+        expect(w).toBeLessThan(bounds[p]);
+      }
     } finally {
-      toroid.cuda.setTF32(false);
+      toroid.cuda.setMatmulPrecision('highest');
     }
+    expect(() => toroid.cuda.setMatmulPrecision('bf16' as never)).toThrow(/cuda\.setMatmulPrecision: precision must be 'highest', 'high', 'medium', 'fp16', got 'bf16'/);
   });
 
   it('a model trains on cuda to the same loss as on cpu', () => {

@@ -25,13 +25,17 @@ export interface CudaDeviceInfo {
   /** cuBLAS's path, or why it is not used. */
   blas?: string;
   deterministic: boolean;
-  tf32: boolean;
+  matmulPrecision: MatmulPrecision;
 }
+
+/** What float32 matrix products may compute in on cuda (as torch.set_float32_matmul_precision, plus fp16). */
+export type MatmulPrecision = 'highest' | 'high' | 'medium' | 'fp16';
+export const MATMUL_PRECISIONS: readonly MatmulPrecision[] = ['highest', 'high', 'medium', 'fp16'];
 
 export interface CudaAddon extends Addon {
   cudaInfo(): CudaDeviceInfo;
   cudaSetDeterministic(on: boolean): void;
-  cudaSetTF32(on: boolean): void;
+  cudaSetMatmulPrecision(precision: number): void;
   cudaSynchronize(): void;
   emptyCache(): void;
 }

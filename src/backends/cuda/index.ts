@@ -7,7 +7,10 @@ import type { Kernels } from '../backend.js';
 import { makeKernels } from '../native/kernels.js';
 import { markUnavailable, registerBackend, registerKernel } from '../registry.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { cudaAddon, cudaUnavailable, type CudaDeviceInfo } from './addon.js';
+import { describeValue, rangeError, typeError } from '../../errors.js';
+import { MATMUL_PRECISIONS, cudaAddon, cudaUnavailable, type CudaDeviceInfo, type MatmulPrecision } from './addon.js';
+
+export type { MatmulPrecision } from './addon.js';
 
 export const CUDA_BACKEND = 'cuda';
 
@@ -51,9 +54,29 @@ export function setDeterministic(on: boolean): void {
   need('setDeterministic').cudaSetDeterministic(on);
 }
 
-/** Let float32 matrix products use TF32 tensor cores (about 10 mantissa bits). Off by default. */
+/**
+ * Mixed precision for matrix products (matmul, linear, and their backward):
+ * 'highest' (default) computes in float32; 'high' rounds inputs to TF32 (10
+ * mantissa bits), 'medium' to bfloat16 (8 bits), 'fp16' to half precision (10 bits,
+ * range 6e-5..65504: use optim.GradScaler against underflowing gradients). Inputs
+ * are rounded inside cuBLAS and products accumulate in float32; tensors, master
+ * weights and optimizer state stay float32. Needs cuBLAS (toroid's own GEMM is fp32 only).
+ */
+export function setMatmulPrecision(precision: MatmulPrecision): void {
+  const addon = need('setMatmulPrecision');
+  if (typeof precision !== 'string') throw typeError('cuda.setMatmulPrecision', 'precision', MATMUL_PRECISIONS.map((p) => `'${p}'`).join(', '), describeValue(precision));
+  const index = MATMUL_PRECISIONS.indexOf(precision);
+  if (index < 0) throw rangeError('cuda.setMatmulPrecision', 'precision', MATMUL_PRECISIONS.map((p) => `'${p}'`).join(', '), `'${precision}'`);
+  addon.cudaSetMatmulPrecision(index);
+}
+
+export function getMatmulPrecision(): MatmulPrecision {
+  return need('getMatmulPrecision').cudaInfo().matmulPrecision;
+}
+
+/** Shorthand: setMatmulPrecision(on ? 'high' : 'highest'). TF32 is off by default. */
 export function setTF32(on: boolean): void {
-  need('setTF32').cudaSetTF32(on);
+  setMatmulPrecision(on ? 'high' : 'highest');
 }
 
 /** Wait until every queued kernel has finished (for timing; downloads wait by themselves). */
