@@ -10,7 +10,12 @@
 namespace toroid::binding {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+#if defined(TOROID_CUDA)
+  // the name travels as the function's data, for toroid.cuda.profile()
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New<guarded<profiled<fn>>>(env, name, const_cast<char*>(name)))
+#else
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New<guarded<fn>>(env, name))
+#endif
   EXPORT("upload", upload_js);
   EXPORT("download", download_js);
   EXPORT("free", free_js);
@@ -50,6 +55,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("cudaSetDeterministic", cuda_set_deterministic_js);
   EXPORT("cudaSetMatmulPrecision", cuda_set_matmul_precision_js);
   EXPORT("cudaSynchronize", cuda_synchronize_js);
+  EXPORT("cudaProfile", cuda_profile_js);
 #endif
 #undef EXPORT
   // One pool for our kernels and the BLAS, sized once from OMP_NUM_THREADS or the cores.

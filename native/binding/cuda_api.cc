@@ -42,6 +42,29 @@ Napi::Value cuda_set_matmul_precision_js(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// cudaProfile(true) starts recording, cudaProfile(false) stops and returns
+// [{ name, calls, ms }] of GPU time per export since the start.
+Napi::Value cuda_profile_js(const Napi::CallbackInfo& info) {
+  Args a(info, "cuda.profile", 1);
+  const bool on = a.boolean(0, "on");
+  if (on) {
+    (void)cuda::profile_report();  // drop anything left from before
+    cuda::set_profiling(true);
+    return info.Env().Undefined();
+  }
+  cuda::set_profiling(false);
+  const std::vector<cuda::ProfileEntry> entries = cuda::profile_report();
+  Napi::Array out = Napi::Array::New(info.Env(), entries.size());
+  for (std::size_t i = 0; i < entries.size(); i++) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("name", entries[i].name);
+    o.Set("calls", Napi::Number::New(info.Env(), entries[i].calls));
+    o.Set("ms", Napi::Number::New(info.Env(), entries[i].ms));
+    out.Set(static_cast<std::uint32_t>(i), o);
+  }
+  return out;
+}
+
 Napi::Value cuda_synchronize_js(const Napi::CallbackInfo& info) {
   cuda::synchronize();
   return info.Env().Undefined();

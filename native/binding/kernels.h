@@ -5,6 +5,9 @@
 
 #include "backend.h"
 #include "binding/args.h"
+#if defined(TOROID_CUDA)
+#include "cuda/device.h"
+#endif
 
 namespace toroid::binding {
 
@@ -47,6 +50,16 @@ Napi::Value fill_js(const Napi::CallbackInfo& info);
 Napi::Value adamw_step_js(const Napi::CallbackInfo& info);
 Napi::Value empty_cache_js(const Napi::CallbackInfo& info);
 #if defined(TOROID_CUDA)
+// GPU time per export while toroid.cuda.profile() runs (native/cuda/runtime.cu).
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value profiled(const Napi::CallbackInfo& info) {
+  if (!cuda::profiling()) return F(info);
+  const int begin = cuda::profile_mark();
+  Napi::Value result = F(info);
+  cuda::profile_record(static_cast<const char*>(info.Data()), begin, cuda::profile_mark());
+  return result;
+}
+Napi::Value cuda_profile_js(const Napi::CallbackInfo& info);
 Napi::Value cuda_info_js(const Napi::CallbackInfo& info);
 Napi::Value cuda_set_deterministic_js(const Napi::CallbackInfo& info);
 Napi::Value cuda_set_matmul_precision_js(const Napi::CallbackInfo& info);

@@ -25,6 +25,7 @@
 #include <limits>
 
 #include "backend.h"
+#include "cuda/attention_mma.cuh"
 #include "cuda/common.cuh"
 
 namespace toroid {
@@ -697,6 +698,7 @@ void launch_backward(const Args& a, const float* dout, const float* out, const f
 }  // namespace
 
 void attention_forward(const AttentionParams& p, float* out, float* lse) {
+  if (cuda::attention_mma_forward(p, out, lse)) return;  // precision 2/3, d <= 128, sm_80+: tensor cores
   Args a = make_args(p);
   a.vec = p.d % 4 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v) && aligned16(out);
   // Config<D, BR, BC, CTAs per SM>; shared memory 35, 51, 66 KB (+ BR*BC keep bytes with dropout)
@@ -708,6 +710,7 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
 
 void attention_backward(const AttentionParams& p, const float* dout, const float* out, const float* lse,
                         float* dq, float* dk, float* dv) {
+  if (cuda::attention_mma_backward(p, dout, out, lse, dq, dk, dv)) return;  // precision 2/3, d <= 128, sm_80+
   Args a = make_args(p);
   a.vec = p.d % 4 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v) && aligned16(dout) && aligned16(out) &&
           aligned16(dq) && aligned16(dk) && aligned16(dv);

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace toroid::cuda {
 
@@ -25,4 +26,20 @@ void set_deterministic(bool on);
 int matmul_precision();          // see common.cuh
 void set_matmul_precision(int p);
 
+}  // namespace toroid::cuda
+
+namespace toroid::cuda {
+
+// Per-export GPU time (TOROID profiling, toroid.cuda.profile): CUDA events around
+// every binding call on the stream, summed by export name at report time.
+bool profiling();
+void set_profiling(bool on);
+int profile_mark();  // records an event on the stream; its index
+void profile_record(const char* name, int begin, int end);
+struct ProfileEntry {
+  std::string name;
+  int calls = 0;
+  double ms = 0;
+};
+std::vector<ProfileEntry> profile_report();  // synchronises, then clears
 }  // namespace toroid::cuda

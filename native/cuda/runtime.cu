@@ -153,3 +153,58 @@ DeviceInfo device_info() {
 void synchronize() { check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize"); }
 
 }  // namespace toroid::cuda
+
+#include <map>
+#include <vector>
+
+namespace toroid::cuda {
+
+namespace {
+std::atomic<bool> g_profiling{false};
+std::mutex g_profile_mutex;
+std::vector<cudaEvent_t> g_events;  // reused across reports
+int g_used_events = 0;
+struct Span { const char* name; int begin, end; };
+std::vector<Span> g_spans;
+}  // namespace
+
+bool profiling() { return g_profiling.load(); }
+void set_profiling(bool on) { g_profiling.store(on); }
+
+int profile_mark() {
+  std::lock_guard<std::mutex> lock(g_profile_mutex);
+  if (g_used_events == static_cast<int>(g_events.size())) {
+    cudaEvent_t e = nullptr;
+    check(cudaEventCreate(&e), "cudaEventCreate");
+    g_events.push_back(e);
+  }
+  const int index = g_used_events++;
+  check(cudaEventRecord(g_events[index], stream()), "cudaEventRecord");
+  return index;
+}
+
+void profile_record(const char* name, int begin, int end) {
+  std::lock_guard<std::mutex> lock(g_profile_mutex);
+  g_spans.push_back({name, begin, end});
+}
+
+std::vector<ProfileEntry> profile_report() {
+  check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+  std::lock_guard<std::mutex> lock(g_profile_mutex);
+  std::map<std::string, ProfileEntry> by_name;
+  for (const Span& s : g_spans) {
+    float ms = 0;
+    check(cudaEventElapsedTime(&ms, g_events[s.begin], g_events[s.end]), "cudaEventElapsedTime");
+    ProfileEntry& e = by_name[s.name];
+    e.name = s.name;
+    e.calls++;
+    e.ms += ms;
+  }
+  g_spans.clear();
+  g_used_events = 0;
+  std::vector<ProfileEntry> out;
+  for (auto& [name, e] : by_name) out.push_back(e);
+  return out;
+}
+
+}  // namespace toroid::cuda

@@ -37,6 +37,17 @@ describe.skipIf(!HAS_CUDA)('cuda backend on a GPU', () => {
     y.dispose();
   });
 
+  it('profile() reports GPU time per kernel entry point', () => {
+    const a = toroid.randn([512, 512], onCuda);
+    const { result, kernels, totalMs } = toroid.cuda.profile(() => F.matmul(a, a).sum());
+    expect(result.device).toBe('cuda');
+    expect(kernels.map((k) => k.name)).toEqual(expect.arrayContaining(['matmul', 'sum']));
+    expect(kernels.find((k) => k.name === 'matmul')!.calls).toBe(1);
+    expect(totalMs).toBeGreaterThan(0);
+    result.dispose();
+    a.dispose();
+  });
+
   it('refuses a cpu tensor at the binding boundary with a clear error, never a crash', () => {
     const host = new Float32Array([1, 2, 3, 4]);
     const onGpu = toroid.getBackend('cuda').upload(host, 'float32', true);
@@ -139,5 +150,45 @@ describe.skipIf(!HAS_CUDA)('cuda backend on a GPU', () => {
     }
     toroid.setBackend('cpu');
     for (let i = 0; i < 5; i++) expect(Math.abs(losses.cuda![i]! - losses.cpu![i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(losses.cpu![i]!)));
+  });
+
+  it('mixed precision: bf16 and fp16 matrix products train to the float32 losses within their rounding (fp16 with GradScaler)', () => {
+    const run = (precision: toroid.cuda.MatmulPrecision, scaled: boolean): number[] => {
+      toroid.setBackend('cuda');
+      toroid.cuda.setMatmulPrecision(precision);
+      try {
+        toroid.manualSeed(11);
+        const model = new toroid.nn.GPT({ vocabSize: 64, blockSize: 32, nLayer: 2, nHead: 4, nEmbd: 64, dropout: 0 });
+        const opt = new toroid.optim.AdamW(model.parameters(), { lr: 3e-3 });
+        const scaler = new toroid.optim.GradScaler({ enabled: scaled, initScale: 2 ** 12 });
+        const ids = toroid.tensor(Array.from({ length: 4 * 32 }, (_, i) => (i * 5 + (i >> 3)) % 64), { shape: [4, 32], dtype: 'int32' });
+        const losses: number[] = [];
+        for (let step = 0; step < 8; step++) {
+          const loss = toroid.tidy(() => {
+            const l = model.forward(ids, ids).loss!;
+            scaler.scale(l).backward();
+            return toroid.keep(l);
+          });
+          scaler.step(opt);
+          scaler.update();
+          opt.zeroGrad();
+          losses.push(loss.item());
+          loss.dispose();
+        }
+        model.dispose();
+        ids.dispose();
+        return losses;
+      } finally {
+        toroid.cuda.setMatmulPrecision('highest');
+        toroid.setBackend('cpu');
+      }
+    };
+    const exact = run('highest', false);
+    for (const [precision, scaled] of [['medium', false], ['fp16', true]] as const) {
+      const got = run(precision, scaled);
+      console.log(`${precision}${scaled ? ' + GradScaler' : ''}: losses ${got.map((l) => l.toFixed(4)).join(' ')} (float32 ${exact.map((l) => l.toFixed(4)).join(' ')})`);
+      expect(got[got.length - 1]!).toBeLessThan(got[0]! - 0.5); // it learns
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - exact[i]!)).toBeLessThan(0.05 * Math.max(1, exact[i]!));
+    }
   });
 });

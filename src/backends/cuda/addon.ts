@@ -37,6 +37,7 @@ export interface CudaAddon extends Addon {
   cudaSetDeterministic(on: boolean): void;
   cudaSetMatmulPrecision(precision: number): void;
   cudaSynchronize(): void;
+  cudaProfile(on: boolean): { name: string; calls: number; ms: number }[] | undefined;
   emptyCache(): void;
 }
 

@@ -84,6 +84,28 @@ export function synchronize(): void {
   need('synchronize').cudaSynchronize();
 }
 
+/** GPU time of one kernel entry point (e.g. 'matmul', 'attentionBackward') over a profiled run. */
+export interface KernelTime { name: string; calls: number; ms: number }
+
+/**
+ * Runs fn with CUDA events around every native call and returns its result and
+ * the GPU time per kernel entry point, largest first (a coarse profile: where the
+ * time of a training step goes). Profiling adds an event pair per call.
+ */
+export function profile<T>(fn: () => T): { result: T; kernels: KernelTime[]; totalMs: number } {
+  const addon = need('profile');
+  addon.cudaProfile(true);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    addon.cudaProfile(false);
+    throw err;
+  }
+  const kernels = (addon.cudaProfile(false) ?? []).sort((a, b) => b.ms - a.ms);
+  return { result, kernels, totalMs: kernels.reduce((s, k) => s + k.ms, 0) };
+}
+
 /** Give cached free device blocks back to the driver (they are otherwise kept for reuse). */
 export function emptyCache(): void {
   need('emptyCache').emptyCache();
