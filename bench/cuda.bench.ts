@@ -411,7 +411,7 @@ function gptPart(): void {
       const wallMs = performance.now() - wall0;
       out.profile = { wallMs, gpuMs: totalMs, kernels };
       console.log(`profiled step: wall ${fmtMs(wallMs)} ms, GPU time in kernels ${fmtMs(totalMs)} ms; top entries:`);
-      for (const k of kernels.slice(0, 14)) console.log(`  ${k.name.padEnd(22)} ${String(k.calls).padStart(5)} calls ${fmtMs(k.ms).padStart(9)} ms ${(100 * k.ms / totalMs).toFixed(1).padStart(5)}%`);
+      for (const k of kernels.slice(0, 30)) console.log(`  ${k.name.padEnd(48)} ${String(k.calls).padStart(5)} calls ${fmtMs(k.ms).padStart(9)} ms ${(100 * k.ms / totalMs).toFixed(1).padStart(5)}%`);
     }
     const tokensPerSec = (B * T) / (t.median / 1000);
     const flopsPerToken = 6 * params + 12 * config.nLayer * T * config.nEmbd;

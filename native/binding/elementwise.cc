@@ -40,6 +40,9 @@ Napi::Value binary_js(const Napi::CallbackInfo& info) {
   i64 size = 1;
   for (i64 s : shape) size *= s;
   auto out = new_storage(info.Env(), DType::f32, size);
+#if defined(TOROID_CUDA)
+  if (cuda::profiling()) cuda::profile_label("binary " + describe_shape(x.shape) + " " + describe_shape(y.shape));
+#endif
   if (size > 0) binary_forward(x.f32(), y.f32(), f32(out), static_cast<int>(shape.size()), shape.data(), sa.data(), sb.data(), op);
   return out;
 }

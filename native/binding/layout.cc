@@ -45,6 +45,9 @@ Napi::Value strided_copy_js(const Napi::CallbackInfo& info) {
   }
   if (size > 0 && last >= x.size) a.range_error("strides", "offsets within x's " + std::to_string(x.size) + " elements", "a largest offset of " + std::to_string(last));
   auto y = new_storage(info.Env(), x.dtype, size);
+#if defined(TOROID_CUDA)
+  if (cuda::profiling()) cuda::profile_label("stridedCopy " + describe_shape(x.shape) + " -> " + describe_shape(shape));
+#endif
   const char* base = static_cast<const char*>(x.block->ptr) + offset * static_cast<i64>(dtype_bytes(x.dtype));
   if (size > 0) strided_copy(base, y.Data()->ptr, static_cast<int>(dtype_bytes(x.dtype)), static_cast<int>(shape.size()), shape.data(), strides.data());
   return y;

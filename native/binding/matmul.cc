@@ -47,6 +47,13 @@ Napi::Value matmul_js(const Napi::CallbackInfo& info) {
     offb[n] = ob;
   }
   auto y = new_storage(info.Env(), DType::f32, batch * M * N);
+#if defined(TOROID_CUDA)
+  // a profile tells products apart by shape: "matmul 8192x2304x768 NT +bias"
+  if (cuda::profiling()) {
+    cuda::profile_label("matmul " + std::to_string(batch > 1 ? batch : 1) + "x" + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                        std::to_string(K) + " " + (ta ? "T" : "N") + (tb ? "T" : "N") + (bias.present ? " +bias" : ""));
+  }
+#endif
   matmul_forward(A.f32(), B.f32(), bias.f32(), f32(y), batch, offa.data(), offb.data(), M, N, K, ta, tb);
   return y;
 }

@@ -79,9 +79,20 @@ BlockCache g_cache;
 // The raw C call: Napi::MemoryManagement throws when the environment is being torn
 // down (a worker thread exiting runs our finalizers then), and a throw from a
 // finalizer would terminate the process. Its status is ignored on purpose.
+//
+// Device memory is not reported: V8 counts external memory against its heap
+// limits and answers every ~64 MB of growth with garbage-collection work, which
+// stalled the GPU's feed between kernels (a GPT-2 step allocates GBs of
+// activations). Device tensors are freed by dispose()/tidy(); the finalizer stays
+// the backstop, and toroid.cuda.info() reports the bytes.
 void adjust_external_memory(napi_env env, std::int64_t delta) {
+#if defined(TOROID_CUDA)
+  (void)env;
+  (void)delta;
+#else
   std::int64_t ignored = 0;
   (void)napi_adjust_external_memory(env, delta, &ignored);
+#endif
 }
 
 void free_block_memory(Block* b) {

@@ -138,6 +138,45 @@ __device__ __forceinline__ void stage(std::uint16_t* dst, const float* __restric
   }
 }
 
+// The split form of stage(): tile_load issues every global load of the tile into registers
+// (all in flight at once), tile_store converts and writes them, so that a product can run
+// between the two while the loads land.
+template <int R, int D>
+__host__ __device__ constexpr int tile_steps() { return (R * (D / 4) + THREADS - 1) / THREADS; }
+
+template <int R, int D>
+__device__ __forceinline__ void tile_load(float4 (&x)[tile_steps<R, D>()], const float* __restrict__ src, i64 rows, i64 d, bool vec) {
+  constexpr int C4 = D / 4, N = R * C4;
+#pragma unroll
+  for (int step = 0; step < tile_steps<R, D>(); step++) {
+    const int e = step * THREADS + threadIdx.x, r = e / C4, c = (e % C4) * 4;
+    x[step] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (N % THREADS != 0 && e >= N) continue;
+    if (vec) {
+      if (r < rows && c < d) x[step] = __ldg(reinterpret_cast<const float4*>(src + r * d + c));
+    } else {
+      if (r < rows && c < d) x[step].x = __ldg(src + r * d + c);
+      if (r < rows && c + 1 < d) x[step].y = __ldg(src + r * d + c + 1);
+      if (r < rows && c + 2 < d) x[step].z = __ldg(src + r * d + c + 2);
+      if (r < rows && c + 3 < d) x[step].w = __ldg(src + r * d + c + 3);
+    }
+  }
+}
+
+template <bool HALF, int R, int D>
+__device__ __forceinline__ void tile_store(std::uint16_t* dst, const float4 (&x)[tile_steps<R, D>()], float mul) {
+  constexpr int LD = D + 8, C4 = D / 4, N = R * C4;
+#pragma unroll
+  for (int step = 0; step < tile_steps<R, D>(); step++) {
+    const int e = step * THREADS + threadIdx.x, r = e / C4, c = (e % C4) * 4;
+    if (N % THREADS != 0 && e >= N) continue;
+    uint2 y;
+    y.x = pack2<HALF>(x[step].x * mul, x[step].y * mul);
+    y.y = pack2<HALF>(x[step].z * mul, x[step].w * mul);
+    *reinterpret_cast<uint2*>(dst + r * LD + c) = y;
+  }
+}
+
 __device__ __forceinline__ std::uint32_t pick_word(const cuda::PhiloxWords& lo, const cuda::PhiloxWords& hi, int i) {
   switch (i) {
     case 0: return lo.w[0];
@@ -314,9 +353,11 @@ mma_forward_kernel(const Args a, float* __restrict__ out, float* __restrict__ ls
     const i64 kend = key_end(a, i0, q_rows);
     for (i64 j0 = 0; j0 < kend; j0 += BC) {
       const i64 k_rows = min64(BC, a.Tk - j0);
+      float4 kx[tile_steps<BC, D>()], vx[tile_steps<BC, D>()];
       __syncthreads();  // every warp is done with the previous K, V and keep
-      stage<HALF, BC, D>(Ks, a.k + kv + j0 * a.d, k_rows, a.d, a.vec, 1.0f);
-      stage<HALF, BC, D>(Vs, a.v + kv + j0 * a.d, k_rows, a.d, a.vec, 1.0f);
+      tile_load<BC, D>(kx, a.k + kv + j0 * a.d, k_rows, a.d, a.vec);
+      tile_load<BC, D>(vx, a.v + kv + j0 * a.d, k_rows, a.d, a.vec);
+      tile_store<HALF, BC, D>(Ks, kx, 1.0f);
       if (a.dropout) fill_keep<BR, BC>(keep, a, bh, i0, j0);
       __syncthreads();
 
@@ -324,6 +365,7 @@ mma_forward_kernel(const Args a, float* __restrict__ out, float* __restrict__ ls
 #pragma unroll
       for (int n = 0; n < NT; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
       mma_abt<HALF, NT, DK>(s, Qs + warp * 16 * LD, LD, Ks, LD, lane);
+      tile_store<HALF, BC, D>(Vs, vx, 1.0f);  // V lands while S is computed; nobody reads V before the barrier below
       if (!tile_clear(a, i0 + warp * 16, 16, j0, BC)) mask_tile<NT, false>(a, s, b, head, i0 + warp * 16, j0, lane);
 
 #pragma unroll
@@ -353,6 +395,7 @@ mma_forward_kernel(const Args a, float* __restrict__ out, float* __restrict__ ls
       }
       std::uint32_t pa[NT / 2][4];
       to_a<HALF, NT>(pa, s);
+      __syncthreads();  // every warp's share of V is stored
       mma_pb<HALF, ON, NT / 2>(o, pa, Vs, LD, lane);
     }
 
@@ -420,8 +463,10 @@ mma_dkdv_kernel(const Args a, const float* __restrict__ dout, const float* __res
       for (i64 i0 = i_start; i0 < a.Tq; i0 += BR) {
         const i64 q_rows = min64(BR, a.Tq - i0);
         __syncthreads();  // every warp is done with the previous Q, dO, lse, D and keep
-        stage<HALF, BR, D>(Qs, a.q + (bh * a.Tq + i0) * a.d, q_rows, a.d, a.vec, a.scale);
-        stage<HALF, BR, D>(dOs, dout + (bh * a.Tq + i0) * a.d, q_rows, a.d, a.vec, 1.0f);
+        float4 qx[tile_steps<BR, D>()], ox[tile_steps<BR, D>()];
+        tile_load<BR, D>(qx, a.q + (bh * a.Tq + i0) * a.d, q_rows, a.d, a.vec);
+        tile_load<BR, D>(ox, dout + (bh * a.Tq + i0) * a.d, q_rows, a.d, a.vec);
+        tile_store<HALF, BR, D>(Qs, qx, a.scale);
         if (threadIdx.x < BR) {
           const i64 i = i0 + threadIdx.x;
           lse_s[threadIdx.x] = i < a.Tq ? lse[bh * a.Tq + i] : NEG_INF;
@@ -436,6 +481,8 @@ mma_dkdv_kernel(const Args a, const float* __restrict__ dout, const float* __res
 #pragma unroll
           for (int e = 0; e < 4; e++) s[n][e] = dp[n][e] = 0.0f;
         mma_abt<HALF, NQ, DK>(s, Ks + warp * 16 * LD, LD, Qs, LD, lane);
+        tile_store<HALF, BR, D>(dOs, ox, 1.0f);  // dO lands while S^T is computed
+        __syncthreads();
         mma_abt<HALF, NQ, DK>(dp, Vs + warp * 16 * LD, LD, dOs, LD, lane);
         if (!tile_clear(a, i0, BR, jw, 16)) mask_tile<NQ, true>(a, s, b, head, jw, i0, lane);
 #pragma unroll
@@ -507,9 +554,11 @@ mma_dq_kernel(const Args a, const float* __restrict__ dout, const float* __restr
     const i64 kend = key_end(a, i0, q_rows);
     for (i64 j0 = 0; j0 < kend; j0 += BC) {
       const i64 k_rows = min64(BC, a.Tk - j0);
+      float4 kx[tile_steps<BC, D>()], vx[tile_steps<BC, D>()];
       __syncthreads();  // every warp is done with the previous K, V and keep (first pass: Q, dO, lse, D are written)
-      stage<HALF, BC, D>(Ks, a.k + kv + j0 * a.d, k_rows, a.d, a.vec, 1.0f);
-      stage<HALF, BC, D>(Vs, a.v + kv + j0 * a.d, k_rows, a.d, a.vec, 1.0f);
+      tile_load<BC, D>(kx, a.k + kv + j0 * a.d, k_rows, a.d, a.vec);
+      tile_load<BC, D>(vx, a.v + kv + j0 * a.d, k_rows, a.d, a.vec);
+      tile_store<HALF, BC, D>(Ks, kx, 1.0f);
       if (a.dropout) fill_keep<BR, BC>(keep, a, bh, i0, j0);
       __syncthreads();
 
@@ -519,6 +568,8 @@ mma_dq_kernel(const Args a, const float* __restrict__ dout, const float* __restr
 #pragma unroll
         for (int e = 0; e < 4; e++) s[n][e] = dp[n][e] = 0.0f;
       mma_abt<HALF, NT, DK>(s, Qs + warp * 16 * LD, LD, Ks, LD, lane);
+      tile_store<HALF, BC, D>(Vs, vx, 1.0f);  // V lands while S is computed
+      __syncthreads();
       mma_abt<HALF, NT, DK>(dp, dOs + warp * 16 * LD, LD, Vs, LD, lane);
       if (!tile_clear(a, i0 + warp * 16, 16, j0, BC)) mask_tile<NT, false>(a, s, b, head, i0 + warp * 16, j0, lane);
 #pragma unroll
@@ -636,7 +687,7 @@ void launch_backward(const Args& a, const float* dout, const float* out, const f
 template <bool HALF>
 void forward(const AttentionParams& p, const Args& a, float* out, float* lse) {
   // shared memory 14, 28, 52 KB (+ 4 KB keep with dropout)
-  if (p.d <= 32) launch_forward<HALF, 32, 64, 4>(a, out, lse);
+  if (p.d <= 32) launch_forward<HALF, 32, 64, 3>(a, out, lse);
   else if (p.d <= 64) launch_forward<HALF, 64, 64, 4>(a, out, lse);
   else launch_forward<HALF, 128, 64, 2>(a, out, lse);
 }
@@ -645,7 +696,7 @@ template <bool HALF>
 void backward(const AttentionParams& p, const Args& a, const float* dout, const float* out, const float* lse, float* dq, float* dk,
               float* dv) {
   // dK/dV 21, 37, 53 KB; dQ 21, 37, 70 KB (+ BR*BC keep bytes with dropout)
-  if (p.d <= 32) launch_backward<HALF, 32, 64, 3, 64, 3>(a, dout, out, lse, dq, dk, dv);
+  if (p.d <= 32) launch_backward<HALF, 32, 64, 2, 64, 2>(a, dout, out, lse, dq, dk, dv);
   else if (p.d <= 64) launch_backward<HALF, 64, 64, 2, 64, 2>(a, dout, out, lse, dq, dk, dv);
   else launch_backward<HALF, 128, 32, 2, 64, 2>(a, dout, out, lse, dq, dk, dv);
 }

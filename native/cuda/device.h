@@ -36,6 +36,8 @@ bool profiling();
 void set_profiling(bool on);
 int profile_mark();  // records an event on the stream; its index
 void profile_record(const char* name, int begin, int end);
+// Replaces the export name of the call in progress (e.g. with a GEMM's shape), once.
+void profile_label(std::string label);
 struct ProfileEntry {
   std::string name;
   int calls = 0;

@@ -164,7 +164,8 @@ std::atomic<bool> g_profiling{false};
 std::mutex g_profile_mutex;
 std::vector<cudaEvent_t> g_events;  // reused across reports
 int g_used_events = 0;
-struct Span { const char* name; int begin, end; };
+struct Span { std::string name; int begin, end; };
+thread_local std::string t_label;
 std::vector<Span> g_spans;
 }  // namespace
 
@@ -183,9 +184,12 @@ int profile_mark() {
   return index;
 }
 
+void profile_label(std::string label) { t_label = std::move(label); }
+
 void profile_record(const char* name, int begin, int end) {
   std::lock_guard<std::mutex> lock(g_profile_mutex);
-  g_spans.push_back({name, begin, end});
+  g_spans.push_back({t_label.empty() ? std::string(name) : t_label, begin, end});
+  t_label.clear();
 }
 
 std::vector<ProfileEntry> profile_report() {
