@@ -1,0 +1,333 @@
+// npm run bench: toroid against the peers a Node user would pick, in one run on
+// one machine: toroid's cpu (and cuda, on a GPU) and ts backends, TensorFlow.js
+// (cpu and wasm backends) and PyTorch (Debian's 1.13 CPU build in its fast OpenMP
+// configuration), on a Seq2Seq and a GPT training step and greedy decoding.
+// Protocol and workloads: bench/peers/PROTOCOL.md. Every worker loads the same
+// weights and batch; training first-batch losses must agree before anything is
+// timed; repetitions are interleaved round-robin across the implementations.
+//
+//   npm run bench [-- --record] [--only gpt-train,...] [--impls toroid-cpu,torch,...]
+//                 [--reps 5] [--budget 120] [--ready-timeout 900]
+//   --record   append the table to bench/RESULTS.md and write bench/results/peers-<date>.{json,svg,png}
+//   --budget   seconds of timed repetitions per worker; slower workers stop early (fewer runs, noted)
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as toroid from '../src/index.js';
+import { machineLine, today } from './machine.js';
+import { barChartSvg, svgToPng, type Group } from './peers/chart.js';
+import { prepare } from './peers/prepare.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(name);
+const value = (name: string, fallback: string): string => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+};
+const RECORD = flag('--record');
+const REPS = Number(value('--reps', '5'));
+const BUDGET_MS = Number(value('--budget', '120')) * 1000;
+const READY_TIMEOUT_MS = Number(value('--ready-timeout', '900')) * 1000;
+const THREADS = value('--threads', '2');
+const WORKLOADS = ['seq2seq-train', 'gpt-train', 'seq2seq-greedy', 'gpt-greedy'] as const;
+type Workload = (typeof WORKLOADS)[number];
+const ONLY = value('--only', WORKLOADS.join(',')).split(',') as Workload[];
+
+const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
+const PYTHON = '/usr/bin/python3';
+const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+
+interface Impl {
+  name: string;
+  workloads: readonly string[];
+  command(workload: string, dir: string): { cmd: string; args: string[]; env?: NodeJS.ProcessEnv };
+  available(): string | null; // null = yes, else why not
+}
+
+const torchEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env, OMP_NUM_THREADS: THREADS, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX',
+  LD_LIBRARY_PATH: existsSync(OPENBLAS) ? OPENBLAS : (process.env.LD_LIBRARY_PATH ?? ''),
+});
+let torchVersion: string | null | undefined;
+function torchAvailable(): string | null {
+  if (torchVersion === undefined) {
+    const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env: torchEnv() });
+    torchVersion = probe.status === 0 ? probe.stdout.trim() : null;
+  }
+  return torchVersion === null ? `${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-openmp)` : null;
+}
+const hasModule = (name: string): boolean => existsSync(path.join(root, 'node_modules', ...name.split('/')));
+const TRAIN = ['seq2seq-train', 'gpt-train'];
+const ALL = [...WORKLOADS];
+
+const IMPLS: Impl[] = [
+  {
+    name: 'toroid-cpu', workloads: ALL,
+    command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'toroid_worker.ts'), '--workload', w, '--dir', dir, '--backend', 'cpu', '--threads', THREADS] }),
+    available: () => (toroid.listBackends().includes('cpu') ? null : 'the native addon is not built'),
+  },
+  {
+    name: 'toroid-cuda', workloads: ALL,
+    command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'toroid_worker.ts'), '--workload', w, '--dir', dir, '--backend', 'cuda'] }),
+    available: () => (toroid.cuda.isAvailable() ? null : 'no GPU'),
+  },
+  {
+    name: 'toroid-ts', workloads: TRAIN,
+    command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'toroid_worker.ts'), '--workload', w, '--dir', dir, '--backend', 'ts'] }),
+    available: () => null,
+  },
+  ...(['wasm', 'cpu'] as const).map((b): Impl => ({
+    name: `tfjs-${b}`, workloads: TRAIN,
+    command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'tfjs_worker.ts'), '--workload', w, '--dir', dir, '--backend', b] }),
+    available: () => (hasModule(`@tensorflow/tfjs-backend-${b}`) ? null : `@tensorflow/tfjs-backend-${b} is not installed`),
+  })),
+  {
+    name: 'torch', workloads: ALL,
+    command: (w, dir) => ({ cmd: PYTHON, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', w, '--dir', dir, '--threads', THREADS], env: torchEnv() }),
+    available: torchAvailable,
+  },
+  {
+    name: 'torch-nocache', workloads: ['seq2seq-greedy', 'gpt-greedy'],
+    command: (w, dir) => ({ cmd: PYTHON, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', `${w}-nocache`, '--dir', dir, '--threads', THREADS], env: torchEnv() }),
+    available: torchAvailable,
+  },
+];
+const SELECTED = value('--impls', IMPLS.map((i) => i.name).join(',')).split(',');
+
+interface Result {
+  workload: string;
+  impl: string;
+  status: 'ok' | 'skipped' | 'failed' | 'mismatch';
+  note: string;
+  firstLoss?: number;
+  firstIds?: number[];
+  tokens?: number;
+  warmupMs?: number;
+  times: number[];
+}
+
+class Worker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly pending: ((line: string | null) => void)[] = [];
+  private readonly queued: string[] = [];
+  private stderr = '';
+  private closed = false;
+
+  constructor(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
+    this.child = spawn(cmd, args, { cwd: root, env: env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const waiter = this.pending.shift();
+      if (waiter) waiter(line);
+      else this.queued.push(line);
+    });
+    this.child.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
+    this.child.on('close', () => {
+      this.closed = true;
+      for (const w of this.pending.splice(0)) w(null);
+    });
+  }
+
+  /** The next JSON message, or null when the worker exited or the timeout passed. */
+  next(timeoutMs: number): Promise<Record<string, unknown> | null> {
+    const line = this.queued.shift();
+    if (line !== undefined) return Promise.resolve(JSON.parse(line) as Record<string, unknown>);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.pending.indexOf(done);
+        if (i >= 0) this.pending.splice(i, 1);
+        resolve(null);
+      }, timeoutMs);
+      const done = (l: string | null): void => {
+        clearTimeout(timer);
+        resolve(l === null ? null : (JSON.parse(l) as Record<string, unknown>));
+      };
+      this.pending.push(done);
+    });
+  }
+
+  send(line: string): void {
+    if (!this.closed) this.child.stdin.write(`${line}\n`);
+  }
+
+  lastError(): string {
+    return this.stderr.trim().split('\n').slice(-3).join(' | ');
+  }
+
+  stop(): void {
+    this.send('quit');
+    this.child.stdin.end();
+    setTimeout(() => { if (!this.closed) this.child.kill('SIGKILL'); }, 5000).unref();
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function runWorkload(workload: Workload, dir: string): Promise<Result[]> {
+  const impls = IMPLS.filter((i) => SELECTED.includes(i.name) && i.workloads.includes(workload));
+  const results: Result[] = [];
+  const live: { worker: Worker; result: Result; spent: number }[] = [];
+  for (const impl of impls) {
+    const result: Result = { workload, impl: impl.name, status: 'ok', note: '', times: [] };
+    results.push(result);
+    const why = impl.available();
+    if (why !== null) {
+      Object.assign(result, { status: 'skipped', note: why });
+      continue;
+    }
+    const { cmd, args, env } = impl.command(workload, dir);
+    const worker = new Worker(cmd, args, env);
+    process.stderr.write(`[bench] ${workload}: starting ${impl.name} ... `);
+    const t0 = performance.now();
+    const ready = await worker.next(READY_TIMEOUT_MS);
+    process.stderr.write(`${ready === null ? 'no answer' : ready.ready ? 'ready' : 'refused'} after ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    if (ready === null || ready.ready !== true) {
+      Object.assign(result, { status: ready === null ? 'failed' : 'skipped', note: ready === null ? `no ready within ${READY_TIMEOUT_MS / 1000} s or exited: ${worker.lastError()}` : String(ready.error) });
+      worker.stop();
+      continue;
+    }
+    result.firstLoss = ready.firstLoss as number | undefined;
+    result.firstIds = ready.firstIds as number[] | undefined;
+    result.tokens = ready.tokens as number;
+    live.push({ worker, result, spent: 0 });
+  }
+
+  // equal work: the same first-batch loss (training) or the same first tokens (decoding) as the reference
+  const ref = live.find((l) => l.result.impl === 'toroid-cpu') ?? live[0];
+  for (const l of live) {
+    if (ref === undefined || l === ref) continue;
+    const r = l.result, base = ref.result;
+    if (r.firstLoss !== undefined && base.firstLoss !== undefined) {
+      const rel = Math.abs(r.firstLoss - base.firstLoss) / Math.abs(base.firstLoss);
+      r.note = `first loss ${r.firstLoss.toFixed(6)} (rel diff ${rel.toExponential(1)})`;
+      if (!(rel < 1e-4)) r.status = 'mismatch';
+    }
+    if (r.firstIds !== undefined && base.firstIds !== undefined) {
+      const same = r.firstIds.length === base.firstIds.length && r.firstIds.every((t, i) => t === base.firstIds![i]);
+      r.note = same ? 'same first tokens' : `first tokens differ: ${r.firstIds.join(',')} vs ${base.firstIds.join(',')}`;
+      if (!same) r.status = 'mismatch';
+    }
+    if (r.tokens !== base.tokens) {
+      r.status = 'mismatch';
+      r.note += `; tokens per rep ${r.tokens} vs ${base.tokens}`;
+    }
+  }
+  if (ref !== undefined && ref.result.firstLoss !== undefined) ref.result.note = `first loss ${ref.result.firstLoss.toFixed(6)} (reference)`;
+  const timed = live.filter((l) => l.result.status === 'ok');
+  for (const l of live.filter((x) => x.result.status !== 'ok')) l.worker.stop();
+
+  // warm-up round, then interleaved timed rounds
+  for (let round = 0; round <= REPS; round++) {
+    for (const l of timed) {
+      if (round > 0 && l.spent >= BUDGET_MS) continue;
+      l.worker.send('rep');
+      const m = await l.worker.next(Math.max(READY_TIMEOUT_MS, 4 * BUDGET_MS));
+      if (m === null || typeof m.ms !== 'number') {
+        l.result.status = 'failed';
+        l.result.note = `a repetition failed: ${l.worker.lastError()}`;
+        l.spent = Infinity;
+        continue;
+      }
+      if (round === 0) l.result.warmupMs = m.ms;
+      else {
+        l.result.times.push(m.ms);
+        l.spent += m.ms;
+      }
+      // a worker whose warm-up alone exceeds the budget is timed by that one run
+      if (round === 0 && m.ms >= BUDGET_MS) l.spent = Infinity;
+    }
+    process.stderr.write(`[bench] ${workload}: round ${round} done\n`);
+  }
+  for (const l of timed) {
+    l.worker.stop();
+    if (l.result.status === 'ok' && l.result.times.length === 0 && l.result.warmupMs !== undefined) {
+      l.result.times.push(l.result.warmupMs);
+      l.result.note += `${l.result.note ? '; ' : ''}one run (the warm-up took longer than the ${BUDGET_MS / 1000} s budget)`;
+    } else if (l.result.status === 'ok' && l.result.times.length < REPS) {
+      l.result.note += `${l.result.note ? '; ' : ''}${l.result.times.length} runs within the ${BUDGET_MS / 1000} s budget`;
+    }
+  }
+  return results;
+}
+
+const tokensPerSec = (r: Result): number | null => (r.status === 'ok' && r.times.length > 0 && r.tokens ? r.tokens / (median(r.times) / 1000) : null);
+
+function table(results: Result[]): string {
+  const lines = ['| workload | implementation | ms / rep: median (min-max), runs | tokens / s | toroid-cpu is | equal work / note |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const w of WORKLOADS) {
+    const rows = results.filter((r) => r.workload === w);
+    const ours = rows.find((r) => r.impl === 'toroid-cpu');
+    const oursTps = ours ? tokensPerSec(ours) : null;
+    for (const r of rows) {
+      const tps = tokensPerSec(r);
+      const timing = r.times.length > 0 ? `${median(r.times).toFixed(1)} (${Math.min(...r.times).toFixed(1)}-${Math.max(...r.times).toFixed(1)}), ${r.times.length}` : '-';
+      const ratio = tps !== null && oursTps !== null && r.impl !== 'toroid-cpu' ? `${(oursTps / tps).toFixed(2)}x` : r.impl === 'toroid-cpu' ? '1.00x' : '-';
+      lines.push(`| ${w} | ${r.impl} | ${timing} | ${tps === null ? '-' : Math.round(tps)} | ${ratio} | ${r.status === 'ok' ? r.note : `${r.status}: ${r.note}`} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function versions(): string {
+  const pkg = (name: string): string => {
+    try {
+      return (JSON.parse(readFileSync(path.join(root, 'node_modules', ...name.split('/'), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'not installed';
+    }
+  };
+  const native = toroid.nativeInfo();
+  return `toroid ${(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version} (cpu: ${native ? `${native.blas}, ${THREADS} threads` : 'not built'}), ` +
+    `TensorFlow.js ${pkg('@tensorflow/tfjs-core')} (wasm: SIMD, single thread in Node), PyTorch ${torchVersion ?? 'not installed'} (${THREADS} threads, OpenMP OpenBLAS)`;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'toroid-bench-'));
+  const started = performance.now();
+  try {
+    process.stderr.write(`[bench] writing the shared weights and batches to ${dir}\n`);
+    await prepare(dir);
+    torchAvailable();
+    const results: Result[] = [];
+    for (const w of WORKLOADS.filter((x) => ONLY.includes(x))) results.push(...(await runWorkload(w, dir)));
+    const minutes = ((performance.now() - started) / 60000).toFixed(1);
+    const header = [
+      `Machine: ${machineLine()}; ${versions()}.`,
+      `Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (${minutes} min). Workloads (bench/peers/PROTOCOL.md): Seq2Seq 3+3 layers d 256 (vocab 8000) training step on 64 x 24 tokens; GPT 6 layers d 384, 6 heads, T 256, vocab 65 training step at batch 16; greedy decoding of the Seq2Seq batch (24 tokens per sentence) and of 8 GPT prompts (128 tokens each). ${REPS} interleaved timed runs after one warm-up, at most ${BUDGET_MS / 1000} s of timed runs per implementation.`,
+    ].join('\n');
+    const body = table(results);
+    console.log(`\n${header}\n\n${body}\n`);
+    const groups: Group[] = WORKLOADS.filter((x) => ONLY.includes(x)).map((w) => ({
+      workload: w,
+      bars: results.filter((r) => r.workload === w && r.status !== 'skipped').map((r) => ({ impl: r.impl, tokensPerSec: tokensPerSec(r) })),
+    }));
+    const svg = barChartSvg('toroid vs peers: tokens / s (higher is better)', `${machineLine()}; ${today()}`, groups);
+    const outDir = path.join(here, 'results');
+    mkdirSync(outDir, { recursive: true });
+    const stem = RECORD ? path.join(outDir, `peers-${today()}`) : path.join(os.tmpdir(), 'toroid-bench-latest');
+    writeFileSync(`${stem}.svg`, svg);
+    writeFileSync(`${stem}.json`, JSON.stringify({ date: today(), machine: machineLine(), versions: versions(), argv, results }, null, 1));
+    const png = svgToPng(svg);
+    if (png !== null) writeFileSync(`${stem}.png`, png);
+    if (RECORD) {
+      copyFileSync(`${stem}.svg`, path.join(outDir, 'peers-latest.svg'));
+      if (png !== null) copyFileSync(`${stem}.png`, path.join(outDir, 'peers-latest.png'));
+      appendFileSync(path.join(here, 'RESULTS.md'), `\n## toroid vs peers (npm run bench), ${today()}\n\n${header}\n\n${body}\n\nChart: bench/results/peers-${today()}.svg (and .png).\n`);
+      console.log(`recorded: bench/RESULTS.md, ${path.relative(root, stem)}.{svg,json${png ? ',png' : ''}}`);
+    } else {
+      console.log(`chart: ${stem}.svg${png ? ` and ${stem}.png` : ''} (-- --record keeps it in bench/results/)`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
