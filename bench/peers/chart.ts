@@ -18,7 +18,7 @@ export function barChartSvg(title: string, subtitle: string, groups: Group[]): s
   const values = groups.flatMap((g) => g.bars.map((b) => b.tokensPerSec)).filter((v): v is number => v !== null && v > 0);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values, 1)))), hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, 10))));
   const barW = 26, gap = 36, left = 78, top = 70, plotH = 300, legendH = 28 * Math.ceil(impls.length / 4);
-  const groupW = (g: Group): number => g.bars.length * barW + gap;
+  const groupW = (g: Group): number => Math.max(g.bars.length * barW + gap, 150);  // room for the label
   const width = Math.max(640, left + groups.reduce((s, g) => s + groupW(g), 0) + 30);
   const height = top + plotH + 90 + legendH;
   const y = (v: number): number => top + plotH - (Math.log10(v / lo) / Math.log10(hi / lo)) * plotH;
