@@ -54,11 +54,5 @@ __device__ __forceinline__ PhiloxWords philox4x32_10(std::uint64_t counter, std:
   }
   return {{c0, c1, c2, c3}};
 }
-// Element `index` of the stream at rng: kept (returns 1/(1-p)) when its 24-bit
-// uniform m satisfies m >= threshold = ceil(p * 2^24), else 0. Same rule as the cpu.
-__device__ __forceinline__ float dropout_scale(Rng rng, std::uint64_t index, double threshold, float keep) {
-  const PhiloxWords b = philox4x32_10(rng.offset + index / 4, rng.seed);
-  return static_cast<double>(b.w[index & 3] >> 8) >= threshold ? keep : 0.0f;
-}
 
 }  // namespace toroid::cuda

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "cuda/common.cuh"
+#include "cuda/rows.cuh"
 
 namespace toroid {
 
@@ -21,22 +21,12 @@ using cuda::check_launch;
 using cuda::stream;
 
 namespace {
+// row reductions, launch_rows and Scratch: cuda/rows.cuh
+using namespace cuda;
 
-constexpr int WARP_ROW_MAX_C = 1024;
+
 constexpr int REDUCE_THREADS = 1024;  // the single block of the mean/sum passes
 constexpr int THREADS = 256;
-
-template <int TPR> struct RowShape {
-  static constexpr int threads = TPR == 32 ? 256 : TPR;
-  static constexpr int rows = threads / TPR;
-};
-
-template <class T>
-__device__ __forceinline__ T warp_sum(T v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // A row's running max m and sum s of exp(x - m): one pass over the logits
 // instead of two (a max pass, then a sum pass), which matters at vocab-sized C.
@@ -78,19 +68,6 @@ __device__ __forceinline__ MaxSum row_merge(MaxSum v, MaxSum* smem) {
   }
   return v;
 }
-template <int TPR>
-__device__ __forceinline__ float row_sum(float v, float* smem) {
-  v = warp_sum(v);
-  if constexpr (TPR > 32) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) smem[warp] = v;
-    __syncthreads();
-    v = warp_sum(lane < TPR / 32 ? smem[lane] : 0.0f);
-    __syncthreads();
-  }
-  return v;
-}
-
 // Sum over one whole block of REDUCE_THREADS; thread 0 gets the result.
 template <class T>
 __device__ __forceinline__ T block_sum(T v, T* smem) {
@@ -101,16 +78,6 @@ __device__ __forceinline__ T block_sum(T v, T* smem) {
   return warp_sum(lane < REDUCE_THREADS / 32 ? smem[lane] : T(0));
 }
 
-// Stream-ordered scratch (none for 0 bytes), freed after the kernels queued before it.
-struct Scratch {
-  void* ptr = nullptr;
-  Scratch(std::size_t bytes, const char* what) {
-    if (bytes > 0) check(cudaMallocAsync(&ptr, bytes, stream()), what);
-  }
-  ~Scratch() { if (ptr) cudaFreeAsync(ptr, stream()); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 
 // Per row: lse [N], and the row's loss into loss_rows (float, reduction none)
 // or row_losses (double, for the mean/sum pass); exactly one of them is non-null.
@@ -208,7 +175,7 @@ i64 cross_entropy_forward(const float* logits, const std::int32_t* target, float
                                                                                 ignore_index, smoothing);
       check_launch("cross_entropy_forward");
     };
-    if (C <= WARP_ROW_MAX_C) launch(std::integral_constant<int, 32>{}, cuda::blocks_for(N, RowShape<32>::rows));
+    if (C <= WARP_ROW_MAX) launch(std::integral_constant<int, 32>{}, cuda::blocks_for(N, RowShape<32>::rows));
     else launch(std::integral_constant<int, 512>{}, cuda::blocks_for(N, RowShape<512>::rows));
   }
   if (!none) {

@@ -2,7 +2,7 @@
 // src/random/philox.ts): element e uses word e % 4 of the block with counter
 // offset + e / 4, and is kept (scaled by 1/(1-p)) when its 24-bit uniform m
 // satisfies m >= ceil(p * 2^24). One thread per Philox block: four elements from
-// one philox4x32_10 call, bit-identical to dropout_scale() in common.cuh.
+// one philox4x32_10 call, bit-identical to the cpu's dropout_scales() (native/cpu/philox.h).
 #include <cmath>
 #include <cstdint>
 

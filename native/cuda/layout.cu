@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/common.cuh"
+#include "cuda/rows.cuh"
 
 namespace toroid {
 
@@ -17,19 +17,12 @@ using cuda::check_launch;
 using cuda::stream;
 
 namespace {
+// row reductions, launch_rows and Scratch: cuda/rows.cuh
+using namespace cuda;
+
 constexpr int THREADS = 256;
 constexpr int MAX_DIMS = 8;  // per launch (sum: per kind of dim), after merging
 
-// Stream-ordered scratch (none for 0 bytes), freed after the kernels queued before it.
-struct Scratch {
-  void* ptr = nullptr;
-  Scratch(std::size_t bytes, const char* what) {
-    if (bytes > 0) check(cudaMallocAsync(&ptr, bytes, stream()), what);
-  }
-  ~Scratch() { if (ptr) cudaFreeAsync(ptr, stream()); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 
 [[noreturn]] void too_many_dims(const char* op, int rank) {
   throw DeviceError(std::string("toroid.") + op + ": at most " + std::to_string(MAX_DIMS) + " non-mergeable dimensions on cuda, got more (rank " +
@@ -132,11 +125,6 @@ __global__ void sum_partials(const float* __restrict__ x, float* __restrict__ y,
   }
 }
 
-__device__ __forceinline__ double warp_sum(double v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // y slot j = sum over s of partials[s, j]: one block of THREADS per j, fixed tree
 __global__ void sum_finish(const double* __restrict__ partials, float* __restrict__ y, i64 M, i64 S, SumDims d) {

@@ -7,7 +7,7 @@
 // partial sums [R,C] and a second kernel adds them in a fixed order (in double).
 #include <type_traits>
 
-#include "cuda/common.cuh"
+#include "cuda/rows.cuh"
 
 namespace toroid {
 
@@ -16,52 +16,10 @@ using cuda::check_launch;
 using cuda::stream;
 
 namespace {
+// row reductions, launch_rows and Scratch: cuda/rows.cuh
+using namespace cuda;
 
-constexpr int WARP_ROW_MAX_C = 1024;  // wider rows get a whole block
 
-// Threads per row (TPR) 32: 8 rows per 256-thread block; TPR 512: one row per block.
-template <int TPR> struct RowShape {
-  static constexpr int threads = TPR == 32 ? 256 : TPR;
-  static constexpr int rows = threads / TPR;
-};
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;  // xor butterflies give every lane the same bits
-}
-
-// Sum over the TPR threads of one row; every thread of the row gets the result.
-template <int TPR>
-__device__ __forceinline__ float row_sum(float v, float* smem) {
-  v = warp_sum(v);
-  if constexpr (TPR > 32) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) smem[warp] = v;
-    __syncthreads();
-    v = warp_sum(lane < TPR / 32 ? smem[lane] : 0.0f);
-    __syncthreads();  // smem is reused by the next reduction
-  }
-  return v;
-}
-
-// Picks the row kernel width for C and launches f(integral_constant<TPR>) with its grid.
-template <class F>
-void launch_rows(i64 N, i64 C, F f) {
-  if (C <= WARP_ROW_MAX_C) f(std::integral_constant<int, 32>{}, cuda::blocks_for(N, RowShape<32>::rows));
-  else f(std::integral_constant<int, 512>{}, cuda::blocks_for(N, RowShape<512>::rows));
-}
-
-// Stream-ordered scratch (none for 0 bytes), freed after the kernels queued before it.
-struct Scratch {
-  void* ptr = nullptr;
-  Scratch(std::size_t bytes, const char* what) {
-    if (bytes > 0) check(cudaMallocAsync(&ptr, bytes, stream()), what);
-  }
-  ~Scratch() { if (ptr) cudaFreeAsync(ptr, stream()); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
 
 // x, y: [N,C]; mean, rstd: [N]
 template <int TPR>

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "cuda/common.cuh"
+#include "cuda/rows.cuh"
 
 namespace toroid {
 
@@ -17,57 +17,11 @@ using cuda::check_launch;
 using cuda::stream;
 
 namespace {
+// row reductions, launch_rows and Scratch: cuda/rows.cuh
+using namespace cuda;
 
-constexpr int WARP_ROW_MAX_N = 1024;  // longer rows get a whole block
+
 constexpr int COLUMN_THREADS = 256;
-
-template <int TPR> struct RowShape {
-  static constexpr int threads = TPR == 32 ? 256 : TPR;
-  static constexpr int rows = threads / TPR;
-};
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-
-// Sum / max over the TPR threads of one row; every thread of the row gets the result.
-template <int TPR>
-__device__ __forceinline__ float row_sum(float v, float* smem) {
-  v = warp_sum(v);
-  if constexpr (TPR > 32) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) smem[warp] = v;
-    __syncthreads();
-    v = warp_sum(lane < TPR / 32 ? smem[lane] : 0.0f);
-    __syncthreads();  // smem is reused by the next reduction
-  }
-  return v;
-}
-template <int TPR>
-__device__ __forceinline__ float row_max(float v, float* smem) {
-  v = warp_max(v);
-  if constexpr (TPR > 32) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) smem[warp] = v;
-    __syncthreads();
-    v = warp_max(lane < TPR / 32 ? smem[lane] : -INFINITY);
-    __syncthreads();
-  }
-  return v;
-}
-
-template <class F>
-void launch_rows(i64 rows, i64 n, F f) {
-  if (n <= WARP_ROW_MAX_N) f(std::integral_constant<int, 32>{}, cuda::blocks_for(rows, RowShape<32>::rows));
-  else f(std::integral_constant<int, 512>{}, cuda::blocks_for(rows, RowShape<512>::rows));
-}
 
 // x, y: [rows, n]
 template <int TPR>

@@ -3,10 +3,8 @@
 // device memory between ops; only toFloat32Array()/toArray() copy back. It is
 // registered below cpu, so existing code keeps its backend until it asks:
 // toroid.setBackend('cuda'), { backend: 'cuda' } on a tensor, or TOROID_BACKEND=cuda.
-import type { Kernels } from '../backend.js';
-import { makeKernels } from '../native/kernels.js';
-import { markUnavailable, registerBackend, registerKernel } from '../registry.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { registerAddonBackend } from '../native/kernels.js';
+import { markUnavailable } from '../registry.js';
 import { describeValue, rangeError, typeError } from '../../errors.js';
 import { MATMUL_PRECISIONS, cudaAddon, cudaUnavailable, type CudaDeviceInfo, type MatmulPrecision } from './addon.js';
 
@@ -14,20 +12,8 @@ export type { MatmulPrecision } from './addon.js';
 
 export const CUDA_BACKEND = 'cuda';
 
-if (cudaAddon !== null) {
-  const native = cudaAddon;
-  registerBackend({
-    name: CUDA_BACKEND,
-    upload: (array: TypedArray, dtype: DType) => native.upload(array as Float32Array, dtype),
-    download: (data: unknown, dtype: DType, size: number) => native.download(data, dtype, size) as TypedArray,
-    free: (data: unknown) => native.free(data),
-    supportsDType: (dtype: DType) => dtype !== 'float64',
-  }, 0.5);
-  const kernels = makeKernels(native);
-  for (const [name, impl] of Object.entries(kernels)) registerKernel(CUDA_BACKEND, name as keyof Kernels, impl as never);
-} else {
-  markUnavailable(CUDA_BACKEND, cudaUnavailable ?? 'unknown reason');
-}
+if (cudaAddon !== null) registerAddonBackend(CUDA_BACKEND, cudaAddon, 0.5);
+else markUnavailable(CUDA_BACKEND, cudaUnavailable ?? 'unknown reason');
 
 function need(fn: string): NonNullable<typeof cudaAddon> {
   if (cudaAddon === null) throw new Error(`toroid.cuda.${fn}: the cuda backend is unavailable: ${cudaUnavailable}`);

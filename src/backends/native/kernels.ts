@@ -4,6 +4,8 @@
 // JS); the addon re-validates every argument at its boundary, allocates outputs
 // and runs its kernels.
 import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, KTensor, Kernels } from '../backend.js';
+import { registerBackend, registerKernel } from '../registry.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { broadcastShapes, sizeOf, stridesOf } from '../../tensor/shape.js';
 import type { Addon } from './addon.js';
 
@@ -114,4 +116,16 @@ export function makeKernels(n: Addon): Kernels {
       call('adamwStep', params, grads, m, v, attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.step);
     },
   };
+}
+
+/** Register backend `name` over an addon (storage primitives plus every kernel); float64 stays on ts. */
+export function registerAddonBackend(name: string, n: Addon, priority: number): void {
+  registerBackend({
+    name,
+    upload: (array: TypedArray, dtype: DType) => n.upload(array as Float32Array, dtype),
+    download: (data: unknown, dtype: DType, size: number) => n.download(data, dtype, size) as TypedArray,
+    free: (data: unknown) => n.free(data),
+    supportsDType: (dtype: DType) => dtype !== 'float64',
+  }, priority);
+  for (const [kernel, impl] of Object.entries(makeKernels(n))) registerKernel(name, kernel as keyof Kernels, impl as never);
 }
