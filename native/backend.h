@@ -28,6 +28,9 @@ struct Rng { std::uint64_t seed; std::uint64_t offset; };
 struct AttentionParams {
   const float* q; const float* k; const float* v;  // q [B,h,Tq,d], k/v [B,hkv,Tk,d]
   i64 B, h, hkv, Tq, Tk, d;
+  // elements between consecutive kv heads: Tk * d, or more where k/v are the first Tk
+  // positions of a KV-cache buffer (forward only; the backward takes Tk * d)
+  i64 kv_stride;
   const std::uint8_t* key_padding;  // [B,Tk], 1 = masked, or null
   const void* attn_mask;            // [mB,mh,Tq,Tk] (mB in {1,B}, mh in {1,h}) or null
   bool mask_is_bool;                // uint8 1 = masked, else float additive

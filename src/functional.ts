@@ -9,4 +9,4 @@ export { embedding } from './ops/embedding.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';
 export { add, sub, mul, div, scale } from './ops/elementwise.js';
 export { sum, mean } from './ops/reduce.js';
-export { reshape, permute, transpose, cast, narrow, split, cat } from './ops/layout.js';
+export { reshape, permute, transpose, cast, narrow, split, cat, writeNarrow } from './ops/layout.js';

@@ -46,6 +46,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("sum", sum_js);
   EXPORT("stridedCopy", strided_copy_js);
   EXPORT("cat", cat_js);
+  EXPORT("writeNarrow", write_narrow_js);
   EXPORT("cast", cast_js);
   EXPORT("fill", fill_js);
   EXPORT("adamwStep", adamw_step_js);

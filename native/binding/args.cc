@@ -48,6 +48,17 @@ Args::Args(const Napi::CallbackInfo& info, const char* fn, std::size_t count) : 
   }
 }
 
+Args::~Args() {
+  for (Block* b : pinned_) unpin(info_.Env(), b);
+}
+
+i64 Args::output_size(const std::string& arg, i64 count, const std::vector<i64>& dims) const {
+  if (count > kMaxElements) {
+    range_error(arg, "small enough for an output of at most 2^38 elements", describe_shape(dims) + (count >= kSaturated ? " (more than 2^62 elements)" : " (" + std::to_string(count) + " elements)"));
+  }
+  return count;
+}
+
 void Args::type_error(const std::string& arg, const std::string& expected, const std::string& actual) const {
   throw Napi::TypeError::New(info_.Env(), std::string("toroid.") + fn_ + ": " + arg + " must be " + expected + ", got " + actual);
 }
@@ -63,6 +74,9 @@ TensorArg Args::unpack(Napi::Value v, const char* name, std::initializer_list<DT
   t.block = block_of(obj.Get("data"));
   if (t.block == nullptr) type_error(name, "a tensor on the cpu backend", "storage of another backend");
   if (!t.block->live) type_error(name, "a live tensor", "a disposed one");
+  // Reading dtype/shape below can run getters (JS) that free this or an earlier block.
+  pin(t.block);
+  pinned_.push_back(t.block);
   Napi::Value dt = obj.Get("dtype");
   if (!dt.IsString() || !parse_dtype(dt.As<Napi::String>().Utf8Value(), &t.dtype)) {
     type_error(std::string(name) + ".dtype", "float32, int32 or bool", describe_value(dt));
@@ -74,9 +88,11 @@ TensorArg Args::unpack(Napi::Value v, const char* name, std::initializer_list<DT
   Napi::Value sh = obj.Get("shape");
   if (!sh.IsArray()) type_error(std::string(name) + ".shape", "an array of non-negative integers", describe_value(sh));
   Napi::Array arr = sh.As<Napi::Array>();
-  if (arr.Length() > 16) range_error(std::string(name) + ".shape", "at most 16 dimensions", std::to_string(arr.Length()));
+  // the length once: a getter on an element could grow the array while it is read
+  const std::uint32_t rank = arr.Length();
+  if (rank > 16) range_error(std::string(name) + ".shape", "at most 16 dimensions", std::to_string(rank));
   double size = 1;
-  for (std::uint32_t i = 0; i < arr.Length(); i++) {
+  for (std::uint32_t i = 0; i < rank; i++) {
     Napi::Value e = arr.Get(i);
     const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : -1;
     if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0) {
@@ -108,8 +124,9 @@ std::vector<TensorArg> Args::tensor_list(std::size_t i, const char* name, std::i
   Napi::Value v = info_[i];
   if (!v.IsArray()) type_error(name, "an array of tensors", describe_value(v));
   Napi::Array arr = v.As<Napi::Array>();
+  const std::uint32_t n = arr.Length();
   std::vector<TensorArg> out;
-  for (std::uint32_t k = 0; k < arr.Length(); k++) {
+  for (std::uint32_t k = 0; k < n; k++) {
     const std::string item = std::string(name) + "[" + std::to_string(k) + "]";
     out.push_back(unpack(arr.Get(k), item.c_str(), dtypes));
   }
@@ -154,9 +171,10 @@ std::vector<i64> Args::int_array(std::size_t i, const char* name, i64 min, i64 m
   Napi::Value v = info_[i];
   if (!v.IsArray()) type_error(name, "an array of integers", describe_value(v));
   Napi::Array arr = v.As<Napi::Array>();
-  if (arr.Length() > 16) range_error(name, "at most 16 entries", std::to_string(arr.Length()));
+  const std::uint32_t n = arr.Length();
+  if (n > 16) range_error(name, "at most 16 entries", std::to_string(n));
   std::vector<i64> out;
-  for (std::uint32_t k = 0; k < arr.Length(); k++) {
+  for (std::uint32_t k = 0; k < n; k++) {
     Napi::Value e = arr.Get(k);
     const double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : std::nan("");
     if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != std::floor(d)) {

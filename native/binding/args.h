@@ -33,9 +33,34 @@ struct TensorArg {
 
 std::string describe_shape(const std::vector<i64>& shape);
 
+// Element counts from dims that JS chose: a zero factor gives 0 even next to a
+// huge one, and a product past 2^62 saturates there instead of overflowing.
+constexpr i64 kSaturated = i64{1} << 62;
+inline i64 mul_sat(i64 a, i64 b) {
+  if (a == 0 || b == 0) return 0;
+  i64 r = 0;
+  if (__builtin_mul_overflow(a, b, &r) || r > kSaturated) return kSaturated;
+  return r;
+}
+inline i64 product_sat(std::initializer_list<i64> dims) {
+  i64 r = 1;
+  for (i64 d : dims) r = mul_sat(r, d);
+  return r;
+}
+inline i64 product_sat(const std::vector<i64>& dims) {
+  i64 r = 1;
+  for (i64 d : dims) r = mul_sat(r, d);
+  return r;
+}
+// The most elements one output may hold (storage blocks stop at 2^40 bytes).
+constexpr i64 kMaxElements = i64{1} << 38;
+
 class Args {
  public:
   Args(const Napi::CallbackInfo& info, const char* fn, std::size_t count);
+  ~Args();
+  Args(const Args&) = delete;
+  Args& operator=(const Args&) = delete;
 
   TensorArg tensor(std::size_t i, const char* name, std::initializer_list<DType> dtypes = {DType::f32});
   // null or undefined -> an absent TensorArg (present == false)
@@ -47,6 +72,10 @@ class Args {
   std::string string(std::size_t i, const char* name);
   std::vector<i64> int_array(std::size_t i, const char* name, i64 min, i64 max);
 
+  // An output of `count` elements (a product_sat): a RangeError naming `arg`
+  // when it passes kMaxElements; returns count.
+  i64 output_size(const std::string& arg, i64 count, const std::vector<i64>& dims) const;
+
   [[noreturn]] void type_error(const std::string& arg, const std::string& expected, const std::string& actual) const;
   [[noreturn]] void range_error(const std::string& arg, const std::string& expected, const std::string& actual) const;
 
@@ -56,6 +85,8 @@ class Args {
   TensorArg unpack(Napi::Value v, const char* name, std::initializer_list<DType> dtypes);
   const Napi::CallbackInfo& info_;
   const char* fn_;
+  // blocks unpacked by this call, unpinned when it returns or throws
+  std::vector<Block*> pinned_;
 };
 
 // Wrap a binding so that no C++ exception escapes into V8: Napi errors pass

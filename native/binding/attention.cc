@@ -12,6 +12,7 @@ struct Unpacked {
 };
 
 // Arguments from `first`: q, k, v, attnMask, keyPadding, scale, causal, dropoutP, seed, offset
+// (and for the forward, optionally kvLength)
 Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& info) {
   Unpacked u{};
   u.q = a.tensor(first, "q");
@@ -25,10 +26,22 @@ Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& 
     a.range_error("k", "[B,hkv,Tk,d] with B=" + std::to_string(B) + ", d=" + std::to_string(d) + " and hkv dividing h=" + std::to_string(h), describe_shape(k.shape));
   }
   if (v.shape != k.shape) a.range_error("v", "the shape of k " + describe_shape(k.shape), describe_shape(v.shape));
-  const i64 hkv = k.dim(1), Tk = k.dim(2);
+  const i64 hkv = k.dim(1), Tk_buffer = k.dim(2);
+  // forward only: keys/values are the first kvLength positions of k and v (a KV-cache buffer)
+  const bool forward = first == 0;
+  const i64 Tk = forward && info.Length() > 10 && !info[10].IsUndefined() ? a.integer(10, "kvLength", 0, Tk_buffer) : Tk_buffer;
+  // Empty q or k (d = 0, a zero dim) leaves the other dims unbounded by storage.
+  a.output_size("q", product_sat({B, h, Tq, d}), q.shape);
+  a.output_size("q", product_sat({B, h, Tq}), q.shape);
+  a.output_size("k", product_sat({B, hkv, Tk, d}), k.shape);
+  // With d = 0 nothing bounds the B*h*Tq*Tk scores the kernels visit.
+  if (d == 0 && product_sat({B, h, Tq, Tk}) > (i64{1} << 31)) {
+    a.range_error("k", "at most 2^31 query-key pairs with d = 0", describe_shape(q.shape) + " x " + describe_shape(k.shape));
+  }
   AttentionParams& p = u.p;
   p.q = q.f32(); p.k = k.f32(); p.v = v.f32();
   p.B = B; p.h = h; p.hkv = hkv; p.Tq = Tq; p.Tk = Tk; p.d = d;
+  p.kv_stride = Tk_buffer * d;
   p.key_padding = nullptr;
   p.attn_mask = nullptr;
   if (pad.present) {

@@ -26,7 +26,7 @@ static std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const cha
   for (int k = t.rank() - 1; k >= 0; k--) {
     if (t.shape[k] != shape[k + off] && t.shape[k] != 1) a.range_error(name, "broadcastable to " + describe_shape(shape), describe_shape(t.shape));
     strides[k + off] = t.shape[k] == 1 ? 0 : s;
-    s *= t.shape[k];
+    s = mul_sat(s, t.shape[k]);
   }
   return strides;
 }
@@ -37,8 +37,7 @@ Napi::Value binary_js(const Napi::CallbackInfo& info) {
   const BinOp op = static_cast<BinOp>(a.integer(2, "op", 0, 3));
   const std::vector<i64> shape = a.int_array(3, "shape", 0, 1LL << 40);
   const std::vector<i64> sa = broadcast_strides(a, x, "a", shape), sb = broadcast_strides(a, y, "b", shape);
-  i64 size = 1;
-  for (i64 s : shape) size *= s;
+  const i64 size = a.output_size("shape", product_sat(shape), shape);
   auto out = new_storage(info.Env(), DType::f32, size);
 #if defined(TOROID_CUDA)
   if (cuda::profiling()) cuda::profile_label("binary " + describe_shape(x.shape) + " " + describe_shape(y.shape));
@@ -70,10 +69,11 @@ Napi::Value cast_js(const Napi::CallbackInfo& info) {
 
 Napi::Value fill_js(const Napi::CallbackInfo& info) {
   Args a(info, "fill", 3);
-  const i64 size = a.integer(0, "size", 0, 1LL << 40);
   DType to;
   const std::string name = a.string(1, "dtype");
   if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
+  // storage blocks stop at 2^40 bytes
+  const i64 size = a.integer(0, "size", 0, (i64{1} << 40) / static_cast<i64>(dtype_bytes(to)));
   const double v = a.number(2, "value", -INFINITY, INFINITY);
   auto y = new_storage(info.Env(), to, size);
   fill_value(y.Data()->ptr, static_cast<int>(to), size, v);

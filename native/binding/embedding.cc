@@ -20,7 +20,7 @@ Napi::Value embedding_forward_js(const Napi::CallbackInfo& info) {
   TensorArg w = a.tensor(0, "weight"), ids = a.tensor(1, "ids", {DType::i32});
   if (w.rank() != 2) a.range_error("weight", "[V,C]", describe_shape(w.shape));
   check_ids(info.Env(), ids, w.dim(0));
-  auto y = new_storage(info.Env(), DType::f32, ids.size * w.dim(1));
+  auto y = new_storage(info.Env(), DType::f32, a.output_size("ids", mul_sat(ids.size, w.dim(1)), {ids.size, w.dim(1)}));
   embedding_forward(w.f32(), ids.i32(), f32(y), ids.size, w.dim(1));
   return y;
 }
@@ -35,7 +35,7 @@ Napi::Value embedding_backward_js(const Napi::CallbackInfo& info) {
   }
   check_ids(info.Env(), ids, V);
   const i64 C = dy.dim(-1);
-  auto dw = new_storage(info.Env(), DType::f32, V * C, true);
+  auto dw = new_storage(info.Env(), DType::f32, a.output_size("dy", mul_sat(V, C), {V, C}), true);
   embedding_backward(dy.f32(), ids.i32(), f32(dw), ids.size, V, C, padding);
   return dw;
 }

@@ -45,6 +45,7 @@ Napi::Value scale_js(const Napi::CallbackInfo& info);
 Napi::Value sum_js(const Napi::CallbackInfo& info);
 Napi::Value strided_copy_js(const Napi::CallbackInfo& info);
 Napi::Value cat_js(const Napi::CallbackInfo& info);
+Napi::Value write_narrow_js(const Napi::CallbackInfo& info);
 Napi::Value cast_js(const Napi::CallbackInfo& info);
 Napi::Value fill_js(const Napi::CallbackInfo& info);
 Napi::Value adamw_step_js(const Napi::CallbackInfo& info);

@@ -11,8 +11,9 @@ namespace toroid::binding {
 Napi::Value sum_js(const Napi::CallbackInfo& info) {
   Args a(info, "sum", 2);
   TensorArg x = a.tensor(0, "x");
-  const std::vector<i64> axes = a.int_array(1, "axes", 0, std::max(0, x.rank() - 1));
   const int rank = x.rank();
+  // a 0-D x has no axis to sum (no entry may pass the empty summed[] below)
+  const std::vector<i64> axes = a.int_array(1, "axes", 0, rank - 1);
   std::vector<bool> summed(rank, false);
   for (i64 ax : axes) summed[ax] = true;
   // y strides over x's dims: 0 on summed axes, row-major over the kept ones
@@ -21,9 +22,9 @@ Napi::Value sum_js(const Napi::CallbackInfo& info) {
   for (int k = rank - 1; k >= 0; k--) {
     if (summed[k]) continue;
     ys[k] = s;
-    s *= x.shape[k];
+    s = mul_sat(s, x.shape[k]);
   }
-  auto y = new_storage(info.Env(), DType::f32, s);
+  auto y = new_storage(info.Env(), DType::f32, a.output_size("x", s, x.shape));
   if (x.size > 0) sum_into(x.f32(), f32(y), rank, x.shape.data(), ys.data(), s);
   return y;
 }
@@ -38,10 +39,11 @@ Napi::Value strided_copy_js(const Napi::CallbackInfo& info) {
   const std::vector<i64> shape = a.int_array(1, "shape", 0, 1LL << 40);
   const std::vector<i64> strides = a.int_array(2, "strides", 0, 1LL << 40);
   if (strides.size() != shape.size()) a.range_error("strides", std::to_string(shape.size()) + " entries", std::to_string(strides.size()));
-  i64 size = 1, last = offset;
+  const i64 size = a.output_size("shape", product_sat(shape), shape);
+  // the largest offset read, saturating (it is only compared with x.size)
+  i64 last = offset;
   for (std::size_t k = 0; k < shape.size(); k++) {
-    size *= shape[k];
-    if (shape[k] > 0) last += (shape[k] - 1) * strides[k];
+    if (shape[k] > 0 && __builtin_add_overflow(last, mul_sat(shape[k] - 1, strides[k]), &last)) last = kSaturated;
   }
   if (size > 0 && last >= x.size) a.range_error("strides", "offsets within x's " + std::to_string(x.size) + " elements", "a largest offset of " + std::to_string(last));
   auto y = new_storage(info.Env(), x.dtype, size);
@@ -70,13 +72,17 @@ Napi::Value cat_js(const Napi::CallbackInfo& info) {
     bool same = x.rank() == first.rank();
     for (int k = 0; same && k < x.rank(); k++) same = k == axis || x.shape[k] == first.shape[k];
     if (!same) a.range_error(name, "the shape of xs[0] " + describe_shape(first.shape) + " except along axis " + std::to_string(axis), describe_shape(x.shape));
-    total += x.shape[axis];
+    if (__builtin_add_overflow(total, x.shape[axis], &total) || total > kSaturated) total = kSaturated;
   }
   i64 outer = 1, inner = 1;
-  for (int k = 0; k < axis; k++) outer *= first.shape[k];
-  for (int k = static_cast<int>(axis) + 1; k < first.rank(); k++) inner *= first.shape[k];
+  for (int k = 0; k < axis; k++) outer = mul_sat(outer, first.shape[k]);
+  for (int k = static_cast<int>(axis) + 1; k < first.rank(); k++) inner = mul_sat(inner, first.shape[k]);
   const std::size_t eb = dtype_bytes(first.dtype);
-  auto y = new_storage(info.Env(), first.dtype, outer * total * inner);
+  std::vector<i64> out_shape = first.shape;
+  out_shape[axis] = total;
+  const i64 out_size = a.output_size("xs", product_sat({outer, total, inner}), out_shape);
+  auto y = new_storage(info.Env(), first.dtype, out_size);
+  if (out_size == 0) return y;
   char* out = static_cast<char*>(y.Data()->ptr);
   i64 at = 0;
   for (const TensorArg& x : xs) {
@@ -86,6 +92,33 @@ Napi::Value cat_js(const Napi::CallbackInfo& info) {
     at += n;
   }
   return y;
+}
+
+// writeNarrow(dst, src, axis, start): dst[..., start:start+n, ...] = src in place (n = src's
+// size along axis; every other dim equal). The one kernel that writes into an existing
+// storage: KV caches append a position without copying the ones before it.
+Napi::Value write_narrow_js(const Napi::CallbackInfo& info) {
+  Args a(info, "writeNarrow", 4);
+  TensorArg dst = a.tensor(0, "dst", {DType::f32, DType::i32, DType::u8});
+  TensorArg src = a.tensor(1, "src", {DType::f32, DType::i32, DType::u8});
+  if (dst.rank() == 0) a.range_error("dst", "at least 1-D", describe_shape(dst.shape));
+  const i64 axis = a.integer(2, "axis", 0, dst.rank() - 1);
+  if (src.dtype != dst.dtype) a.type_error("src", std::string(dtype_name(dst.dtype)) + " like dst", dtype_name(src.dtype));
+  if (src.block == dst.block) a.range_error("src", "a storage other than dst's", "dst's own storage");
+  bool same = src.rank() == dst.rank();
+  for (int k = 0; same && k < dst.rank(); k++) same = k == axis || src.shape[k] == dst.shape[k];
+  if (!same) a.range_error("src", "the shape of dst " + describe_shape(dst.shape) + " except along axis " + std::to_string(axis), describe_shape(src.shape));
+  const i64 n = src.shape[axis], total = dst.shape[axis];
+  const i64 start = a.integer(3, "start", 0, std::max<i64>(0, total - n));
+  if (n > total) a.range_error("src", "at most " + std::to_string(total) + " along axis " + std::to_string(axis), describe_shape(src.shape));
+  i64 outer = 1, inner = 1;
+  for (int k = 0; k < axis; k++) outer = mul_sat(outer, dst.shape[k]);
+  for (int k = static_cast<int>(axis) + 1; k < dst.rank(); k++) inner = mul_sat(inner, dst.shape[k]);
+  const i64 eb = static_cast<i64>(dtype_bytes(dst.dtype));
+  // both sizes are bounded by their storages (checked by a.tensor), so these products fit
+  const i64 row = n * inner * eb;
+  if (row > 0 && outer > 0) copy_rows_2d(static_cast<char*>(dst.block->ptr) + start * inner * eb, total * inner * eb, src.block->ptr, row, row, outer);
+  return info.Env().Undefined();
 }
 
 }  // namespace toroid::binding

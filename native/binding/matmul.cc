@@ -21,7 +21,7 @@ Napi::Value matmul_js(const Napi::CallbackInfo& info) {
   // broadcast batch dims (right-aligned)
   const int ra = A.rank() - 2, rb = B.rank() - 2, rank = std::max(ra, rb);
   std::vector<i64> shape(rank), sa(rank, 0), sb(rank, 0);
-  i64 stride_a = M * K, stride_b = K * N;
+  i64 stride_a = mul_sat(M, K), stride_b = mul_sat(K, N);
   for (int k = rank - 1; k >= 0; k--) {
     const int ka = k - (rank - ra), kb = k - (rank - rb);
     const i64 da = ka >= 0 ? A.shape[ka] : 1, db = kb >= 0 ? B.shape[kb] : 1;
@@ -29,11 +29,16 @@ Napi::Value matmul_js(const Napi::CallbackInfo& info) {
     shape[k] = std::max(da, db);
     if (da != 1) sa[k] = stride_a;
     if (db != 1) sb[k] = stride_b;
-    stride_a *= da;
-    stride_b *= db;
+    stride_a = mul_sat(stride_a, da);
+    stride_b = mul_sat(stride_b, db);
   }
-  i64 batch = 1;
-  for (i64 s : shape) batch *= s;
+  // dims of empty tensors are not bounded by their storage: count with saturation
+  const i64 batch = product_sat(shape);
+  std::vector<i64> out_dims = shape;
+  out_dims.push_back(M);
+  out_dims.push_back(N);
+  const i64 out_size = a.output_size("a and b", product_sat(out_dims), out_dims);
+  if (out_size == 0) return new_storage(info.Env(), DType::f32, 0);
   std::vector<i64> offa(batch), offb(batch);
   for (i64 n = 0; n < batch; n++) {
     i64 rest = n, oa = 0, ob = 0;
@@ -46,7 +51,7 @@ Napi::Value matmul_js(const Napi::CallbackInfo& info) {
     offa[n] = oa;
     offb[n] = ob;
   }
-  auto y = new_storage(info.Env(), DType::f32, batch * M * N);
+  auto y = new_storage(info.Env(), DType::f32, out_size);
 #if defined(TOROID_CUDA)
   // a profile tells products apart by shape: "matmul 8192x2304x768 NT +bias"
   if (cuda::profiling()) {

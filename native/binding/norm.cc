@@ -10,7 +10,7 @@ i64 rows_of(Args& a, const TensorArg& x, i64 C) {
   // C is the product of the normalized trailing dims
   i64 tail = 1;
   bool fits = false;
-  for (int k = x.rank() - 1; k >= 0 && !fits; k--) fits = (tail *= x.shape[k]) == C;
+  for (int k = x.rank() - 1; k >= 0 && !fits; k--) fits = (tail = mul_sat(tail, x.shape[k])) == C;
   if (C < 1 || !fits) a.range_error("x", "[...,normalized dims] with the normalized dims holding C=" + std::to_string(C) + " elements", describe_shape(x.shape));
   return x.size / C;
 }
@@ -26,7 +26,7 @@ void check_rows(Args& a, const TensorArg& t, const char* name, i64 N) {
 Napi::Value layernorm_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "layernormForward", 5);
   TensorArg x = a.tensor(0, "x"), w = a.optional_tensor(1, "weight"), b = a.optional_tensor(2, "bias");
-  const i64 C = a.integer(3, "C", 1, 1LL << 40), N = rows_of(a, x, C);
+  const i64 C = a.integer(3, "C", 1, kMaxElements), N = rows_of(a, x, C);
   check_param(a, w, "weight", C);
   check_param(a, b, "bias", C);
   const float eps = static_cast<float>(a.number(4, "eps", 0, 1e10));
@@ -41,7 +41,7 @@ Napi::Value layernorm_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "layernormBackward", 7);
   TensorArg dy = a.tensor(0, "dy"), x = a.tensor(1, "x"), w = a.optional_tensor(2, "weight");
   TensorArg mean = a.tensor(3, "mean"), rstd = a.tensor(4, "rstd");
-  const i64 C = a.integer(5, "C", 1, 1LL << 40), N = rows_of(a, x, C);
+  const i64 C = a.integer(5, "C", 1, kMaxElements), N = rows_of(a, x, C);
   const bool has_bias = a.boolean(6, "hasBias");
   if (dy.shape != x.shape) a.range_error("dy", "the shape of x " + describe_shape(x.shape), describe_shape(dy.shape));
   check_param(a, w, "weight", C);
@@ -60,7 +60,7 @@ Napi::Value layernorm_backward_js(const Napi::CallbackInfo& info) {
 Napi::Value rmsnorm_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "rmsnormForward", 4);
   TensorArg x = a.tensor(0, "x"), w = a.optional_tensor(1, "weight");
-  const i64 C = a.integer(2, "C", 1, 1LL << 40), N = rows_of(a, x, C);
+  const i64 C = a.integer(2, "C", 1, kMaxElements), N = rows_of(a, x, C);
   check_param(a, w, "weight", C);
   const float eps = static_cast<float>(a.number(3, "eps", 0, 1e10));
   auto y = new_storage(info.Env(), DType::f32, x.size), rstd = new_storage(info.Env(), DType::f32, N);
@@ -72,7 +72,7 @@ Napi::Value rmsnorm_forward_js(const Napi::CallbackInfo& info) {
 Napi::Value rmsnorm_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "rmsnormBackward", 5);
   TensorArg dy = a.tensor(0, "dy"), x = a.tensor(1, "x"), w = a.optional_tensor(2, "weight"), rstd = a.tensor(3, "rstd");
-  const i64 C = a.integer(4, "C", 1, 1LL << 40), N = rows_of(a, x, C);
+  const i64 C = a.integer(4, "C", 1, kMaxElements), N = rows_of(a, x, C);
   if (dy.shape != x.shape) a.range_error("dy", "the shape of x " + describe_shape(x.shape), describe_shape(dy.shape));
   check_param(a, w, "weight", C);
   check_rows(a, rstd, "rstd", N);

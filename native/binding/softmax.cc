@@ -10,9 +10,10 @@ View view_of(Args& a, const TensorArg& x, std::size_t axis_index) {
   const i64 axis = a.integer(axis_index, "axis", 0, x.rank() > 0 ? x.rank() - 1 : 0);
   View v;
   for (int k = 0; k < x.rank(); k++) {
-    if (k < axis) v.outer *= x.shape[k];
+    // saturating: an empty x leaves its other dims unbounded (its kernels are skipped)
+    if (k < axis) v.outer = mul_sat(v.outer, x.shape[k]);
     else if (k == axis) v.n = x.shape[k];
-    else v.inner *= x.shape[k];
+    else v.inner = mul_sat(v.inner, x.shape[k]);
   }
   return v;
 }
@@ -24,6 +25,7 @@ Napi::Value softmax_forward_js(const Napi::CallbackInfo& info) {
   const View v = view_of(a, x, 1);
   const bool log = a.boolean(2, "log");
   auto y = new_storage(info.Env(), DType::f32, x.size);
+  if (x.size == 0) return y;
   softmax_forward(x.f32(), f32(y), v.outer, v.n, v.inner, log);
   return y;
 }
@@ -35,6 +37,7 @@ Napi::Value softmax_backward_js(const Napi::CallbackInfo& info) {
   const View v = view_of(a, y, 2);
   const bool log = a.boolean(3, "log");
   auto dx = new_storage(info.Env(), DType::f32, y.size);
+  if (y.size == 0) return dx;
   softmax_backward(dy.f32(), y.f32(), f32(dx), v.outer, v.n, v.inner, log);
   return dx;
 }

@@ -30,6 +30,18 @@ std::atomic<std::int64_t> g_live_bytes{0}, g_live_blocks{0};
 // Classes are 4 per power of two (<= 25% slack); at most kCacheCap bytes wait.
 class BlockCache {
  public:
+  // The addon's statics are destroyed when it is unloaded: at process exit, and
+  // when the last worker thread that loaded it ends (node dlcloses addons of a
+  // finished worker), after that worker's finalizers have given their blocks back
+  // here. Without this, every cached block (up to memory_cache_limit()) leaked
+  // on each such unload. Blocks given back later (a finalizer racing the exit)
+  // go straight to memory_release; closed_ is trivially destructible, so reading it
+  // then is as safe as it gets.
+  ~BlockCache() {
+    flush();
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+  }
   static std::size_t class_bytes(std::size_t bytes) {
     std::size_t c = 4096;
     while (c < bytes) c += c / 4 < 4096 ? 4096 : (std::size_t{1} << (63 - __builtin_clzll(c))) / 4;
@@ -47,7 +59,7 @@ class BlockCache {
   void give(void* p, std::size_t cls) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_ + cls <= memory_cache_limit()) {
+      if (!closed_ && cached_ + cls <= memory_cache_limit()) {
         free_[cls].push_back(p);
         cached_ += cls;
         return;
@@ -73,6 +85,7 @@ class BlockCache {
   std::mutex mutex_;
   std::unordered_map<std::size_t, std::vector<void*>> free_;
   std::size_t cached_ = 0;
+  bool closed_ = false;
 };
 BlockCache g_cache;
 
@@ -147,7 +160,7 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
   g_live_blocks += 1;
   adjust_external_memory(env, static_cast<std::int64_t>(bytes));
   auto external = Napi::External<Block>::New(env, block, [](Napi::Env env, Block* b) {
-    if (b->live) {
+    if (b->live || b->deferred) {
       free_block_memory(b);
       adjust_external_memory(env, -static_cast<std::int64_t>(b->bytes));
     }
@@ -166,6 +179,20 @@ Block* block_of(Napi::Value value) {
 
 void release(Napi::Env env, Block* block) {
   if (!block->live) return;
+  if (block->pins > 0) {
+    block->live = false;
+    block->deferred = true;
+    return;
+  }
+  free_block_memory(block);
+  adjust_external_memory(env, -static_cast<std::int64_t>(block->bytes));
+}
+
+void pin(Block* block) { block->pins++; }
+
+void unpin(napi_env env, Block* block) {
+  if (--block->pins > 0 || !block->deferred) return;
+  block->deferred = false;
   free_block_memory(block);
   adjust_external_memory(env, -static_cast<std::int64_t>(block->bytes));
 }

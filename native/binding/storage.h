@@ -20,6 +20,11 @@ struct Block {
   std::size_t bytes = 0;
   DType dtype = DType::f32;
   bool live = false;
+  // Calls in progress that unpacked this block (Args pins it). A free() while
+  // pinned (a getter of a later argument can run JS) only marks it dead: the
+  // memory stays valid until the last pin goes, so no kernel sees a freed pointer.
+  int pins = 0;
+  bool deferred = false;
 };
 
 // A new block of `count` elements as a JS external. Kernels that write every
@@ -27,8 +32,10 @@ struct Block {
 Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count, bool zero = false);
 // The block behind a JS value, or null when it is not one of ours.
 Block* block_of(Napi::Value value);
-// Release now (idempotent).
+// Release now (idempotent); deferred to unpin() while a call holds the block.
 void release(Napi::Env env, Block* block);
+void pin(Block* block);
+void unpin(napi_env env, Block* block);
 std::int64_t live_bytes();
 std::int64_t live_blocks();
 // Freed blocks kept for reuse (at most 256 MiB).

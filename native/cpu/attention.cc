@@ -112,7 +112,7 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
       const float* Qsrc = p.q + (bh * p.Tq + i0) * d;
       for (i64 e = 0; e < br * d; e++) Qs[e] = Qsrc[e] * p.scale;
       const float* Q = Qs.data();
-      const i64 kv = (b * p.hkv + head / group) * p.Tk * d;
+      const i64 kv = (b * p.hkv + head / group) * p.kv_stride;
       const float* K = p.k + kv;
       const float* V = p.v + kv;
       std::fill(acc.begin(), acc.end(), 0.0f);

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "cpu/blas.h"
+#include "cpu/skinny_gemm.h"
 
 namespace toroid {
 
@@ -15,6 +16,8 @@ void matmul_forward(const float* a, const float* b, const float* bias, float* y,
     float* out = y + n * M * N;
     if (K == 0) {
       for (i64 e = 0; e < M * N; e++) out[e] = 0.0f;
+    } else if (skinny_gemm_applies(trans_a, trans_b, M, N, K)) {
+      skinny_gemm(trans_b, M, N, K, a + a_offsets[n], lda, b + b_offsets[n], ldb, out, N);
     } else {
       blas_sgemm(trans_a, trans_b, M, N, K, 1.0f, a + a_offsets[n], lda, b + b_offsets[n], ldb, 0.0f, out, N);
     }

@@ -44,6 +44,7 @@ struct Args {
   bool mask_is_bool;
   i64 mask_b_stride, mask_h_stride;  // 0 along a broadcast axis
   i64 B, h, hkv, group, Tq, Tk, d;
+  i64 kv_stride;  // elements between kv heads (forward: a KV-cache buffer may be longer than Tk)
   float scale;
   bool causal;
   i64 causal_shift;  // query i sees keys j <= i + shift (0: top_left, Tk - Tq: bottom_right)
@@ -292,7 +293,7 @@ attention_forward_kernel(const Args a, float* __restrict__ out, float* __restric
     const i64 i0 = (q_tiles - 1 - tile % q_tiles) * BR, bh = tile / q_tiles % heads, oc = tile / q_tiles / heads;
     const i64 b = bh / a.h, head = bh % a.h, q_rows = min64(BR, a.Tq - i0);
     const float* Q = a.q + (bh * a.Tq + i0) * a.d;
-    const i64 kv = (b * a.hkv + head / a.group) * a.Tk * a.d;
+    const i64 kv = (b * a.hkv + head / a.group) * a.kv_stride;
     const float* K = a.k + kv;
     const float* V = a.v + kv;
     if (!CHUNKED) load_tile<BR, D>(Qs, Q, q_rows, a.d, 0, a.vec, a.scale);
@@ -618,6 +619,7 @@ Args make_args(const AttentionParams& p) {
     a.mask_b_stride = p.mask_B == 1 ? 0 : p.mask_h * p.Tq * p.Tk;
   }
   a.B = p.B; a.h = p.h; a.hkv = p.hkv; a.group = p.h / p.hkv; a.Tq = p.Tq; a.Tk = p.Tk; a.d = p.d;
+  a.kv_stride = p.kv_stride;
   a.scale = p.scale;
   a.causal = p.causal != Causal::none;
   a.causal_shift = p.causal == Causal::bottom_right ? p.Tk - p.Tq : 0;

@@ -34,6 +34,11 @@ export interface AttentionAttrs {
   causal: CausalMode;
   dropoutP: number;
   rng: RngState;
+  /**
+   * Forward only: the keys/values are the first kvLength positions of k and v (dim 2), a KV-cache
+   * buffer with room for more; Tk in the masks' shapes is kvLength. Undefined: all of k.
+   */
+  kvLength?: number;
 }
 
 /** Masks, already validated: attnMask [1|B, 1|h, Tq, Tk] (bool, true = masked, or float additive); keyPadding [B,Tk] bool. */
@@ -104,6 +109,9 @@ export interface Kernels {
   // x[..., start:start+length, ...] along axis (a copy); cat joins along axis (shapes equal elsewhere).
   narrow(x: KTensor, axis: number, start: number, length: number): KResult;
   cat(xs: readonly KTensor[], axis: number): KResult;
+  // In place: dst[..., start:start+n, ...] = src along axis (n = src's size there). The only
+  // kernel that writes an existing storage (KV caches append without copying the past).
+  writeNarrow(dst: KTensor, src: KTensor, axis: number, start: number): void;
   fill(shape: readonly number[], dtype: DType, value: number): KResult;
 
   // In place over all parameters at once: p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p).
@@ -121,7 +129,7 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'crossEntropyForward', 'crossEntropyBackward',
   'embeddingForward', 'embeddingBackward',
   'dropoutForward', 'dropoutBackward',
-  'binary', 'scale', 'sum', 'broadcastTo', 'permute', 'cast', 'narrow', 'cat', 'fill',
+  'binary', 'scale', 'sum', 'broadcastTo', 'permute', 'cast', 'narrow', 'cat', 'writeNarrow', 'fill',
   'adamwStep',
 ];
 

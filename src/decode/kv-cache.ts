@@ -1,12 +1,11 @@
 // The KV cache of incremental decoding, and the row gathers beam search needs.
 //
-// Layout: per decoder layer (GPT block), the self-attention keys and values
-// k, v [R, hkv, t, d] of the t positions decoded so far, R = the rows being decoded
-// (B sentences, or B x beam hypotheses). Each step appends the new position with F.cat
-// along the time axis (dim 2) and disposes the previous tensors: O(t) copying per step,
-// O(T^2) over a sequence, which is negligible next to the attention and projection
-// work for the lengths toroid decodes; a preallocated buffer would need an in-place
-// write kernel that the backend interface does not have.
+// Layout: per decoder layer (GPT block), the self-attention keys and values of the t
+// positions decoded so far: buffers k, v [R, hkv, capacity, d] of which the first t
+// positions are valid ({ k, v, length: t }), R = the rows being decoded (B sentences, or
+// B x beam hypotheses). Each step writes its new position into the buffers in place and
+// moves to buffers of twice the capacity when full (nn/kv-buffer.ts), so appending costs
+// O(1) amortised copying instead of F.cat's O(t) per step.
 //
 // Cross-attention keys/values (Seq2Seq) are computed once per source by
 // Seq2SeqTransformer.crossKeyValues and kept per sentence; rows read them through a
@@ -19,6 +18,7 @@
 import { noGrad } from '../autograd/tape.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import type { AttentionKV } from '../nn/attention.js';
+import { cachedLength } from '../nn/kv-buffer.js';
 import { embedding } from '../ops/embedding.js';
 import { reshape } from '../ops/layout.js';
 import { checkTensor } from '../ops/validate.js';
@@ -112,7 +112,7 @@ export class KVCache {
     if (!Array.isArray(next) || next.length !== this.numLayers) throw rangeError(fn, 'next', `an array of ${this.numLayers} { k, v }`, describeValue(next));
     const t = this.len + added;
     next.forEach((kv, i) => {
-      if (kv.k.shape[2] !== t || kv.v.shape[2] !== t) throw rangeError(fn, `next[${i}]`, `keys/values of ${t} positions`, String(kv.k.shape[2]));
+      if (cachedLength(kv) !== t || kv.v.shape[2] !== kv.k.shape[2]) throw rangeError(fn, `next[${i}]`, `keys/values of ${t} positions`, String(cachedLength(kv)));
     });
     for (let i = 0; i < this.numLayers; i++) {
       const old = this.kv[i];
@@ -136,7 +136,7 @@ export class KVCache {
     if (isIdentity(idx, this.rows)) return;
     for (let i = 0; i < this.numLayers; i++) {
       const old = this.kv[i]!;
-      this.kv[i] = { k: keep(indexSelect(old.k, idx)), v: keep(indexSelect(old.v, idx)) };
+      this.kv[i] = { k: keep(indexSelect(old.k, idx)), v: keep(indexSelect(old.v, idx)), ...(old.length === undefined ? {} : { length: old.length }) };
       old.k.dispose();
       old.v.dispose();
     }

@@ -32,7 +32,8 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   try {
     for (const [name, raw] of contents.tensors) {
       const { array, dtype } = toHost(raw, name, backend.supportsDType('float64'));
-      tensors[name] = fromHost(backend, array, raw.shape, dtype, false);
+      // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
+      Object.defineProperty(tensors, name, { value: fromHost(backend, array, raw.shape, dtype, false), enumerable: true, writable: true, configurable: true });
     }
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();

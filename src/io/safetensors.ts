@@ -51,21 +51,27 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'lo
   if (headerLength > available) throw bad(`a header length within the file (${available} bytes after the length)`, `${headerLength}`);
   const n = Number(headerLength);
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    // ignoreBOM: a byte order mark stays in the text (and is not JSON), as in the reference reader
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    header = JSON.parse(text);
   } catch (err) {
-    throw bad('a header of valid UTF-8 JSON', (err as Error).message);
+    throw bad('a header of valid UTF-8 JSON', clip((err as Error).message));
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('a JSON object header', describeValue(header));
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('a JSON object header', describeJson(header));
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined) throw bad('a header without duplicate keys', `${JSON.stringify(clip(duplicate))} twice`);
 
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('__metadata__ to be an object of strings', describeValue(value));
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('__metadata__ to be an object of strings', describeJson(value));
       for (const [key, text] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof text !== 'string') throw bad(`__metadata__.${key} to be a string`, describeValue(text));
-        metadata[key] = text;
+        if (typeof text !== 'string') throw bad(`__metadata__.${clip(key)} to be a string`, describeJson(text));
+        // defineProperty: a key "__proto__" is data here, not the object's prototype
+        Object.defineProperty(metadata, key, { value: text, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
@@ -78,7 +84,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'lo
   let cursor = 0;
   for (const e of sorted) {
     if (e.begin !== cursor) {
-      throw bad(`tensor '${e.name}' to start at byte ${cursor} of the data (no overlaps or holes)`, `data_offsets [${e.begin},${e.end}]`);
+      throw bad(`tensor '${clip(e.name)}' to start at byte ${cursor} of the data (no overlaps or holes)`, `data_offsets [${e.begin},${e.end}]`);
     }
     cursor = e.end;
   }
@@ -95,25 +101,77 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'lo
 }
 
 function parseEntry(name: string, value: unknown, bad: (expected: string, actual: string) => RangeError): Entry {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`tensor '${name}' to be an object`, describeValue(value));
+  const tensor = `tensor '${clip(name)}'`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${tensor} to be an object`, describeJson(value));
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (!isSafeDType(dtype)) throw bad(`tensor '${name}' dtype to be one of ${Object.keys(ITEM_BYTES).join('|')}`, describeValue(dtype));
+  if (!isSafeDType(dtype)) throw bad(`${tensor} dtype to be one of ${Object.keys(ITEM_BYTES).join('|')}`, describeJson(dtype));
   if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
-    throw bad(`tensor '${name}' shape to be an array of non-negative integers`, JSON.stringify(shape) ?? 'undefined');
+    throw bad(`${tensor} shape to be an array of non-negative integers`, clip(JSON.stringify(shape) ?? 'none'));
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    throw bad(`tensor '${name}' data_offsets to be [begin, end] with 0 <= begin <= end`, JSON.stringify(offsets) ?? 'undefined');
+    throw bad(`${tensor} data_offsets to be [begin, end] with 0 <= begin <= end`, clip(JSON.stringify(offsets) ?? 'none'));
   }
   let bytes = ITEM_BYTES[dtype];
   for (const s of shape as number[]) {
     bytes *= s;
-    if (!Number.isSafeInteger(bytes)) throw bad(`tensor '${name}' shape to have a representable size`, JSON.stringify(shape));
+    if (!Number.isSafeInteger(bytes)) throw bad(`${tensor} shape to have a representable size`, clip(JSON.stringify(shape)));
   }
   const [begin, end] = offsets as [number, number];
   if (end - begin !== bytes) {
-    throw bad(`tensor '${name}' data_offsets to span ${bytes} bytes (${dtype} ${JSON.stringify(shape)})`, `${end - begin} bytes`);
+    throw bad(`${tensor} data_offsets to span ${bytes} bytes (${dtype} ${clip(JSON.stringify(shape))})`, `${end - begin} bytes`);
   }
   return { name, dtype, shape: shape as number[], begin, end };
+}
+
+/** Header text in an error message: at most 80 characters, so a hostile header cannot make a huge message. */
+function clip(text: string): string {
+  return text.length <= 80 ? text : `${text.slice(0, 77)}...`;
+}
+
+/**
+ * describeValue for parsed JSON: never reads properties of the value (a header
+ * object may carry its own "constructor" or "toString" keys) and stays short.
+ */
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'none';
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (typeof value === 'object') return 'object';
+  if (typeof value === 'string') return clip(JSON.stringify(value));
+  return `${typeof value} ${clip(String(value))}`;
+}
+
+/**
+ * The first key that occurs twice in one object of `json` (already known to be
+ * valid JSON), or undefined. JSON.parse silently keeps the last duplicate while
+ * other readers keep the first; the format forbids duplicates, so refuse them.
+ */
+function duplicateKey(json: string): string | undefined {
+  const objects: Array<Set<string> | null> = []; // one per open {...} (a key set) or [...] (null)
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x7b) objects.push(new Set());
+    else if (c === 0x5b) objects.push(null);
+    else if (c === 0x7d || c === 0x5d) objects.pop();
+    else if (c === 0x22) {
+      let end = i + 1;
+      let escaped = false;
+      while (json.charCodeAt(end) !== 0x22) {
+        if (json.charCodeAt(end) === 0x5c) { escaped = true; end++; }
+        end++;
+      }
+      let next = end + 1;
+      while (next < json.length && (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r')) next++;
+      const keys = objects[objects.length - 1];
+      if (keys && json.charCodeAt(next) === 0x3a) { // a string followed by ':' is a key
+        const key = escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end);
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 /** Serialise to the chunks of a file: [length + header, data...]. Data is not copied. */

@@ -27,6 +27,7 @@ import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { xavierUniform_, zeros_ } from './init.js';
+import { cachedLength } from './kv-buffer.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { checkFlag, checkPositiveInt, factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
@@ -74,6 +75,11 @@ export interface MultiheadAttentionForwardOptions {
 export interface AttentionKV {
   k: Tensor;
   v: Tensor;
+  /**
+   * Positions held: the first `length` of k and v's dim 2 (a buffer with room for more, see
+   * nn/kv-buffer.ts). Undefined: all of them.
+   */
+  length?: number;
 }
 
 /** Options of MultiheadAttention.attendKeyValue. */
@@ -295,7 +301,10 @@ export class MultiheadAttention extends Module {
     const [B, Tq] = query.shape as [number, number, number];
     if (kv === null || typeof kv !== 'object') throw typeError(fn, 'kv', 'an object { k, v } of [B,hkv,Tk,d] tensors', describeValue(kv));
     checkTensor(fn, 'kv.k', kv.k);
-    const Tk = kv.k.shape[2];
+    const Tk = cachedLength(kv);
+    if (kv.length !== undefined && (!Number.isInteger(kv.length) || kv.length < 0 || kv.length > kv.k.shape[2]!)) {
+      throw rangeError(fn, 'kv.length', `an integer in [0, ${kv.k.shape[2]}] (the positions kv.k holds)`, describeValue(kv.length));
+    }
     if (kv.k.rank !== 4 || kv.k.shape[0] !== B || kv.k.shape[1] !== hkv || kv.k.shape[3] !== d) {
       throw rangeError(fn, 'kv.k', `${kv.k.dtype} [B,hkv,Tk,d] with B=${B}, hkv=${hkv}, d=${d}`, `${kv.k.dtype} ${describeShape(kv.k.shape)}`);
     }
@@ -319,7 +328,8 @@ export class MultiheadAttention extends Module {
         ? linear(query, narrow(this.inProjWeight!, 0, 0, E), this.inProjBias === null ? null : narrow(this.inProjBias, 0, 0, E))
         : this.qProj!.forward(query);
       const qh = transpose(reshape(q, [B, Tq, h, d]), 1, 2);
-      const y = scaledDotProductAttention(qh, kv.k, kv.v, { keyPaddingMask: keyPadding, isCausal, dropoutP: this.training ? this.dropout : 0 });
+      const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
+      const y = scaledDotProductAttention(qh, kv.k, kv.v, { keyPaddingMask: keyPadding, isCausal, dropoutP: this.training ? this.dropout : 0, ...kvLength });
       return this.outProj.forward(reshape(transpose(y, 1, 2), [B, Tq, E]));
     });
   }

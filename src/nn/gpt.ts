@@ -41,7 +41,7 @@ import { load as loadSafetensors } from '../io/checkpoint.js';
 import { gelu, silu, swiglu } from '../ops/activation.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
-import { cat, split, transpose } from '../ops/layout.js';
+import { split, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
 import { checkInteger, checkOptions, checkTensor } from '../ops/validate.js';
 import { noGrad } from '../autograd/tape.js';
@@ -58,6 +58,7 @@ import { LayerNorm, RMSNorm } from './norm.js';
 import { factoryOptions, isTensor, type FactoryOptions, type ResolvedFactory } from './parameter.js';
 import { RotaryEmbedding } from './rotary.js';
 import type { AttentionKV } from './attention.js';
+import { appendKeyValues, cachedLength } from './kv-buffer.js';
 
 export interface GPTConfig {
   /** Vocabulary size V. */
@@ -271,8 +272,9 @@ export class GPTAttention extends Module {
   /**
    * Incremental decoding: x [B,T,C] at positions offset..offset+T-1 (offset = past's length),
    * past the keys/values of the earlier positions ([B,nKvHead,offset,headDim], RoPE already
-   * applied to the keys) or null -> { output [B,T,C], kv: past + the new positions } (new
-   * tensors, F.cat along the time axis). Attention is causal 'bottom-right'.
+   * applied to the keys) or null -> { output [B,T,C], kv: past + the new positions }
+   * (nn/kv-buffer.ts appendKeyValues: without gradients written into past's buffers while
+   * they have room, so kv may hold past's own k and v). Attention is causal 'bottom-right'.
    */
   forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
     return tidy(() => {
@@ -293,13 +295,12 @@ export class GPTAttention extends Module {
         q = this.rotary.apply(q, offset);
         k = this.rotary.apply(k, offset);
       }
-      if (past !== null) {
-        k = cat([past.k, k], 2);
-        v = cat([past.v, v], 2);
-      }
-      const y = scaledDotProductAttention(q, k, v, { isCausal: 'bottom-right', dropoutP: this.training ? this.dropoutP : 0 });
+      const kv = appendKeyValues(past, { k, v });
+      const Tk = cachedLength(kv);
+      const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
+      const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal: 'bottom-right', dropoutP: this.training ? this.dropoutP : 0, ...kvLength });
       const merged = transpose(y, 1, 2).reshape([B, T, h * hd]);
-      return { output: this.residDropout.forward(this.proj.forward(merged)), kv: { k, v } };
+      return { output: this.residDropout.forward(this.proj.forward(merged)), kv };
     });
   }
 
@@ -576,7 +577,7 @@ export class GPT extends Module {
     }
     for (let i = 0; i < past.length; i++) {
       const kv = past[i];
-      const t = kv == null ? 0 : kv.k.shape[2];
+      const t = cachedLength(kv);
       if (t !== offset || (kv != null && kv.k.shape[0] !== idx.shape[0])) {
         throw rangeError(fn, `options.past[${i}]`, `a cache of [B=${idx.shape[0]},${c.nKvHead},offset=${offset},${c.nEmbd / c.nHead}]`, kv == null ? 'null' : describeShape(kv.k.shape));
       }

@@ -19,6 +19,7 @@ import { Module } from './module.js';
 import { checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
 import type { AttentionKV } from './attention.js';
+import { cachedLength } from './kv-buffer.js';
 import { Transformer, type DecoderLayerCache } from './transformer.js';
 
 export interface Seq2SeqConfig {
@@ -200,7 +201,7 @@ export class Seq2SeqTransformer extends Module {
     if (!Array.isArray(opts.self) || opts.self.length !== n) throw rangeError(fn, 'options.self', `an array of ${n} caches (one per decoder layer, null when empty)`, describeValue(opts.self));
     if (!Array.isArray(opts.cross) || opts.cross.length !== n) throw rangeError(fn, 'options.cross', `an array of ${n} cross keys/values (crossKeyValues)`, describeValue(opts.cross));
     for (let i = 0; i < n; i++) {
-      const t = opts.self[i]?.k.shape[2] ?? 0;
+      const t = cachedLength(opts.self[i]);
       if (t !== offset) throw rangeError(fn, `options.self[${i}]`, `a cache of offset=${offset} positions`, String(t));
     }
     return tidy(() => {

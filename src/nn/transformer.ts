@@ -17,7 +17,6 @@
 // Inputs are batch-first only: src [B,S,E], tgt [B,T,E].
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { cat } from '../ops/layout.js';
 import { checkOneOf, checkOptions, checkTensor } from '../ops/validate.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -27,6 +26,7 @@ import { ModuleList } from './container.js';
 import { Dropout } from './dropout.js';
 import { applyActivation } from './feedforward.js';
 import { xavierUniform_ } from './init.js';
+import { appendKeyValues } from './kv-buffer.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { LayerNorm } from './norm.js';
@@ -353,8 +353,10 @@ export class TransformerDecoderLayer extends Module {
    * for one step). Self-attention attends over the cached keys plus the new ones with a
    * 'bottom-right' causal mask; cross-attention reads cache.cross. Equal to forward() over the
    * whole prefix with tgtIsCausal (rows of the new positions). Returns { output [B,T,E],
-   * self: [the extended self-attention cache] } (new tensors, made with F.cat along the time
-   * axis; cache.self is left for the caller to dispose).
+   * self: [the extended self-attention cache] } (nn/kv-buffer.ts appendKeyValues: without
+   * gradients the new positions are written into cache.self's buffers while they have room,
+   * so the result may hold the same k and v; otherwise new tensors, and cache.self is left
+   * for the caller to dispose).
    */
   forwardCached(tgt: Tensor, cache: DecoderLayerCache, options?: DecoderCachedOptions): DecoderCachedOutput {
     const fn = 'TransformerDecoderLayer.forwardCached';
@@ -368,7 +370,7 @@ export class TransformerDecoderLayer extends Module {
       const held: { kv: AttentionKV | null } = { kv: null };
       const sa = (x: Tensor): Tensor => {
         const fresh = this.selfAttn.projectKeyValue(x);
-        const kv = cache.self === null ? fresh : { k: cat([cache.self.k, fresh.k], 2), v: cat([cache.self.v, fresh.v], 2) };
+        const kv = appendKeyValues(cache.self, fresh);
         held.kv = kv;
         return this.dropout1.forward(this.selfAttn.attendKeyValue(x, kv, { isCausal: 'bottom-right' }));
       };

@@ -18,10 +18,15 @@ export interface AttentionOptions {
   scale?: number;
   /** Dropout on the attention weights, drawn from the global counter-based generator. */
   dropoutP?: number;
+  /**
+   * Use only the first kvLength positions of k and v (dim 2): k and v are a KV-cache buffer with
+   * room for more. Tk in the masks' shapes is kvLength. Inference only (no gradient). Default: all.
+   */
+  kvLength?: number;
 }
 
 const FN = 'scaledDotProductAttention';
-const OPTIONS = ['attnMask', 'keyPaddingMask', 'isCausal', 'scale', 'dropoutP'];
+const OPTIONS = ['attnMask', 'keyPaddingMask', 'isCausal', 'scale', 'dropoutP', 'kvLength'];
 
 /**
  * q [B,h,Tq,d], k and v [B,hkv,Tk,d] with hkv dividing h (MQA/GQA: query head i uses kv head
@@ -33,11 +38,19 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const [B, h, Tq, d] = q.shape as [number, number, number, number];
   const kvExpected = `[B,hkv,Tk,d] with B=${B}, d=${d} and hkv dividing h=${h}`;
   checkRank(FN, 'k', k, 4, kvExpected);
-  const [kB, hkv, Tk, kd] = k.shape as [number, number, number, number];
+  const [kB, hkv, kT, kd] = k.shape as [number, number, number, number];
   if (kB !== B || kd !== d || hkv === 0 || h % hkv !== 0) throw rangeError(FN, 'k', kvExpected, describeShape(k.shape));
   checkRank(FN, 'v', v, 4, `[B,hkv,Tk,d] like k ${describeShape(k.shape)}`);
   if (v.shape.some((s, i) => s !== k.shape[i])) throw rangeError(FN, 'v', `[B,hkv,Tk,d] like k ${describeShape(k.shape)}`, describeShape(v.shape));
   const backend = checkCompatible(FN, ['q', q], ['k', k], ['v', v]);
+  let Tk = kT;
+  if (opts.kvLength !== undefined) {
+    if (!Number.isInteger(opts.kvLength) || opts.kvLength < 0 || opts.kvLength > kT) {
+      throw rangeError(FN, 'kvLength', `an integer in [0, ${kT}] (k holds ${kT} positions)`, describeValue(opts.kvLength));
+    }
+    if (needsGrad(q, k, v)) throw rangeError(FN, 'kvLength', 'unset while q, k or v requires a gradient (it is for inference with KV caches)', String(opts.kvLength));
+    Tk = opts.kvLength;
+  }
 
   const causal = parseCausal(opts.isCausal);
   const scale = opts.scale === undefined ? 1 / Math.sqrt(d) : checkNumber(FN, 'scale', opts.scale, Number.MIN_VALUE, Infinity, 'a positive number');
@@ -45,7 +58,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   if (dropoutP >= 1) throw rangeError(FN, 'dropoutP', 'a number in [0, 1)', String(dropoutP));
   const masks = checkMasks(q, opts, B, h, Tq, Tk);
 
-  const attrs = { scale, causal, dropoutP, rng: nextRng(dropoutP > 0 ? B * h * Tq * Tk : 0) };
+  const attrs = { scale, causal, dropoutP, rng: nextRng(dropoutP > 0 ? B * h * Tq * Tk : 0), ...(Tk !== kT ? { kvLength: Tk } : {}) };
   const kern = backend.kernels;
   const { out: outR, lse: lseR } = kern.attentionForward(q, k, v, masks, attrs);
   const out = Tensor.fromKernel(backend, outR);

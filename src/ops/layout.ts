@@ -119,6 +119,32 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
   });
 }
 
+/**
+ * In place: dst[..., start:start+n, ...] = src along dim (n = src's size there; every other
+ * dim equal). Outside autograd: dst must not require a gradient, and no gradient flows to
+ * src. KV caches use it to append positions to a preallocated buffer instead of copying the
+ * whole cache each step (F.cat). Views sharing dst's storage see the write. Returns dst.
+ */
+export function writeNarrow(dst: Tensor, src: Tensor, dim: number, start: number): Tensor {
+  const fn = 'writeNarrow';
+  checkTensor(fn, 'dst', dst, DTYPES);
+  checkTensor(fn, 'src', src, DTYPES);
+  if (dst.rank === 0) throw rangeError(fn, 'dst', 'at least 1-D', describeShape(dst.shape));
+  const axis = normalizeAxis(fn, 'dim', dim, dst.rank);
+  if (src.backend !== dst.backend) throw typeError(fn, 'src', `a tensor on backend '${dst.device}' like dst`, `'${src.device}'`);
+  if (src.dtype !== dst.dtype) throw typeError(fn, 'src', `${dst.dtype} like dst`, src.dtype);
+  if (src.rank !== dst.rank || src.shape.some((s: number, d: number) => d !== axis && s !== dst.shape[d])) {
+    throw rangeError(fn, 'src', `the shape of dst ${describeShape(dst.shape)} except along dim ${axis}`, describeShape(src.shape));
+  }
+  const total = dst.shape[axis]!, n = src.shape[axis]!;
+  if (n > total) throw rangeError(fn, 'src', `at most ${total} along dim ${axis}`, describeShape(src.shape));
+  if (!Number.isInteger(start) || start < 0 || start + n > total) throw rangeError(fn, 'start', `an integer in [0, ${total - n}]`, describeValue(start));
+  if (dst.requiresGrad) throw rangeError(fn, 'dst', 'a tensor that does not require a gradient (an in-place write is outside autograd)', 'requiresGrad = true');
+  if (src.data === dst.data) throw rangeError(fn, 'src', "a tensor that does not share dst's storage", "dst's own storage");
+  if (n > 0) dst.backend.kernels.writeNarrow(dst, src, axis, start);
+  return dst;
+}
+
 /** Join tensors along dim; shapes must match elsewhere, like torch.cat. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw typeError('cat', 'tensors', 'a non-empty array of tensors', describeValue(tensors));

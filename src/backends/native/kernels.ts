@@ -45,7 +45,7 @@ export function makeKernels(n: Addon): Kernels {
       return f32(call('matmul', a, b, transA, transB, bias), [...batch, M, N]);
     },
     attentionForward(q, k, v, masks, attrs) {
-      const [out, lse] = many('attentionForward', q, k, v, ...attentionArgs(masks, attrs));
+      const [out, lse] = many('attentionForward', q, k, v, ...attentionArgs(masks, attrs), attrs.kvLength);
       return { out: f32(out, q.shape), lse: f32(lse, q.shape.slice(0, 3)) };
     },
     attentionBackward(dout, q, k, v, out, lse, masks, attrs) {
@@ -110,6 +110,9 @@ export function makeKernels(n: Addon): Kernels {
       const shape = xs[0]!.shape.slice();
       shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0);
       return { data: call('cat', xs, axis), shape, dtype: xs[0]!.dtype };
+    },
+    writeNarrow(dst, src, axis, start) {
+      call('writeNarrow', dst, src, axis, start);
     },
     fill: (shape, dtype, value) => ({ data: call('fill', sizeOf(shape), dtype, value), shape: shape.slice(), dtype }),
     adamwStep(params, grads, m, v, attrs: AdamWAttrs) {

@@ -7,11 +7,13 @@ import type { AttentionAttrs, AttentionMasks, KResult, KTensor } from '../backen
 import { PhiloxStream } from '../../random/philox.js';
 import { output, values } from './util.js';
 
-interface Geometry { B: number; h: number; hkv: number; Tq: number; Tk: number; d: number }
+// kvStride: elements between kv heads (Tk * d, or more when k/v are the first Tk = kvLength
+// positions of a KV-cache buffer)
+interface Geometry { B: number; h: number; hkv: number; Tq: number; Tk: number; d: number; kvStride: number }
 
-function geometry(q: KTensor, k: KTensor): Geometry {
+function geometry(q: KTensor, k: KTensor, kvLength?: number): Geometry {
   const [B, h, Tq, d] = q.shape as [number, number, number, number];
-  return { B, h, hkv: k.shape[1]!, Tq, Tk: k.shape[2]!, d };
+  return { B, h, hkv: k.shape[1]!, Tq, Tk: kvLength ?? k.shape[2]!, d, kvStride: k.shape[2]! * d };
 }
 
 /** Scaled, masked scores of query row (b, head, i) into s; returns the row max (-inf if all masked). */
@@ -20,7 +22,7 @@ function rowScores(s: Float64Array, g: Geometry, q: Float32Array | Float64Array,
   const { h, hkv, Tq, Tk, d } = g;
   const kvHead = Math.floor(head / (h / hkv));
   const qOff = ((b * h + head) * Tq + i) * d;
-  const kBase = (b * hkv + kvHead) * Tk * d;
+  const kBase = (b * hkv + kvHead) * g.kvStride;
   // the last key query i may see under the causal modes
   const lastKey = attrs.causal === 'top-left' ? i : attrs.causal === 'bottom-right' ? i + Tk - Tq : Tk - 1;
   const mask = masks.attnMask, pad = masks.keyPadding;
@@ -50,14 +52,14 @@ function keepScale(stream: PhiloxStream | null, p: number, index: number): numbe
 }
 
 export function attentionForward(q: KTensor, k: KTensor, v: KTensor, masks: AttentionMasks, attrs: AttentionAttrs): { out: KResult; lse: KResult } {
-  const g = geometry(q, k);
+  const g = geometry(q, k, attrs.kvLength);
   const { B, h, hkv, Tq, Tk, d } = g;
   const Q = values(q), K = values(k), V = values(v);
   const out = output([B, h, Tq, d], q.dtype), lse = output([B, h, Tq], q.dtype);
   const stream = attrs.dropoutP > 0 ? new PhiloxStream(attrs.rng.seed, attrs.rng.offset) : null;
   const s = new Float64Array(Tk), acc = new Float64Array(d);
   for (let b = 0; b < B; b++) for (let head = 0; head < h; head++) {
-    const vBase = (b * hkv + Math.floor(head / (h / hkv))) * Tk * d;
+    const vBase = (b * hkv + Math.floor(head / (h / hkv))) * g.kvStride;
     for (let i = 0; i < Tq; i++) {
       const row = (b * h + head) * Tq + i;
       const max = rowScores(s, g, Q, K, masks, attrs, b, head, i);

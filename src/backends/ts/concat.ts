@@ -34,3 +34,11 @@ export function cat(xs: readonly KTensor[], axis: number): KResult {
   }
   return { data: Y, shape, dtype: first.dtype };
 }
+
+/** In place: dst[..., start:start+n, ...] = src along axis (n = src's size there). */
+export function writeNarrow(dst: KTensor, src: KTensor, axis: number, start: number): void {
+  const { outer, inner } = split(dst.shape, axis);
+  const total = dst.shape[axis]!, n = src.shape[axis]!;
+  const D = dst.data as TypedArray, S = src.data as TypedArray;
+  for (let o = 0; o < outer; o++) D.set(S.subarray(o * n * inner, (o + 1) * n * inner), (o * total + start) * inner);
+}

@@ -1,0 +1,149 @@
+// Fuzzes every export of the native cpu addon (toroid.node) at the N-API
+// boundary: random and adversarial arguments (wrong JS types and dtypes,
+// negative/zero/huge/mismatched dims, shapes larger than their storage, freed
+// storages, getters that free storages or throw, detached buffers, NaN/Inf,
+// out-of-range ids, > 2^31 and > 2^40 element requests, missing/extra
+// arguments) mixed with valid calls on real storages so the deep checks are
+// reached. The calls run in child processes (under a 2 GiB address-space
+// limit) so that a crash is a test failure rather than the end of vitest.
+// Contract: no signal exit or abort, and every throw is an Error whose message
+// names one of the function's arguments ("toroid.<fn>: <arg> must be ...") or
+// reports running out of memory.
+//
+// Replay a failure (the report gives the seed and path):
+//   FUZZ_SEED=<seed> FUZZ_PATH=<path> OMP_NUM_THREADS=1 \
+//     node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts
+// add FUZZ_VERBOSE=1 to print each plan before it runs. Run the whole test with
+// another base seed: FUZZ_SEED=<seed> npx vitest run test/hardening/fuzz-boundary.test.ts
+// (FUZZ_RUNS=<n> changes the total number of calls, 10000 by default).
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { addon } from '../../src/backends/native/addon.js';
+import { GENERATORS } from './fuzz/generators.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const runner = path.join(here, 'fuzz', 'runner.ts');
+
+const TOTAL = Number(process.env.FUZZ_RUNS ?? 10_000);
+const CHILDREN = 4;
+const PARALLEL = 2;
+const BASE_SEED = Number(process.env.FUZZ_SEED ?? 20_251_126);
+const CHILD_TIMEOUT_MS = 100_000;
+const ADDRESS_SPACE_KB = 2 * 1024 * 1024;
+
+interface ChildReport {
+  seed: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  result: Record<string, unknown> | null;
+  stderr: string;
+  lastRun: string | null;
+  failLine: string | null;
+  ms: number;
+}
+
+function replay(seed: number, p: string | number): string {
+  return `FUZZ_SEED=${seed} FUZZ_PATH=${p} OMP_NUM_THREADS=1 node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts`;
+}
+
+function runChild(seed: number, runs: number, dir: string): Promise<ChildReport> {
+  const progress = path.join(dir, `progress-${seed}.txt`);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    // ulimit -v: a request that would really allocate gigabytes fails inside the child instead of
+    // taking the machine's memory; the wasm trap handler would reserve more than that limit.
+    const child = spawn(
+      '/bin/sh',
+      ['-c', `ulimit -v ${ADDRESS_SPACE_KB} && exec "$0" "$@"`, process.execPath, '--disable-wasm-trap-handler', '--import', 'tsx', runner],
+      {
+        cwd: root,
+        env: { ...process.env, OMP_NUM_THREADS: '1', FUZZ_SEED: String(seed), FUZZ_RUNS: String(runs), FUZZ_PROGRESS: progress, FUZZ_PATH: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, CHILD_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let lines: string[] = [];
+      try {
+        lines = readFileSync(progress, 'utf8').split('\n');
+      } catch {
+        // never started
+      }
+      const lastRun = [...lines].reverse().find((l) => l.startsWith('RUN\t')) ?? null;
+      const failLine = lines.find((l) => l.startsWith('FAIL\t')) ?? null;
+      const line = stdout.split('\n').find((l) => l.startsWith('FUZZ_RESULT '));
+      resolve({
+        seed, code, signal, timedOut, stderr, lastRun, failLine, ms: Date.now() - started,
+        result: line ? (JSON.parse(line.slice('FUZZ_RESULT '.length)) as Record<string, unknown>) : null,
+      });
+    });
+  });
+}
+
+function explain(r: ChildReport): string {
+  if (r.result !== null && r.result.ok === false) {
+    return [
+      `seed ${r.seed}: property failed at run ${String(r.result.firstFailure)}: ${String(r.result.error)}`,
+      `  counterexample (shrunk): ${String(r.result.counterexample)}`,
+      `  replay: ${replay(r.seed, String(r.result.path))}`,
+    ].join('\n');
+  }
+  // a crash, abort or hang: the progress file names the run that was under way
+  const run = r.lastRun?.split('\t') ?? [];
+  const failedRun = r.failLine?.split('\t')[1];
+  const at = failedRun ?? run[1] ?? '?';
+  return [
+    `seed ${r.seed}: child ${r.timedOut ? 'timed out' : `exited with code ${r.code} signal ${r.signal}`}` +
+      (failedRun !== undefined ? ` while shrinking the failure of run ${failedRun}` : ` during run ${run[1] ?? '?'}`),
+    `  plan: ${(run[2] ?? '').slice(0, 4000)}`,
+    `  replay: ${replay(r.seed, at)}`,
+    `  stderr: ${r.stderr.slice(-2000)}`,
+  ].join('\n');
+}
+
+describe('native addon boundary fuzzing', () => {
+  it.skipIf(addon === null)('every export has an argument generator in the fuzzer', () => {
+    const exported = Object.keys(addon!).sort();
+    const missing = exported.filter((k) => !(k in GENERATORS));
+    const stale = Object.keys(GENERATORS).filter((k) => !exported.includes(k));
+    expect(missing, `addon exports without a fuzzer entry in test/hardening/fuzz/generators.ts`).toEqual([]);
+    expect(stale, `fuzzer entries for functions the addon does not export`).toEqual([]);
+  });
+
+  it.skipIf(addon === null)(
+    `${TOTAL} seeded calls: no crash, every throw an Error naming its argument`,
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'toroid-fuzz-'));
+      try {
+        const seeds = Array.from({ length: CHILDREN }, (_, i) => BASE_SEED + i);
+        const per = Math.ceil(TOTAL / CHILDREN);
+        const reports: ChildReport[] = [];
+        for (let i = 0; i < seeds.length; i += PARALLEL) {
+          reports.push(...(await Promise.all(seeds.slice(i, i + PARALLEL).map((s) => runChild(s, per, dir)))));
+        }
+        const bad = reports.filter((r) => r.result === null || r.result.ok !== true || r.signal !== null || r.code !== 0);
+        const calls = reports.reduce((n, r) => n + Number(r.result?.numRuns ?? 0), 0);
+        expect(bad.map(explain).join('\n\n'), 'fuzzer failures').toBe('');
+        expect(calls).toBeGreaterThanOrEqual(TOTAL);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    4 * 100_000,
+  );
+});
