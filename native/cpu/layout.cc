@@ -54,6 +54,29 @@ void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y
     rows *= shape[k];
     outer_summed = outer_summed || (y_strides[k] == 0 && shape[k] > 1);
   }
+  if (step == 1 && outer_summed && y_size == inner) {
+    // every leading row into one (bias gradients: [rows, N] -> [N]): rows in fixed chunks,
+    // each summed in double by one thread, chunks then added in order, so the result does
+    // not depend on the thread count
+    const i64 chunk = std::max<i64>(64, (rows + 255) / 256), chunks = (rows + chunk - 1) / chunk;
+    std::vector<double> part(static_cast<std::size_t>(chunks * inner), 0.0);
+#pragma omp parallel for schedule(static) if (rows * inner > 65536)
+    for (i64 ch = 0; ch < chunks; ch++) {
+      double* acc = part.data() + ch * inner;
+      for (i64 r = ch * chunk; r < std::min(rows, (ch + 1) * chunk); r++) {
+        const float* src = x + r * inner;
+#pragma omp simd
+        for (i64 c = 0; c < inner; c++) acc[c] += src[c];
+      }
+    }
+    for (i64 ch = 1; ch < chunks; ch++) {
+      const double* acc = part.data() + ch * inner;
+#pragma omp simd
+      for (i64 c = 0; c < inner; c++) part[c] += acc[c];
+    }
+    for (i64 c = 0; c < inner; c++) y[c] = static_cast<float>(part[c]);
+    return;
+  }
   if (step == 1) {
     constexpr i64 COLS = 256;
     const i64 col_blocks = (inner + COLS - 1) / COLS;

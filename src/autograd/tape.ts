@@ -10,6 +10,7 @@ import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
 import { accumulate, onesLike } from '../ops/grad-helpers.js';
+import { SliceGrad, toTensor, type Grad } from './slice-grad.js';
 
 let gradEnabled = true;
 
@@ -34,7 +35,7 @@ interface Edge {
   shape: readonly number[];
 }
 
-export type BackwardFn = (dy: Tensor, saved: readonly Tensor[]) => ReadonlyArray<Tensor | null>;
+export type BackwardFn = (dy: Tensor, saved: readonly Tensor[]) => ReadonlyArray<Grad | null>;
 
 /**
  * One recorded op. A node is reference-counted: every tensor handle whose gradFn
@@ -63,7 +64,7 @@ export class GradNode {
     return this._edges;
   }
 
-  backward(dy: Tensor): ReadonlyArray<Tensor | null> {
+  backward(dy: Tensor): ReadonlyArray<Grad | null> {
     if (this.saved === null) {
       throw new Error(`toroid.backward: the graph through ${this.name} was already freed by a previous backward(); pass { retainGraph: true } to backward twice`);
     }
@@ -145,11 +146,14 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
       return;
     }
     const order = topologicalOrder(root.gradFn);
-    const grads = new Map<GradNode, Tensor>([[root.gradFn, seed]]);
+    // gradients for leaves are summed here first (slices of one weight join lazily), then accumulated once
+    const leafGrads = new Map<Tensor, Grad>();
+    const grads = new Map<GradNode, Grad>([[root.gradFn, seed]]);
     for (const node of order) {
-      const dy = grads.get(node);
-      if (dy === undefined) continue;
+      const pending = grads.get(node);
+      if (pending === undefined) continue;
       grads.delete(node);
+      const dy = toTensor(pending);
       const inputGrads = node.backward(dy);
       dy.dispose();
       node.edges.forEach((edge, i) => {
@@ -160,16 +164,27 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
         }
         if (edge.node !== null) {
           const prior = grads.get(edge.node);
-          grads.set(edge.node, prior === undefined ? g : accumulate(prior, g));
+          grads.set(edge.node, prior === undefined ? g : combine(prior, g));
         } else if (edge.leaf !== null) {
-          accumulateIntoLeaf(edge.leaf, g);
+          const prior = leafGrads.get(edge.leaf);
+          leafGrads.set(edge.leaf, prior === undefined ? g : combine(prior, g));
         } else {
           g.dispose();
         }
       });
       if (!retainGraph) node.release();
     }
+    for (const [leaf, g] of leafGrads) accumulateIntoLeaf(leaf, toTensor(g));
   });
+}
+
+/** The sum of two gradient contributions: slices of one axis stay lazy, anything else is added. */
+function combine(a: Grad, b: Grad): Grad {
+  if (a instanceof SliceGrad && b instanceof SliceGrad) {
+    const merged = a.merge(b);
+    if (merged !== null) return merged;
+  }
+  return accumulate(toTensor(a), toTensor(b));
 }
 
 function isTensor(value: unknown): value is Tensor {

@@ -1,5 +1,6 @@
 // Shape ops. reshape is a view over the same storage; permute copies into a contiguous layout.
 import { needsGrad, record } from '../autograd/tape.js';
+import { SliceGrad } from '../autograd/slice-grad.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { normalizeAxis, sizeOf } from '../tensor/shape.js';
@@ -74,23 +75,10 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const k = x.backend.kernels, backend = x.backend;
   const y = Tensor.fromKernel(backend, k.narrow(x, axis, start, length));
   if (!needsGrad(x)) return y;
-  const xShape = x.shape, dtype = x.dtype;
-  // the gradient is dy placed back between zeros
-  return record('narrow', y, [x], [], (dy) => {
-    const parts = [];
-    const zeros = (size: number): Tensor => {
-      const shape = xShape.slice();
-      shape[axis] = size;
-      return Tensor.fromKernel(backend, k.fill(shape, dtype, 0));
-    };
-    if (start > 0) parts.push(zeros(start));
-    parts.push(dy);
-    if (start + length < n) parts.push(zeros(n - start - length));
-    if (parts.length === 1) return [dy.alias(dy.shape)];
-    const dx = Tensor.fromKernel(backend, k.cat(parts, axis));
-    for (const p of parts) if (p !== dy) p.dispose();
-    return [dx];
-  });
+  const xShape = x.shape;
+  // the gradient is dy placed back between zeros, kept lazy (autograd/slice-grad.ts) so the
+  // pieces of a split join with one cat
+  return record('narrow', y, [x], [], (dy) => [new SliceGrad(xShape, axis, [{ start, grad: dy.alias(dy.shape) }])]);
 }
 
 /** Pieces along dim: `sizes` is one chunk size (the last may be smaller) or the list of sizes, like torch.split. */
