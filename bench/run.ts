@@ -10,6 +10,8 @@
 //                 [--reps 5] [--budget 120] [--ready-timeout 900]
 //   --record   append the table to bench/RESULTS.md and write bench/results/peers-<date>.{json,svg,png}
 //   --budget   seconds of timed repetitions per worker; slower workers stop early (fewer runs, noted)
+//   --out DIR  where the unrecorded table, chart and JSON go (default: the system temp folder)
+// On a GPU machine add toroid-cuda and torch-cuda (PyTorch on the GPU, fp32, no TF32).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +42,8 @@ const ONLY = value('--only', WORKLOADS.join(',')).split(',') as Workload[];
 
 const TSX = path.join(root, 'node_modules', '.bin', 'tsx');
 const PYTHON = '/usr/bin/python3';
+// GPU machines have their own PyTorch (with CUDA) as python3 on PATH
+const PYTHON_GPU = process.env.TOROID_BENCH_PYTHON_GPU ?? 'python3';
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 
 interface Impl {
@@ -53,6 +57,14 @@ const torchEnv = (): NodeJS.ProcessEnv => ({
   ...process.env, OMP_NUM_THREADS: THREADS, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? 'SkylakeX',
   LD_LIBRARY_PATH: existsSync(OPENBLAS) ? OPENBLAS : (process.env.LD_LIBRARY_PATH ?? ''),
 });
+let torchCuda: string | null | undefined;
+function torchCudaAvailable(): string | null {
+  if (torchCuda === undefined) {
+    const probe = spawnSync(PYTHON_GPU, ['-c', 'import torch; assert torch.cuda.is_available(); print(torch.__version__, torch.cuda.get_device_name(0))'], { encoding: 'utf8' });
+    torchCuda = probe.status === 0 ? probe.stdout.trim() : null;
+  }
+  return torchCuda === null ? 'PyTorch with CUDA and a GPU are not available' : null;
+}
 let torchVersion: string | null | undefined;
 function torchAvailable(): string | null {
   if (torchVersion === undefined) {
@@ -92,12 +104,18 @@ const IMPLS: Impl[] = [
     available: torchAvailable,
   },
   {
+    name: 'torch-cuda', workloads: ALL,
+    command: (w, dir) => ({ cmd: PYTHON_GPU, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', w, '--dir', dir, '--device', 'cuda'] }),
+    available: torchCudaAvailable,
+  },
+  {
     name: 'torch-nocache', workloads: ['seq2seq-greedy', 'gpt-greedy'],
     command: (w, dir) => ({ cmd: PYTHON, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', `${w}-nocache`, '--dir', dir, '--threads', THREADS], env: torchEnv() }),
     available: torchAvailable,
   },
 ];
 const SELECTED = value('--impls', IMPLS.map((i) => i.name).join(',')).split(',');
+const OUT_DIR = value('--out', os.tmpdir());
 
 interface Result {
   workload: string;
@@ -261,19 +279,31 @@ async function runWorkload(workload: Workload, dir: string): Promise<Result[]> {
 const tokensPerSec = (r: Result): number | null => (r.status === 'ok' && r.times.length > 0 && r.tokens ? r.tokens / (median(r.times) / 1000) : null);
 
 function table(results: Result[]): string {
-  const lines = ['| workload | implementation | ms / rep: median (min-max), runs | tokens / s | toroid-cpu is | equal work / note |', '| --- | --- | --- | --- | --- | --- |'];
+  // a ratio column per toroid backend that ran: how many times the row's tokens/s it reaches
+  const ours = ['toroid-cpu', 'toroid-cuda'].filter((name) => results.some((r) => r.impl === name && tokensPerSec(r) !== null));
+  const lines = [
+    `| workload | implementation | ms / rep: median (min-max), runs | tokens / s | ${ours.map((o) => `${o} is`).join(' | ')} | equal work / note |`,
+    `| --- | --- | --- | --- | ${ours.map(() => '---').join(' | ')} | --- |`,
+  ];
   for (const w of WORKLOADS) {
     const rows = results.filter((r) => r.workload === w);
-    const ours = rows.find((r) => r.impl === 'toroid-cpu');
-    const oursTps = ours ? tokensPerSec(ours) : null;
     for (const r of rows) {
       const tps = tokensPerSec(r);
       const timing = r.times.length > 0 ? `${median(r.times).toFixed(1)} (${Math.min(...r.times).toFixed(1)}-${Math.max(...r.times).toFixed(1)}), ${r.times.length}` : '-';
-      const ratio = tps !== null && oursTps !== null && r.impl !== 'toroid-cpu' ? `${(oursTps / tps).toFixed(2)}x` : r.impl === 'toroid-cpu' ? '1.00x' : '-';
-      lines.push(`| ${w} | ${r.impl} | ${timing} | ${tps === null ? '-' : Math.round(tps)} | ${ratio} | ${r.status === 'ok' ? r.note : `${r.status}: ${r.note}`} |`);
+      const ratios = ours.map((o) => {
+        const mine = rows.find((x) => x.impl === o);
+        const oursTps = mine ? tokensPerSec(mine) : null;
+        return tps !== null && oursTps !== null ? `${(oursTps / tps).toFixed(2)}x` : '-';
+      });
+      lines.push(`| ${w} | ${r.impl} | ${timing} | ${tps === null ? '-' : Math.round(tps)} | ${ratios.join(' | ')} | ${r.status === 'ok' ? r.note : `${r.status}: ${r.note}`} |`);
     }
   }
   return lines.join('\n');
+}
+
+function cudaName(): string {
+  const info = toroid.cuda.info();
+  return info.available ? `; cuda: ${info.name ?? 'a GPU'}` : '';
 }
 
 function versions(): string {
@@ -285,8 +315,8 @@ function versions(): string {
     }
   };
   const native = toroid.nativeInfo();
-  return `toroid ${(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version} (cpu: ${native ? `${native.blas}, ${THREADS} threads` : 'not built'}), ` +
-    `TensorFlow.js ${pkg('@tensorflow/tfjs-core')} (wasm: SIMD, single thread in Node), PyTorch ${torchVersion ?? 'not installed'} (${THREADS} threads, OpenMP OpenBLAS)`;
+  return `toroid ${(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version} (cpu: ${native ? `${native.blas}, ${THREADS} threads` : 'not built'}${cudaName()}), ` +
+    `TensorFlow.js ${pkg('@tensorflow/tfjs-core')} (wasm: SIMD, single thread in Node), PyTorch ${torchVersion ?? 'not installed'} (${THREADS} threads, OpenMP OpenBLAS)${torchCuda ? `, PyTorch ${torchCuda} (CUDA, fp32)` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -312,7 +342,8 @@ async function main(): Promise<void> {
     const svg = barChartSvg('toroid vs peers: tokens / s (higher is better)', `${machineLine()}; ${today()}`, groups);
     const outDir = path.join(here, 'results');
     mkdirSync(outDir, { recursive: true });
-    const stem = RECORD ? path.join(outDir, `peers-${today()}`) : path.join(os.tmpdir(), 'toroid-bench-latest');
+    mkdirSync(OUT_DIR, { recursive: true });
+    const stem = RECORD ? path.join(outDir, `peers-${today()}`) : path.join(OUT_DIR, 'toroid-bench-latest');
     writeFileSync(`${stem}.svg`, svg);
     writeFileSync(`${stem}.json`, JSON.stringify({ date: today(), machine: machineLine(), versions: versions(), argv, results }, null, 1));
     const png = svgToPng(svg);

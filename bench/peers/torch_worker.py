@@ -502,6 +502,7 @@ def main():
             if not torch.cuda.is_available():
                 raise RuntimeError("--device cuda: torch.cuda.is_available() is false")
             dev = torch.device("cuda")
+            torch.backends.cuda.matmul.allow_tf32 = False  # fp32 products, as toroid-cuda by default
             sync = torch.cuda.synchronize
         else:
             dev = torch.device("cpu")
