@@ -11,6 +11,8 @@
 //   --record   append the table to bench/RESULTS.md and write bench/results/peers-<date>.{json,svg,png}
 //   --budget   seconds of timed repetitions per worker; slower workers stop early (fewer runs, noted)
 //   --out DIR  where the unrecorded table, chart and JSON go (default: the system temp folder)
+//   --no-kernels  skip the first part, the per-kernel table (bench/kernels.bench.ts: cpu vs ts vs
+//                 PyTorch; with --record it appends its own table to bench/RESULTS.md)
 // On a GPU machine add toroid-cuda and torch-cuda (PyTorch on the GPU, fp32, no TF32).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -319,7 +321,21 @@ function versions(): string {
     `TensorFlow.js ${pkg('@tensorflow/tfjs-core')} (wasm: SIMD, single thread in Node), PyTorch ${torchVersion ?? 'not installed'} (${THREADS} threads, OpenMP OpenBLAS)${torchCuda ? `, PyTorch ${torchCuda} (CUDA, fp32)` : ''}`;
 }
 
+/** Part 1: the kernel table, in its own process (it prints and, with --record, records itself). */
+function runKernelBench(): void {
+  if (flag('--no-kernels') || !ONLY.every((w) => WORKLOADS.includes(w)) || value('--only', '') !== '') return;
+  if (!toroid.listBackends().includes('cpu')) {
+    console.log('kernels: skipped (the native addon is not built)');
+    return;
+  }
+  process.stderr.write('[bench] part 1: kernels (bench/kernels.bench.ts)\n');
+  const r = spawnSync(process.execPath, [TSX, path.join(here, 'kernels.bench.ts'), ...(RECORD ? ['--record'] : [])], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) console.log(`kernels: the kernel benchmark failed (exit ${r.status}); going on with the models`);
+  process.stderr.write('[bench] part 2: models\n');
+}
+
 async function main(): Promise<void> {
+  runKernelBench();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'toroid-bench-'));
   const started = performance.now();
   try {

@@ -44,7 +44,7 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
 fi
 if [ "$what" = peers ]; then
   # the peer benchmark's Seq2Seq and GPT workloads, toroid-cuda against PyTorch on the same GPU
-  timeout ${PEERS_TIMEOUT:-300} node node_modules/.bin/tsx bench/run.ts --impls toroid-cuda,torch-cuda \
+  timeout ${PEERS_TIMEOUT:-300} node node_modules/.bin/tsx bench/run.ts --no-kernels --impls toroid-cuda,torch-cuda \
     --reps ${PEERS_REPS:-5} --budget ${PEERS_BUDGET:-20} --out "$out" 2>&1 | grep -v "^\[bench\]" | tail -30 || status=$?
 fi
 exit $status
