@@ -1,7 +1,8 @@
 // npm run bench: toroid against the peers a Node user would pick, in one run on
 // one machine: toroid's cpu (and cuda, on a GPU) and ts backends, TensorFlow.js
 // (cpu and wasm backends) and PyTorch (Debian's 1.13 CPU build in its fast OpenMP
-// configuration), on a Seq2Seq and a GPT training step and greedy decoding.
+// configuration), on a Seq2Seq and a GPT training step, greedy decoding of both, and
+// Seq2Seq beam search.
 // Protocol and workloads: bench/peers/PROTOCOL.md. Every worker loads the same
 // weights and batch; training first-batch losses must agree before anything is
 // timed; repetitions are interleaved round-robin across the implementations.
@@ -38,7 +39,7 @@ const REPS = Number(value('--reps', '5'));
 const BUDGET_MS = Number(value('--budget', '120')) * 1000;
 const READY_TIMEOUT_MS = Number(value('--ready-timeout', '900')) * 1000;
 const THREADS = value('--threads', '2');
-const WORKLOADS = ['seq2seq-train', 'gpt-train', 'seq2seq-greedy', 'gpt-greedy'] as const;
+const WORKLOADS = ['seq2seq-train', 'gpt-train', 'seq2seq-greedy', 'gpt-greedy', 'seq2seq-beam'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const ONLY = value('--only', WORKLOADS.join(',')).split(',') as Workload[];
 
@@ -347,7 +348,7 @@ async function main(): Promise<void> {
     const minutes = ((performance.now() - started) / 60000).toFixed(1);
     const header = [
       `Machine: ${machineLine()}; ${versions()}.`,
-      `Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (${minutes} min). Workloads (bench/peers/PROTOCOL.md): Seq2Seq 3+3 layers d 256 (vocab 8000) training step on 64 x 24 tokens; GPT 6 layers d 384, 6 heads, T 256, vocab 65 training step at batch 16; greedy decoding of the Seq2Seq batch (24 tokens per sentence) and of 8 GPT prompts (128 tokens each). ${REPS} interleaved timed runs after one warm-up, at most ${BUDGET_MS / 1000} s of timed runs per implementation.`,
+      `Command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (${minutes} min). Workloads (bench/peers/PROTOCOL.md): Seq2Seq 3+3 layers d 256 (vocab 8000) training step on 64 x 24 tokens; GPT 6 layers d 384, 6 heads, T 256, vocab 65 training step at batch 16; greedy decoding of the Seq2Seq batch (24 tokens per sentence) and of 8 GPT prompts (128 tokens each); beam search (beam 4, length penalty 0.6, EOS ends hypotheses) over the Seq2Seq batch, tokens = the best hypotheses' lengths. ${REPS} interleaved timed runs after one warm-up, at most ${BUDGET_MS / 1000} s of timed runs per implementation.`,
     ].join('\n');
     const body = table(results);
     console.log(`\n${header}\n\n${body}\n`);

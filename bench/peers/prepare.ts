@@ -11,6 +11,7 @@ export const SEQ2SEQ = {
   model: 'seq2seq', srcVocab: 8000, tgtVocab: 8000, dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3,
   dimFeedforward: 1024, dropout: 0, maxLen: 64, pad: 0, bos: 1, eos: 2, normFirst: false, labelSmoothing: 0.1,
   lr: 1e-4, betas: [0.9, 0.98], eps: 1e-9, weightDecay: 0, decodeSteps: 24, batch: 64, srcLen: 24, tgtLen: 24,
+  beamSize: 4, lengthPenalty: 0.6,
 } as const;
 
 export const GPT = {

@@ -23,7 +23,7 @@ import sys
 import time
 import warnings
 
-WORKLOADS = ("seq2seq-train", "gpt-train", "seq2seq-greedy", "seq2seq-greedy-nocache", "gpt-greedy", "gpt-greedy-nocache")
+WORKLOADS = ("seq2seq-train", "gpt-train", "seq2seq-greedy", "seq2seq-greedy-nocache", "gpt-greedy", "gpt-greedy-nocache", "seq2seq-beam")
 
 
 def emit(obj):
@@ -210,6 +210,135 @@ if torch is not None:
                 ids[:, t] = nxt
                 tok = nxt.unsqueeze(1)
             return ids
+
+    def gnmt_lp(length, alpha):
+        return ((5.0 + length) / 6.0) ** alpha
+
+    def seq2seq_beam(dec, src, beam, max_len, alpha):
+        """Beam search with the cached decoder, the rules of toroid's BeamRun (src/decode/beam.ts):
+        the top 2*beam (hypothesis, word) candidates per sentence; EOS among the first `beam` ends a
+        hypothesis (score logProb / lp(len)); a sentence stops when no live hypothesis could beat its
+        beam-th finished one, at max_len, or when nothing is live. Returns per sentence the best
+        hypothesis's tokens (no BOS/EOS)."""
+        m, c = dec.m, dec.c
+        B, S = src.shape
+        h, hd, d = dec.h, dec.hd, dec.d
+        dev = src.device
+        pad, bos, eos = c["pad"], c["bos"], c["eos"]
+        src_pad = src == pad
+        memory = m.encode(src, src_pad)
+        mem_mask = torch.zeros(B, S, device=dev).masked_fill_(src_pad, float("-inf"))
+        cross = []
+        for layer in dec.layers:
+            a = layer.multihead_attn
+            k, v = F.linear(memory, a.in_proj_weight[d:], a.in_proj_bias[d:]).split(d, dim=-1)
+            cross.append((dec._heads(k, B, S).transpose(1, 2).reshape(B, h, hd, S), dec._heads(v, B, S).reshape(B, h, S, hd)))
+        kc = [torch.empty(B, h, hd, max_len, device=dev) for _ in dec.layers]  # per row, keys transposed
+        vc = [torch.empty(B, h, max_len, hd, device=dev) for _ in dec.layers]
+        scaling = 1.0 / math.sqrt(hd)
+        live = [[([], 0.0, b)] for b in range(B)]  # per sentence: (tokens, logProb, row)
+        finished = [[] for _ in range(B)]
+        done = [False] * B
+        rows_parent = None
+        for t in range(max_len):
+            active = [s for s in range(B) if not done[s]]
+            if not active:
+                break
+            hyps = [(s, hyp) for s in active for hyp in live[s]]
+            parents = torch.tensor([hyp[2] for _, hyp in hyps], device=dev)
+            sent = torch.tensor([s for s, _ in hyps], device=dev)
+            R = len(hyps)
+            if t > 0:
+                kc = [k.index_select(0, parents) for k in kc]
+                vc = [v.index_select(0, parents) for v in vc]
+            tok = torch.tensor([[hyp[0][-1] if hyp[0] else bos] for _, hyp in hyps], device=dev)
+            mm = mem_mask.index_select(0, sent).unsqueeze(1).repeat_interleave(h, dim=0)
+            x = m.embed_tgt(tok, offset=t)
+            for layer, k_cache, v_cache, (ck, cv) in zip(dec.layers, kc, vc, cross):
+                ckr = ck.index_select(0, sent).reshape(R * h, hd, S)
+                cvr = cv.index_select(0, sent).reshape(R * h, S, hd)
+                kflat = k_cache.view(R * h, hd, max_len)
+                vflat = v_cache.view(R * h, max_len, hd)
+
+                def sa(z):
+                    a = layer.self_attn
+                    q, k, v = F.linear(z, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
+                    kflat[:, :, t] = k.reshape(R * h, hd)
+                    vflat[:, t] = v.reshape(R * h, hd)
+                    q = q.reshape(R * h, 1, hd) * scaling
+                    w = torch.softmax(torch.bmm(q, kflat[:, :, : t + 1]), dim=-1)
+                    return a.out_proj(torch.bmm(w, vflat[:, : t + 1]).reshape(R, 1, d))
+
+                def ca(z):
+                    a = layer.multihead_attn
+                    q = F.linear(z, a.in_proj_weight[:d], a.in_proj_bias[:d]).reshape(R * h, 1, hd) * scaling
+                    w = torch.softmax(torch.baddbmm(mm, q, ckr), dim=-1)
+                    return a.out_proj(torch.bmm(w, cvr).reshape(R, 1, d))
+
+                def ff(z):
+                    return layer.linear2(torch.relu(layer.linear1(z)))
+
+                if dec.norm_first:
+                    x = x + sa(layer.norm1(x))
+                    x = x + ca(layer.norm2(x))
+                    x = x + ff(layer.norm3(x))
+                else:
+                    x = layer.norm1(x + sa(x))
+                    x = layer.norm2(x + ca(x))
+                    x = layer.norm3(x + ff(x))
+            if dec.final_norm is not None:
+                x = dec.final_norm(x)
+            logits = m.generator(x[:, 0]).double()
+            logits[:, pad] = float("-inf")
+            logits[:, bos] = float("-inf")
+            lp = torch.log_softmax(logits, dim=-1)
+            V = lp.shape[1]
+            # candidates per sentence: [sentences, beam * V] (missing hypotheses at -inf), top 2*beam
+            n_active = len(active)
+            scores = torch.full((n_active, beam * V), float("-inf"), dtype=torch.float64, device=dev)
+            at = 0
+            for i, s in enumerate(active):
+                n = len(live[s])
+                base = torch.tensor([hyp[1] for hyp in live[s]], dtype=torch.float64, device=dev)
+                scores[i, : n * V] = (base[:, None] + lp[at : at + n]).reshape(-1)
+                at += n
+            top_s, top_i = torch.topk(scores, 2 * beam, dim=1)
+            top_s, top_i = top_s.tolist(), top_i.tolist()
+            new_len = t + 1
+            at = 0
+            for i, s in enumerate(active):
+                hy = live[s]
+                nxt = []
+                for rank in range(2 * beam):
+                    if len(nxt) >= beam:
+                        break
+                    score = top_s[i][rank]
+                    if score == float("-inf"):
+                        break
+                    hi, w = divmod(top_i[i][rank], V)
+                    parent = hy[hi]
+                    if w == eos:
+                        if rank >= beam:
+                            continue
+                        finished[s].append((parent[0], score / gnmt_lp(new_len, alpha)))
+                    else:
+                        nxt.append((parent[0] + [w], score, at + hi))
+                at += len(hy)
+                live[s] = nxt
+                if not nxt:
+                    done[s] = True
+                elif new_len >= max_len:
+                    done[s] = True
+                    finished[s].extend((hyp[0], hyp[1] / gnmt_lp(new_len, alpha)) for hyp in nxt)
+                    live[s] = []
+                elif len(finished[s]) >= beam:
+                    bar = sorted((f[1] for f in finished[s]), reverse=True)[beam - 1]
+                    max_lp = max(gnmt_lp(new_len + 1, alpha), gnmt_lp(max_len, alpha))
+                    if max(hyp[1] for hyp in nxt) / max_lp <= bar:
+                        done[s] = True
+                        live[s] = []
+        # best finished hypothesis per sentence (stable: the earlier one wins ties)
+        return [max(f, key=lambda e: e[1])[0] if f else [] for f in finished]
 
     def seq2seq_decode_nocache(m, c, src, steps):
         """Greedy decoding that re-runs nn.TransformerDecoder on the whole prefix each step."""
@@ -453,6 +582,25 @@ def setup_seq2seq_greedy(folder, dev, cached):
     return {"ready": True, "firstIds": a[0, :8].tolist(), "tokens": int(src.shape[0] * steps)}, rep
 
 
+def setup_seq2seq_beam(folder, dev):
+    c, state, batch = load_file(folder, "seq2seq")
+    model = Seq2Seq(c)
+    model.load_state_dict(state, strict=True)
+    model.to(dev).eval()
+    src = batch["src"].to(dev)
+    dec = Seq2SeqCachedDecoder(model, c)
+    args = (c["beamSize"], c["decodeSteps"], c["lengthPenalty"])
+    with torch.no_grad():
+        best = seq2seq_beam(dec, src, *args)
+
+    def rep():
+        with torch.no_grad():
+            seq2seq_beam(dec, src, *args)
+
+    # tokens: the best hypotheses' lengths (EOS not counted), the same count toroid reports
+    return {"ready": True, "firstIds": best[0][:8], "tokens": sum(len(b) for b in best)}, rep
+
+
 def setup_gpt_greedy(folder, dev, cached):
     c, state, batch = load_file(folder, "gpt")
     model = GPT(c)
@@ -484,6 +632,8 @@ def setup(workload, folder, dev):
         return setup_gpt_train(folder, dev)
     if workload in ("seq2seq-greedy", "seq2seq-greedy-nocache"):
         return setup_seq2seq_greedy(folder, dev, cached=workload == "seq2seq-greedy")
+    if workload == "seq2seq-beam":
+        return setup_seq2seq_beam(folder, dev)
     if workload in ("gpt-greedy", "gpt-greedy-nocache"):
         return setup_gpt_greedy(folder, dev, cached=workload == "gpt-greedy")
     raise ValueError(f"unknown workload '{workload}' (one of {', '.join(WORKLOADS)})")

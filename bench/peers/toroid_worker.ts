@@ -75,6 +75,15 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
       const first = decode();
       return { ready: { firstIds: Array.from(first[0]!.subarray(0, 8)), tokens: B * c.decodeSteps }, rep: () => { decode(); sync(); } };
     }
+    if (workload === 'seq2seq-beam') {
+      net.eval();
+      const options = { beam: c.beamSize, maxLen: c.decodeSteps, lengthPenalty: c.lengthPenalty, nBest: 1, bos: c.bos, eos: c.eos, pad: c.pad };
+      const decode = (): toroid.decode.BeamHypothesis[][] => toroid.decode.beamSearch(net, src, options);
+      const first = decode();
+      // tokens: the best hypotheses' lengths (EOS not counted), the same count the PyTorch worker reports
+      const tokens = first.reduce((n, hyps) => n + hyps[0]!.tokens.length, 0);
+      return { ready: { firstIds: Array.from(first[0]![0]!.tokens.subarray(0, 8)), tokens }, rep: () => { decode(); sync(); } };
+    }
   } else {
     const net = new toroid.nn.GPT({ vocabSize: c.vocabSize, blockSize: c.blockSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, dropout: 0, bias: true });
     net.loadStateDict(weights, { strict: true });
