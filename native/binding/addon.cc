@@ -2,6 +2,8 @@
 // C++ exception reaches V8; argument checks live in the family files.
 #include <napi.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 
 #include "binding/args.h"
@@ -9,7 +11,26 @@
 
 namespace toroid::binding {
 
+namespace {
+// Keeps this module (and so libgomp, the CUDA runtime, our statics) mapped until the
+// process ends. Node dlcloses an addon when the last worker thread that loaded it
+// exits; libgomp's pool threads stay parked inside libgomp's code, so after that
+// unload any signal that wakes one of them (a profiler, LeakSanitizer stopping
+// the threads at exit) jumps into unmapped memory: SIGSEGV. Seen with a Trainer in
+// a process whose main thread never loaded the addon (test/train/resume-child.ts
+// under npm run test:asan). RTLD_NOLOAD|RTLD_NODELETE only marks the loaded copy.
+void pin_module() {
+  static const bool pinned = [] {
+    Dl_info self{};
+    if (dladdr(reinterpret_cast<void*>(&pin_module), &self) == 0 || self.dli_fname == nullptr) return false;
+    return dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != nullptr;  // never closed, on purpose
+  }();
+  (void)pinned;
+}
+}  // namespace
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
+  pin_module();
 #if defined(TOROID_CUDA)
   // the name travels as the function's data, for toroid.cuda.profile()
 #define EXPORT(name, fn) exports.Set(name, Napi::Function::New<guarded<profiled<fn>>>(env, name, const_cast<char*>(name)))

@@ -43,7 +43,10 @@ function buildProbe(): { path: string | null; why: string } {
   const include = path.join(path.dirname(process.execPath), '..', 'include', 'node');
   if (!fs.existsSync(path.join(include, 'node_api.h'))) return { path: null, why: `no Node headers in ${include}` };
   const out = path.join(dir, 'external-probe.node');
-  const cc = spawnSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', `-I${include}`, path.join(here, 'mem', 'external-probe.c'), '-o', out], { encoding: 'utf8' });
+  // the compiler runs without the sanitizer runtime npm run test:asan preloads (it is not under test)
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  const cc = spawnSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-O1', `-I${include}`, path.join(here, 'mem', 'external-probe.c'), '-o', out], { encoding: 'utf8', env });
   return cc.status === 0 ? { path: out, why: '' } : { path: null, why: `cc failed: ${cc.error?.message ?? cc.stderr}` };
 }
 

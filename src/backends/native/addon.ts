@@ -2,6 +2,9 @@
 // source build in build/Release) through node-gyp-build. Never throws: when the
 // addon is missing or refuses to load, toroid stays on the ts backend and says
 // why in one line.
+// One exception, for development: TOROID_ADDON_DIR=<dir> loads <dir>/toroid.node
+// instead (e.g. the sanitizer build in build-asan/Release, npm run test:asan) and
+// throws when it cannot, so a run meant to test that build never falls back.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -39,6 +42,15 @@ function load(): Addon | null {
   // Read by libgomp when the addon loads it; the user's own settings win.
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '20000';
   preferAvx512Blas();
+  const dir = process.env.TOROID_ADDON_DIR;
+  if (dir !== undefined && dir !== '') {
+    const file = path.resolve(dir, 'toroid.node');
+    try {
+      return createRequire(import.meta.url)(file) as Addon;
+    } catch (err) {
+      throw new Error(`toroid: TOROID_ADDON_DIR=${dir}: cannot load ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
