@@ -154,6 +154,41 @@ if torch is not None:
             # [B,T,d] -> [B*h,T,hd]
             return x.reshape(B, T, self.h, self.hd).transpose(1, 2).reshape(B * self.h, T, self.hd)
 
+        def step(self, x, t, R, kc, vc, cross, mem_mask):
+            """One target position t of R rows through every layer (and the final norm): x [R,1,d];
+            per layer the caches kc [R*h,hd,L] (keys transposed) and vc [R*h,L,hd], written at t;
+            cross (keys [R*h,hd,S], values [R*h,S,hd]); mem_mask additive [R*h,1,S]."""
+            h, hd, d = self.h, self.hd, self.d
+            scaling = 1.0 / math.sqrt(hd)
+            for layer, k_cache, v_cache, (ck, cv) in zip(self.layers, kc, vc, cross):
+                def sa(z):  # self-attention of the new position over positions 0..t (cached)
+                    a = layer.self_attn
+                    q, k, v = F.linear(z, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
+                    k_cache[:, :, t] = k.reshape(R * h, hd)
+                    v_cache[:, t] = v.reshape(R * h, hd)
+                    q = q.reshape(R * h, 1, hd) * scaling
+                    w = torch.softmax(torch.bmm(q, k_cache[:, :, : t + 1]), dim=-1)
+                    return a.out_proj(torch.bmm(w, v_cache[:, : t + 1]).reshape(R, 1, d))
+
+                def ca(z):  # cross-attention over the memory's keys/values (computed once)
+                    a = layer.multihead_attn
+                    q = F.linear(z, a.in_proj_weight[:d], a.in_proj_bias[:d]).reshape(R * h, 1, hd) * scaling
+                    w = torch.softmax(torch.baddbmm(mem_mask, q, ck), dim=-1)
+                    return a.out_proj(torch.bmm(w, cv).reshape(R, 1, d))
+
+                def ff(z):
+                    return layer.linear2(torch.relu(layer.linear1(z)))
+
+                if self.norm_first:
+                    x = x + sa(layer.norm1(x))
+                    x = x + ca(layer.norm2(x))
+                    x = x + ff(layer.norm3(x))
+                else:  # nn.TransformerDecoderLayer's post-LN order
+                    x = layer.norm1(x + sa(x))
+                    x = layer.norm2(x + ca(x))
+                    x = layer.norm3(x + ff(x))
+            return x if self.final_norm is None else self.final_norm(x)
+
         def decode(self, src, steps):
             m, c = self.m, self.c
             B, S = src.shape
@@ -172,40 +207,11 @@ if torch is not None:
                 cross.append((self._heads(k, B, S).transpose(1, 2).contiguous(), self._heads(v, B, S).contiguous()))
             kc = [torch.empty(B * h, hd, steps, device=dev) for _ in self.layers]  # keys stored transposed
             vc = [torch.empty(B * h, steps, hd, device=dev) for _ in self.layers]
-            scaling = 1.0 / math.sqrt(hd)
             ids = torch.empty(B, steps, dtype=torch.long, device=dev)
             tok = torch.full((B, 1), c["bos"], dtype=torch.long, device=dev)
             for t in range(steps):
                 x = m.embed_tgt(tok, offset=t)  # [B,1,d]
-                for layer, k_cache, v_cache, (ck, cv) in zip(self.layers, kc, vc, cross):
-                    def sa(z):  # self-attention of the new position over positions 0..t (cached)
-                        a = layer.self_attn
-                        q, k, v = F.linear(z, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
-                        k_cache[:, :, t] = k.reshape(B * h, hd)
-                        v_cache[:, t] = v.reshape(B * h, hd)
-                        q = q.reshape(B * h, 1, hd) * scaling
-                        w = torch.softmax(torch.bmm(q, k_cache[:, :, : t + 1]), dim=-1)
-                        return a.out_proj(torch.bmm(w, v_cache[:, : t + 1]).reshape(B, 1, d))
-
-                    def ca(z):  # cross-attention over the memory's keys/values (computed once)
-                        a = layer.multihead_attn
-                        q = F.linear(z, a.in_proj_weight[:d], a.in_proj_bias[:d]).reshape(B * h, 1, hd) * scaling
-                        w = torch.softmax(torch.baddbmm(mem_mask, q, ck), dim=-1)
-                        return a.out_proj(torch.bmm(w, cv).reshape(B, 1, d))
-
-                    def ff(z):
-                        return layer.linear2(torch.relu(layer.linear1(z)))
-
-                    if self.norm_first:
-                        x = x + sa(layer.norm1(x))
-                        x = x + ca(layer.norm2(x))
-                        x = x + ff(layer.norm3(x))
-                    else:  # nn.TransformerDecoderLayer's post-LN order
-                        x = layer.norm1(x + sa(x))
-                        x = layer.norm2(x + ca(x))
-                        x = layer.norm3(x + ff(x))
-                if self.final_norm is not None:
-                    x = self.final_norm(x)
+                x = self.step(x, t, B, kc, vc, cross, mem_mask)
                 nxt = seq2seq_pick(m.generator(x[:, 0]), c["pad"], c["bos"])
                 ids[:, t] = nxt
                 tok = nxt.unsqueeze(1)
@@ -235,11 +241,9 @@ if torch is not None:
             cross.append((dec._heads(k, B, S).transpose(1, 2).reshape(B, h, hd, S), dec._heads(v, B, S).reshape(B, h, S, hd)))
         kc = [torch.empty(B, h, hd, max_len, device=dev) for _ in dec.layers]  # per row, keys transposed
         vc = [torch.empty(B, h, max_len, hd, device=dev) for _ in dec.layers]
-        scaling = 1.0 / math.sqrt(hd)
         live = [[([], 0.0, b)] for b in range(B)]  # per sentence: (tokens, logProb, row)
         finished = [[] for _ in range(B)]
         done = [False] * B
-        rows_parent = None
         for t in range(max_len):
             active = [s for s in range(B) if not done[s]]
             if not active:
@@ -254,40 +258,10 @@ if torch is not None:
             tok = torch.tensor([[hyp[0][-1] if hyp[0] else bos] for _, hyp in hyps], device=dev)
             mm = mem_mask.index_select(0, sent).unsqueeze(1).repeat_interleave(h, dim=0)
             x = m.embed_tgt(tok, offset=t)
-            for layer, k_cache, v_cache, (ck, cv) in zip(dec.layers, kc, vc, cross):
-                ckr = ck.index_select(0, sent).reshape(R * h, hd, S)
-                cvr = cv.index_select(0, sent).reshape(R * h, S, hd)
-                kflat = k_cache.view(R * h, hd, max_len)
-                vflat = v_cache.view(R * h, max_len, hd)
-
-                def sa(z):
-                    a = layer.self_attn
-                    q, k, v = F.linear(z, a.in_proj_weight, a.in_proj_bias).split(d, dim=-1)
-                    kflat[:, :, t] = k.reshape(R * h, hd)
-                    vflat[:, t] = v.reshape(R * h, hd)
-                    q = q.reshape(R * h, 1, hd) * scaling
-                    w = torch.softmax(torch.bmm(q, kflat[:, :, : t + 1]), dim=-1)
-                    return a.out_proj(torch.bmm(w, vflat[:, : t + 1]).reshape(R, 1, d))
-
-                def ca(z):
-                    a = layer.multihead_attn
-                    q = F.linear(z, a.in_proj_weight[:d], a.in_proj_bias[:d]).reshape(R * h, 1, hd) * scaling
-                    w = torch.softmax(torch.baddbmm(mm, q, ckr), dim=-1)
-                    return a.out_proj(torch.bmm(w, cvr).reshape(R, 1, d))
-
-                def ff(z):
-                    return layer.linear2(torch.relu(layer.linear1(z)))
-
-                if dec.norm_first:
-                    x = x + sa(layer.norm1(x))
-                    x = x + ca(layer.norm2(x))
-                    x = x + ff(layer.norm3(x))
-                else:
-                    x = layer.norm1(x + sa(x))
-                    x = layer.norm2(x + ca(x))
-                    x = layer.norm3(x + ff(x))
-            if dec.final_norm is not None:
-                x = dec.final_norm(x)
+            flat_k = [k.view(R * h, hd, max_len) for k in kc]
+            flat_v = [v.view(R * h, max_len, hd) for v in vc]
+            rows_cross = [(ck.index_select(0, sent).reshape(R * h, hd, S), cv.index_select(0, sent).reshape(R * h, S, hd)) for ck, cv in cross]
+            x = dec.step(x, t, R, flat_k, flat_v, rows_cross, mm)
             logits = m.generator(x[:, 0]).double()
             logits[:, pad] = float("-inf")
             logits[:, bos] = float("-inf")
