@@ -254,7 +254,7 @@ export class MultiheadAttention extends Module {
    * Incremental decoding, part 1: key [B,T,E] (and value, default key) -> { k, v } [B,hkv,T,d],
    * the key/value projections forward() computes, split into heads. Cross-attention runs it
    * once per source (memory); cached self-attention runs it on the new positions only and
-   * appends the result to the cache (F.cat along dim 2).
+   * appends the result to the cache (nn/kv-buffer.ts appendKeyValues).
    */
   projectKeyValue(key: Tensor, value: Tensor = key): AttentionKV {
     const fn = 'MultiheadAttention.projectKeyValue';
