@@ -29,18 +29,13 @@ import '../../src/backends/ts/index.js';
 import { load } from '../../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, MAX_HEADER_BYTES, type RawTensor, type SafetensorsContents } from '../../src/io/safetensors.js';
 import { mulberry32 } from '../helpers/random.js';
+import { concat } from '../helpers/bytes.js';
 
 const FILES = 1000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'toroid-hostile-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return out;
-}
 
 const enc = new TextEncoder();
 

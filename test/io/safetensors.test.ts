@@ -5,16 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { decodeSafetensors, encodeSafetensors, type RawTensor } from '../../src/io/safetensors.js';
 import { describeEachBackend } from '../helpers/backends.js';
+import { concat } from '../helpers/bytes.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'toroid-io-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return out;
-}
 
 /** A file with a hand-written header and `dataBytes` zero bytes of data. */
 function fileWithHeader(header: unknown, dataBytes: number, rawHeader?: string): Uint8Array {
