@@ -9,7 +9,8 @@ commands:
   demo [--steps N] [--backend NAME] [--seed N] [--out DIR]
                           train a small Transformer to reverse digit sequences, decode
                           held-out examples, write a checkpoint and a loss plot to ./toroid-demo
-  train --config <file>   train a Seq2Seq Transformer on parallel text described by a JSON
+  train --config <file> [--distributed mpi|nccl]
+                          train a Seq2Seq Transformer on parallel text described by a JSON
                           config (see bin/train.mjs); Ctrl-C stops with a checkpoint, and
                           "resume": true continues it bit for bit
   help, --help, -h        print this message

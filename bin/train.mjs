@@ -2,15 +2,17 @@
 // by the Trainer on a worker thread with a live progress line, validation,
 // checkpoints (resumable: run the same command again with "resume": true), Ctrl-C
 // to stop after the current step with a checkpoint, and the loss curve as an SVG
-// next to the checkpoint. The config (JSON):
+// next to the checkpoint. `--distributed mpi` (or "distributed" in the config)
+// trains data-parallel with the other ranks that mpirun started (README: "Training
+// on several machines"); only rank 0 prints and writes. The config (JSON):
 //   { "source": "train.de.gz", "target": "train.en.gz", "validSource": "...", "validTarget": "...",
 //     "checkpoint": "run/model.safetensors", "maxSteps": 10000, "validateEvery": 500,
-//     "checkpointEvery": 1000, "resume": false, "threads": 2,
+//     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi",
 //     "task": { "vocabSize": 8000, "batchTokens": 2048, "warmup": 4000, "model": { "dModel": 256, ... } } }
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
-const KEYS = ['source', 'target', 'validSource', 'validTarget', 'checkpoint', 'maxSteps', 'validateEvery', 'checkpointEvery', 'resume', 'threads', 'task'];
+const KEYS = ['source', 'target', 'validSource', 'validTarget', 'checkpoint', 'maxSteps', 'validateEvery', 'checkpointEvery', 'resume', 'threads', 'distributed', 'task'];
 
 function lossSvg(points) {
   const W = 640, H = 360, L = 60, R = 20, T = 20, B = 40;
@@ -36,6 +38,11 @@ export async function runTrain(argv) {
   if (i < 0 || argv[i + 1] === undefined) throw new Error('toroid train: --config <file> is required');
   const configPath = path.resolve(argv[i + 1]);
   const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  const d = argv.indexOf('--distributed');
+  if (d >= 0) {
+    if (argv[d + 1] !== 'mpi' && argv[d + 1] !== 'nccl') throw new Error(`toroid train: --distributed must be followed by mpi or nccl, got ${JSON.stringify(argv[d + 1] ?? null)}`);
+    config.distributed = argv[d + 1];
+  }
   for (const key of Object.keys(config)) if (!KEYS.includes(key)) throw new RangeError(`toroid train: config key '${key}' is not one of ${KEYS.join(', ')}`);
   for (const key of ['source', 'target', 'checkpoint']) if (typeof config[key] !== 'string') throw new TypeError(`toroid train: config.${key} must be a path string, got ${JSON.stringify(config[key])}`);
   const base = path.dirname(configPath);
@@ -50,21 +57,26 @@ export async function runTrain(argv) {
     task: new URL('../dist/train/tasks/translation.js', import.meta.url),
     taskOptions: { ...(config.task ?? {}), source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
     maxSteps: config.maxSteps ?? 10000, validateEvery: config.validateEvery ?? 0, checkpointEvery: config.checkpointEvery ?? 1000,
-    checkpointPath: checkpoint, resumeFrom, threads: config.threads, signal: controller.signal,
+    checkpointPath: checkpoint, resumeFrom, threads: config.threads, signal: controller.signal, distributed: config.distributed,
   });
   const losses = [];
   const tty = process.stdout.isTTY;
   let lastPrint = 0;
   trainer.on('resumed', (m) => console.log(`resumed from ${m.path} at step ${m.step}`));
+  trainer.on('joined', (m) => {
+    if (m.rank === 0) console.log(`${m.engine} (${m.version}): ${m.worldSize} ranks, ${m.threads} kernel thread(s) each`);
+  });
   trainer.on('validation', (v) => console.log(`${tty ? '\n' : ''}step ${v.step}: validation loss ${v.loss.toFixed(4)}`));
   for await (const p of trainer) {
     losses.push([p.step, p.loss]);
     const line = `step ${p.step}/${p.maxSteps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.tokensPerSecond)} tok/s  lr ${p.lr?.toExponential(2) ?? '-'}  ` +
+      (p.allReduceWaitMs === null ? '' : `all-reduce wait ${p.allReduceWaitMs.toFixed(1)} ms  `) +
       `grad ${p.gradNorm?.toFixed(2) ?? '-'}  ETA ${p.etaSeconds === null ? '-' : Math.round(p.etaSeconds) + 's'}`;
     if (tty) process.stdout.write(`\r${line}\x1b[K`);
     else if (p.step === p.maxSteps || performance.now() - lastPrint > 10_000) { console.log(line); lastPrint = performance.now(); }
   }
   const result = await trainer.result;
+  if ((result.distributed?.rank ?? 0) !== 0) return 0;  // rank 0 prints and writes
   if (tty) process.stdout.write('\n');
   const svg = checkpoint.replace(/\.safetensors$/, '') + '.loss.svg';
   writeFileSync(`${svg}.tmp`, lossSvg(losses));

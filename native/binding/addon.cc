@@ -72,6 +72,15 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("fill", fill_js);
   EXPORT("adamwStep", adamw_step_js);
   EXPORT("emptyCache", empty_cache_js);
+  EXPORT("distributedAvailable", distributed_available_js);
+  EXPORT("distributedInit", distributed_init_js);
+  EXPORT("distributedUniqueId", distributed_unique_id_js);
+  EXPORT("allReduceStart", all_reduce_start_js);
+  EXPORT("broadcastStart", broadcast_start_js);
+  EXPORT("collectiveWait", collective_wait_js);
+  EXPORT("allReduceHost", all_reduce_host_js);
+  EXPORT("collectiveBarrier", collective_barrier_js);
+  EXPORT("distributedAbandon", distributed_abandon_js);
 #if defined(TOROID_CUDA)
   EXPORT("cudaInfo", cuda_info_js);
   EXPORT("cudaSetDeterministic", cuda_set_deterministic_js);

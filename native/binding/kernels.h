@@ -50,6 +50,16 @@ Napi::Value cast_js(const Napi::CallbackInfo& info);
 Napi::Value fill_js(const Napi::CallbackInfo& info);
 Napi::Value adamw_step_js(const Napi::CallbackInfo& info);
 Napi::Value empty_cache_js(const Napi::CallbackInfo& info);
+// collectives (collective_api.cc)
+Napi::Value distributed_available_js(const Napi::CallbackInfo& info);
+Napi::Value distributed_init_js(const Napi::CallbackInfo& info);
+Napi::Value distributed_unique_id_js(const Napi::CallbackInfo& info);
+Napi::Value all_reduce_start_js(const Napi::CallbackInfo& info);
+Napi::Value broadcast_start_js(const Napi::CallbackInfo& info);
+Napi::Value collective_wait_js(const Napi::CallbackInfo& info);
+Napi::Value all_reduce_host_js(const Napi::CallbackInfo& info);
+Napi::Value collective_barrier_js(const Napi::CallbackInfo& info);
+Napi::Value distributed_abandon_js(const Napi::CallbackInfo& info);
 #if defined(TOROID_CUDA)
 // GPU time per export while toroid.cuda.profile() runs (native/cuda/runtime.cu).
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>

@@ -146,12 +146,27 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
       return;
     }
     const order = topologicalOrder(root.gradFn);
-    // gradients for leaves are summed here first (slices of one weight join lazily), then accumulated once
+    // gradients for leaves are summed here first (slices of one weight join lazily), then accumulated
+    // once, as soon as the last node that feeds the leaf has run (so hooks see each leaf's final
+    // gradient while the backward goes on: data-parallel training starts its all-reduce there)
     const leafGrads = new Map<Tensor, Grad>();
+    const finalAt = lastUses(order);
     const grads = new Map<GradNode, Grad>([[root.gradFn, seed]]);
-    for (const node of order) {
+    const finishLeaves = (index: number): void => {
+      for (const leaf of finalAt.get(index) ?? []) {
+        const g = leafGrads.get(leaf);
+        if (g === undefined) continue;
+        leafGrads.delete(leaf);
+        accumulateIntoLeaf(leaf, toTensor(g));
+      }
+    };
+    for (let index = 0; index < order.length; index++) {
+      const node = order[index]!;
       const pending = grads.get(node);
-      if (pending === undefined) continue;
+      if (pending === undefined) {
+        finishLeaves(index);
+        continue;
+      }
       grads.delete(node);
       const dy = toTensor(pending);
       const inputGrads = node.backward(dy);
@@ -173,9 +188,25 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
         }
       });
       if (!retainGraph) node.release();
+      finishLeaves(index);
     }
     for (const [leaf, g] of leafGrads) accumulateIntoLeaf(leaf, toTensor(g));
   });
+}
+
+/** For each node index, the leaves whose last contributing node it is. */
+function lastUses(order: readonly GradNode[]): Map<number, Tensor[]> {
+  const last = new Map<Tensor, number>();
+  order.forEach((node, index) => {
+    for (const edge of node.edges) if (edge.leaf !== null) last.set(edge.leaf, index);
+  });
+  const byIndex = new Map<number, Tensor[]>();
+  for (const [leaf, index] of last) {
+    const list = byIndex.get(index);
+    if (list === undefined) byIndex.set(index, [leaf]);
+    else list.push(leaf);
+  }
+  return byIndex;
 }
 
 /** The sum of two gradient contributions: slices of one axis stay lazy, anything else is added. */
@@ -191,12 +222,31 @@ function isTensor(value: unknown): value is Tensor {
   return typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true;
 }
 
+// Hooks run after a leaf's gradient was accumulated (PyTorch's post-accumulate-grad hooks).
+const gradHooks = new WeakMap<Tensor, Array<(leaf: Tensor) => void>>();
+
+/**
+ * Call `hook(leaf)` each time a backward has accumulated `leaf.grad`, as soon as
+ * the leaf's gradient is final for that backward (before the rest of the
+ * backward runs). Returns a function that removes the hook.
+ */
+export function registerPostAccumulateGradHook(leaf: Tensor, hook: (leaf: Tensor) => void): () => void {
+  const list = gradHooks.get(leaf) ?? [];
+  list.push(hook);
+  gradHooks.set(leaf, list);
+  return () => {
+    const at = list.indexOf(hook);
+    if (at >= 0) list.splice(at, 1);
+  };
+}
+
 function accumulateIntoLeaf(leaf: Tensor, g: Tensor): void {
   if (leaf.isDisposed) {
     g.dispose();
     return;
   }
   leaf.grad = keep(leaf.grad === null ? g : accumulate(leaf.grad, g));
+  for (const hook of gradHooks.get(leaf) ?? []) hook(leaf);
 }
 
 function noGradScope(fn: () => void): void {

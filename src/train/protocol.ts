@@ -9,8 +9,18 @@ export interface WorkerConfig {
   checkpointPath?: string;
   resumeFrom?: string;
   threads?: number;
+  /** Data-parallel training across processes (see TrainerOptions.distributed). */
+  distributed?: DistributedConfig;
   /** Int32Array(1) over it: non-zero asks the worker to stop after the current step. */
   abortBuffer: SharedArrayBuffer;
+}
+
+export interface DistributedConfig {
+  engine: 'mpi' | 'nccl';
+  timeoutSeconds: number;
+  bucketBytes: number;
+  /** Compare a hash of the parameters across ranks every N steps (0: never). */
+  checkEvery: number;
 }
 
 export interface ProgressEvent {
@@ -28,6 +38,10 @@ export interface ProgressEvent {
   /** Native bytes live in the worker's backend (null on ts). */
   liveBytes: number | null;
   rssBytes: number;
+  /** Processes training together (1 without `distributed`); loss and tokens are over all of them. */
+  worldSize: number;
+  /** Milliseconds rank 0 waited for the gradient all-reduce after its backward (null without `distributed`). */
+  allReduceWaitMs: number | null;
 }
 
 export type WorkerMessage =
@@ -35,5 +49,6 @@ export type WorkerMessage =
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number; path: string }
   | { type: 'resumed'; step: number; path: string }
+  | { type: 'joined'; engine: string; version: string; rank: number; worldSize: number; localRank: number; threads: number }
   | { type: 'done'; step: number; reason: 'finished' | 'aborted' | 'exhausted' }
   | { type: 'error'; name: string; message: string; stack: string };

@@ -2,6 +2,7 @@
 // worker imports) exports `createTask(options)` returning a TrainTask; the model,
 // optimizer and data live inside the worker that runs it.
 import type { CheckpointParts } from './state.js';
+import type { DistributedContext } from '../distributed/context.js';
 
 export interface StepResult {
   /** The step's training loss. */
@@ -24,4 +25,15 @@ export interface TrainTask {
   dispose?(): void;
 }
 
-export type CreateTask = (options: unknown) => TrainTask | Promise<TrainTask>;
+/** What the Trainer gives createTask besides its options. */
+export interface TaskContext {
+  /**
+   * Set when the Trainer runs with `distributed`: the task trains on
+   * `distributed.shard(globalBatch)` and calls `distributed.backward(loss, { weight })`
+   * instead of `loss.backward()`. Its StepResult reports this rank's mean loss
+   * and token count; the Trainer sums them over the ranks.
+   */
+  distributed: DistributedContext | null;
+}
+
+export type CreateTask = (options: unknown, context: TaskContext) => TrainTask | Promise<TrainTask>;

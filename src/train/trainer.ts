@@ -14,9 +14,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describeValue, rangeError, typeError } from '../errors.js';
-import type { ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { DistributedConfig, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type { ProgressEvent } from './protocol.js';
+
+export interface DistributedOptions {
+  /** 'mpi': CPU ranks started by mpirun (Open MPI). 'nccl': one process per GPU under torchrun, srun or mpirun. */
+  engine: 'mpi' | 'nccl';
+  /** A collective that has not completed after this long fails every rank with an error naming it (default 300). */
+  timeoutSeconds?: number;
+  /** Gradient bytes per all-reduce bucket (default 4 MiB). */
+  bucketBytes?: number;
+  /** Debug: compare a hash of the parameters across ranks every N steps (default 0: never). */
+  checkEvery?: number;
+}
 
 export interface TrainerOptions {
   /** The task module (file URL or path): exports createTask(options) -> TrainTask. */
@@ -33,8 +44,15 @@ export interface TrainerOptions {
   checkpointPath?: string;
   /** Resume from a checkpoint written by a previous run. */
   resumeFrom?: string;
-  /** Threads of the worker's kernel pool (default: the cores). */
+  /** Threads of the worker's kernel pool (default: the cores; with `distributed`, the cores per rank on this machine). */
   threads?: number;
+  /**
+   * Data-parallel training with the other processes of this job: each rank trains
+   * on its shard of every global batch, gradients are summed over the ranks, and
+   * only rank 0 reports progress, validates and writes checkpoints. The task must
+   * use the DistributedContext it receives (src/train/task.ts).
+   */
+  distributed?: 'mpi' | 'nccl' | DistributedOptions;
   signal?: AbortSignal;
 }
 
@@ -43,6 +61,8 @@ export interface TrainResult {
   reason: 'finished' | 'aborted' | 'exhausted';
   validation: Array<{ step: number; loss: number }>;
   checkpoints: Array<{ step: number; path: string }>;
+  /** Where this process sat in a distributed run. */
+  distributed?: { engine: string; version: string; rank: number; worldSize: number; localRank: number; threads: number };
 }
 
 const here = import.meta.url;
@@ -80,11 +100,16 @@ export class Trainer extends EventEmitter {
       if (options[key] !== undefined && typeof options[key] !== 'string') throw typeError(fn, `options.${key}`, 'a path string', describeValue(options[key]));
     }
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError(fn, 'options.signal', 'an AbortSignal', describeValue(options.signal));
+    const distributed = distributedConfig(options.distributed);
+    if (distributed?.engine === 'nccl' && process.env.TOROID_CUDA_DEVICE === undefined && process.env.LOCAL_RANK !== undefined) {
+      // one GPU per rank on a machine: read by the cuda addon when it first touches the GPU
+      process.env.TOROID_CUDA_DEVICE = process.env.LOCAL_RANK;
+    }
     const abortBuffer = new SharedArrayBuffer(4);
     const config: WorkerConfig = {
       taskUrl, taskOptions: options.taskOptions, maxSteps: options.maxSteps, validateEvery: options.validateEvery ?? 0,
       checkpointEvery: options.checkpointEvery ?? 0, checkpointAtEnd: options.checkpointPath !== undefined,
-      checkpointPath: options.checkpointPath, resumeFrom: options.resumeFrom, threads: options.threads, abortBuffer,
+      checkpointPath: options.checkpointPath, resumeFrom: options.resumeFrom, threads: options.threads, abortBuffer, distributed,
     };
     const entry = workerEntry();
     const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
@@ -125,6 +150,10 @@ export class Trainer extends EventEmitter {
             result.step = m.step;
             this.emit('resumed', m);
             break;
+          case 'joined':
+            result.distributed = { engine: m.engine, version: m.version, rank: m.rank, worldSize: m.worldSize, localRank: m.localRank, threads: m.threads };
+            this.emit('joined', m);
+            break;
           case 'done':
             result.step = m.step;
             result.reason = m.reason;
@@ -157,4 +186,17 @@ export class Trainer extends EventEmitter {
     }
     await this.result;
   }
+}
+
+function distributedConfig(value: TrainerOptions['distributed']): DistributedConfig | undefined {
+  const fn = 'Trainer';
+  if (value === undefined) return undefined;
+  const o: DistributedOptions = typeof value === 'string' ? { engine: value } : value;
+  if (o === null || typeof o !== 'object') throw typeError(fn, 'options.distributed', "'mpi', 'nccl' or { engine, ... }", describeValue(value));
+  if (o.engine !== 'mpi' && o.engine !== 'nccl') throw typeError(fn, typeof value === 'string' ? 'options.distributed' : 'options.distributed.engine', "'mpi' or 'nccl'", describeValue(o.engine));
+  const timeoutSeconds = o.timeoutSeconds ?? 300, bucketBytes = o.bucketBytes ?? 4 * 1024 * 1024, checkEvery = o.checkEvery ?? 0;
+  if (typeof timeoutSeconds !== 'number' || !(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds)) throw rangeError(fn, 'options.distributed.timeoutSeconds', 'a positive number', describeValue(timeoutSeconds));
+  if (!Number.isInteger(bucketBytes) || bucketBytes < 1) throw rangeError(fn, 'options.distributed.bucketBytes', 'a positive integer', describeValue(bucketBytes));
+  if (!Number.isInteger(checkEvery) || checkEvery < 0) throw rangeError(fn, 'options.distributed.checkEvery', 'a non-negative integer', describeValue(checkEvery));
+  return { engine: o.engine, timeoutSeconds, bucketBytes, checkEvery };
 }

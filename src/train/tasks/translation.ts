@@ -4,8 +4,11 @@
 // token-budget batches with length bucketing, AdamW with the paper's schedule,
 // gradient clipping and label smoothing. Everything the Trainer checkpoints
 // (model, optimizer, schedule, sampler position) resumes bit for bit.
+// Distributed (Trainer({ distributed })): every rank draws the same global batch
+// and trains on its shard; the gradients are those of the global batch's mean
+// loss, so a checkpoint resumes with any number of ranks.
 import * as toroid from '../../index.js';
-import type { TrainTask } from '../task.js';
+import type { TaskContext, TrainTask } from '../task.js';
 
 export interface TranslationTaskOptions {
   source: string;
@@ -50,8 +53,9 @@ function buildVocab(sentences: string[][], size: number): Map<string, number> {
 
 const encode = (s: string[], vocab: Map<string, number>): Int32Array => Int32Array.from(s, (w) => vocab.get(w) ?? UNK);
 
-export async function createTask(options: TranslationTaskOptions): Promise<TrainTask> {
+export async function createTask(options: TranslationTaskOptions, context?: TaskContext): Promise<TrainTask> {
   const o = options;
+  const dist = context?.distributed ?? null;
   const vocabSize = o.vocabSize ?? 8000, maxLen = o.maxLen ?? 48;
   toroid.manualSeed(o.seed ?? 0);
   const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
@@ -91,16 +95,26 @@ export async function createTask(options: TranslationTaskOptions): Promise<Train
       const indices = sampler.next() ?? sampler.next();  // null ends an epoch; the next call starts the next one
       if (indices === null) return null;
       const lr = optimizer.paramGroups[0]!.lr;
+      const mine = dist === null ? indices : dist.shard(indices);
+      // the global batch's target tokens (each sentence + EOS): this rank's loss weighs tokens / globalTokens
+      const globalTokens = indices.reduce((n, i) => n + examples[i]!.tgt.length + 1, 0);
       return toroid.tidy(() => {
-        const batch = toroid.data.teacherForcingBatch(indices.map((i) => examples[i]!.src), indices.map((i) => examples[i]!.tgt), { pad: PAD, bos: BOS, eos: EOS });
         optimizer.zeroGrad();
-        const loss = lossOf(batch);
-        loss.backward();
+        let value = 0, tokens = 0;
+        if (mine.length > 0) {
+          const batch = toroid.data.teacherForcingBatch(mine.map((i) => examples[i]!.src), mine.map((i) => examples[i]!.tgt), { pad: PAD, bos: BOS, eos: EOS });
+          const loss = lossOf(batch);
+          if (dist === null) loss.backward();
+          else dist.backward(loss, { weight: batch.tgtTokens / globalTokens });
+          value = loss.item();
+          tokens = batch.tgtTokens;
+        } else {
+          dist!.backward(null);  // more ranks than sentences: this one still takes part in the all-reduce
+        }
         const gradNorm = clip > 0 ? toroid.optim.clipGradNorm(model.parameters(), clip) : undefined;
         optimizer.step();
         scheduler.step();
-        const value = loss.item();
-        return { loss: value, tokens: batch.tgtTokens, lr, gradNorm };
+        return { loss: value, tokens, lr, gradNorm };
       });
     },
     validate() {
