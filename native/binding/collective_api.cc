@@ -16,6 +16,7 @@
 // engine's own thread or stream, so both stay pinned (alive even if JS frees
 // them) until collectiveWait returns; outputs are fresh storages, never the
 // inputs, so a gradient that aliases another tensor is never changed in place.
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -39,7 +40,7 @@ std::map<std::uint64_t, Pending> g_pending;
 
 dist::Collective& collective(Args& a) {
   dist::Collective* c = dist::current();
-  if (c == nullptr) a.type_error("the collective", "initialised first (distributedInit)", "none");
+  if (c == nullptr) a.type_error("collective", "initialised first by distributedInit", "none");
   return *c;
 }
 
@@ -110,6 +111,10 @@ Napi::Value distributed_init_js(const Napi::CallbackInfo& info) {
     options.unique_id.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
   }
   options.timeout_s = a.number(3, "timeoutSeconds", 1e-3, 1e9);
+#if !defined(TOROID_CUDA)
+  // an MPI singleton (no mpirun) would train alone while pretending to be distributed
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr) a.type_error("process", "started by mpirun (OMPI_COMM_WORLD_SIZE set)", "no mpirun environment");
+#endif
   dist::Collective* c = nullptr;
   try {
     c = &dist::init(options);
@@ -127,6 +132,10 @@ Napi::Value distributed_init_js(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value distributed_unique_id_js(const Napi::CallbackInfo& info) {
+  Args a(info, "distributedUniqueId", 0);
+#if !defined(TOROID_CUDA)
+  a.type_error("engine", "nccl (a unique id is NCCL's rendezvous token)", "mpi");
+#endif
   std::string id;
   try {
     id = dist::new_unique_id();

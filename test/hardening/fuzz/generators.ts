@@ -262,6 +262,25 @@ export const GENERATORS: Record<string, FnSpec> = {
   getNumThreads: { argNames: [], base: none },
   info: { argNames: [], base: none },
   emptyCache: { argNames: [], base: none },
+  // the collectives, never initialised in the fuzzer's children (no mpirun): every call must refuse cleanly
+  distributedAvailable: { argNames: [], base: none },
+  distributedInit: {
+    argNames: ['rank', 'worldSize', 'uniqueId', 'timeoutSeconds', 'process'],
+    base: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 4 })).map(([r, w]): Spec[] => [v(Math.min(r, w - 1)), v(w), v(null), v(5)]),
+  },
+  distributedUniqueId: { argNames: ['engine'], base: none },
+  allReduceStart: { argNames: ['tensors', 'collective'], base: fc.array(shapeArb(0, 2), { maxLength: 3 }).map((shapes): Spec[] => [{ k: 'list', items: shapes.map((s) => tensor(s)) }]) },
+  broadcastStart: {
+    argNames: ['tensors', 'root', 'collective'],
+    base: fc.tuple(fc.array(shapeArb(0, 2), { maxLength: 3 }), fc.integer({ min: 0, max: 2 })).map(([shapes, root]): Spec[] => [{ k: 'list', items: shapes.map((s) => tensor(s)) }, v(root)]),
+  },
+  collectiveWait: { argNames: ['ticket', 'collective'], base: fc.integer({ min: 1, max: 100 }).map((t): Spec[] => [v(t)]) },
+  allReduceHost: {
+    argNames: ['values', 'collective'],
+    base: fc.integer({ min: 0, max: 8 }).map((n): Spec[] => [{ k: 'typed', type: 'Float64Array', n, detached: false }]),
+  },
+  collectiveBarrier: { argNames: ['collective'], base: none },
+  distributedAbandon: { argNames: ['reason'], base: fc.constant([v('fuzz')]) },
   matmul: { argNames: ['a', 'b', 'transA', 'transB', 'bias'], base: matmulBase() },
   attentionForward: {
     argNames: ['q', 'k', 'v', 'attnMask', 'keyPadding', 'scale', 'causal', 'dropoutP', 'rng', 'kvLength'],
