@@ -29,7 +29,7 @@ function lcg(seed: number): (n: number) => number {
 }
 
 /** Random sentences with ragged lengths (PAD at the end), teacher-forced: BOS + words in, words + EOS out. */
-function seq2seqBatch(): { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array } {
+export function seq2seqBatch(): { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array } {
   const { batch: B, srcLen: S, tgtLen: T, srcVocab, tgtVocab, bos, eos } = SEQ2SEQ;
   const rand = lcg(12345);
   const src = new Int32Array(B * S), tgtIn = new Int32Array(B * T), tgtOut = new Int32Array(B * T);

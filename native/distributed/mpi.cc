@@ -8,14 +8,16 @@
 // One communication thread owns MPI (it calls MPI_Init_thread, so
 // MPI_THREAD_FUNNELED is enough, and every later call) and runs the queued
 // collectives in order while the caller's thread goes on with the backward. It
-// starts each one non-blocking and polls MPI_Test with short sleeps rather than
-// blocking in MPI: it does not spin on a core the kernels need, and it can give
-// up after the timeout instead of hanging when another rank died or stopped.
+// starts each one non-blocking and polls MPI_Test, with short sleeps while the
+// caller's thread computes (it does not spin on a core the kernels need) and
+// without them while the caller waits for the result. It can give up after the
+// timeout instead of hanging when another rank died or stopped.
 // MPI_Finalize (or MPI_Abort, once broken) runs at process exit: MPI cannot be
 // initialised twice in a process, so a second Trainer reuses the first one's.
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -38,6 +40,8 @@ constexpr int kThreadFunneled = 1;
 void* const kInPlace = reinterpret_cast<void*>(1);
 // the most elements one MPI call takes (its count is an int)
 constexpr std::int64_t kMaxCount = std::int64_t{1} << 30;
+// tensors of at least this many elements are reduced in place of a copy (64k: 256 KB)
+constexpr std::int64_t kDirectCount = std::int64_t{1} << 16;
 
 struct Api {
   void* lib = nullptr;
@@ -52,6 +56,7 @@ struct Api {
   int (*ibcast)(void*, int, Handle, int, Handle, Handle*) = nullptr;
   int (*ibarrier)(Handle, Handle*) = nullptr;
   int (*test)(Handle*, int*, void*) = nullptr;
+  int (*testall)(int, Handle*, int*, void*) = nullptr;
   int (*error_string)(int, char*, int*) = nullptr;
   int (*library_version)(char*, int*) = nullptr;
   Handle comm_world = nullptr, type_float = nullptr, type_double = nullptr, op_sum = nullptr, errors_return = nullptr;
@@ -92,6 +97,7 @@ const Api* api() {
     fn(a.ibcast, "MPI_Ibcast");
     fn(a.ibarrier, "MPI_Ibarrier");
     fn(a.test, "MPI_Test");
+    fn(a.testall, "MPI_Testall");
     fn(a.error_string, "MPI_Error_string");
     fn(a.library_version, "MPI_Get_library_version");
     a.comm_world = dlsym(lib, "ompi_mpi_comm_world");
@@ -155,8 +161,11 @@ class MpiCollective final : public Collective {
 
   void wait(std::uint64_t ticket) override {
     std::unique_lock<std::mutex> lock(mutex_);
-    // the communication thread enforces the timeout; this wait only adds a margin
+    // the communication thread enforces the timeout; while a caller waits here its
+    // core is free, so the communication thread polls without sleeping
+    waiters_++;
     changed_.wait(lock, [&] { return completed_ >= ticket || !error_.empty(); });
+    waiters_--;
     if (completed_ < ticket) throw CollectiveError(error_);
   }
 
@@ -253,48 +262,88 @@ class MpiCollective final : public Collective {
   std::string execute(const Api& a, Job& job) {
     std::int64_t total = 0;
     for (const Span& s : job.inputs) total += s.count;
-    const char* what = "";
-    if (job.kind == Kind::all_reduce || job.kind == Kind::broadcast) {
-      what = job.kind == Kind::all_reduce ? "all-reduce" : "broadcast";
-      bucket_.resize(static_cast<std::size_t>(total));
+    std::vector<Handle> requests;
+    auto fail = [&](int rc, const char* what) {
+      return std::string("toroid.distributed (mpi): ") + what + " #" + std::to_string(job.ticket) + " failed on rank " + std::to_string(rank_) + ": " + mpi_error(a, rc);
+    };
+    if (job.kind == Kind::all_reduce) {
+      // large gradients are reduced from input to output directly (no copies); the
+      // small ones (biases, norms) are packed into one buffer, reduced in one call
+      // and unpacked, so the many tiny ones do not pay a call each
+      std::vector<std::size_t> packed;
+      std::int64_t packed_count = 0;
+      for (std::size_t i = 0; i < job.inputs.size(); i++) {
+        if (job.inputs[i].count < kDirectCount) {
+          packed.push_back(i);
+          packed_count += job.inputs[i].count;
+          continue;
+        }
+        for (std::int64_t off = 0; off < job.inputs[i].count; off += kMaxCount) {
+          const int n = static_cast<int>(std::min(kMaxCount, job.inputs[i].count - off));
+          Handle request = nullptr;
+          const int rc = a.iallreduce(static_cast<float*>(job.inputs[i].ptr) + off, static_cast<float*>(job.outputs[i].ptr) + off, n, a.type_float, a.op_sum, a.comm_world, &request);
+          if (rc != kSuccess) return fail(rc, "all-reduce");
+          requests.push_back(request);
+        }
+      }
+      bucket_.resize(static_cast<std::size_t>(packed_count));
       float* at = bucket_.data();
-      for (const Span& s : job.inputs) {
-        std::memcpy(at, s.ptr, static_cast<std::size_t>(s.count) * sizeof(float));
-        at += s.count;
+      for (std::size_t i : packed) {
+        std::memcpy(at, job.inputs[i].ptr, static_cast<std::size_t>(job.inputs[i].count) * sizeof(float));
+        at += job.inputs[i].count;
       }
-      for (std::int64_t off = 0; off < total; off += kMaxCount) {
-        const int n = static_cast<int>(std::min(kMaxCount, total - off));
+      if (packed_count > 0) {
         Handle request = nullptr;
-        const int rc = job.kind == Kind::all_reduce ? a.iallreduce(kInPlace, bucket_.data() + off, n, a.type_float, a.op_sum, a.comm_world, &request)
-                                                    : a.ibcast(bucket_.data() + off, n, a.type_float, job.root, a.comm_world, &request);
-        if (std::string err = complete(a, rc, &request, what, job.ticket, total * 4.0); !err.empty()) return err;
+        const int rc = a.iallreduce(kInPlace, bucket_.data(), static_cast<int>(packed_count), a.type_float, a.op_sum, a.comm_world, &request);
+        if (rc != kSuccess) return fail(rc, "all-reduce");
+        requests.push_back(request);
       }
+      if (std::string err = complete(a, requests, "all-reduce", job.ticket, total * 4.0); !err.empty()) return err;
       at = bucket_.data();
-      for (const Span& s : job.outputs) {
-        std::memcpy(s.ptr, at, static_cast<std::size_t>(s.count) * sizeof(float));
-        at += s.count;
+      for (std::size_t i : packed) {
+        std::memcpy(job.outputs[i].ptr, at, static_cast<std::size_t>(job.inputs[i].count) * sizeof(float));
+        at += job.inputs[i].count;
       }
       return "";
+    }
+    if (job.kind == Kind::broadcast) {
+      // in place on the outputs: the root's own values first
+      for (std::size_t i = 0; i < job.inputs.size(); i++) {
+        if (rank_ == job.root) std::memcpy(job.outputs[i].ptr, job.inputs[i].ptr, static_cast<std::size_t>(job.inputs[i].count) * sizeof(float));
+        for (std::int64_t off = 0; off < job.outputs[i].count; off += kMaxCount) {
+          const int n = static_cast<int>(std::min(kMaxCount, job.outputs[i].count - off));
+          Handle request = nullptr;
+          const int rc = a.ibcast(static_cast<float*>(job.outputs[i].ptr) + off, n, a.type_float, job.root, a.comm_world, &request);
+          if (rc != kSuccess) return fail(rc, "broadcast");
+          requests.push_back(request);
+        }
+      }
+      return complete(a, requests, "broadcast", job.ticket, total * 4.0);
     }
     Handle request = nullptr;
     if (job.kind == Kind::host_f64) {
       const int rc = a.iallreduce(kInPlace, job.host, job.count, a.type_double, a.op_sum, a.comm_world, &request);
-      return complete(a, rc, &request, "all-reduce of step statistics", job.ticket, job.count * 8.0);
+      if (rc != kSuccess) return fail(rc, "all-reduce of step statistics");
+      requests.push_back(request);
+      return complete(a, requests, "all-reduce of step statistics", job.ticket, job.count * 8.0);
     }
     const int rc = a.ibarrier(a.comm_world, &request);
-    return complete(a, rc, &request, "barrier", job.ticket, 0);
+    if (rc != kSuccess) return fail(rc, "barrier");
+    requests.push_back(request);
+    return complete(a, requests, "barrier", job.ticket, 0);
   }
 
-  // Polls one request to completion: spins briefly (small collectives finish in
-  // microseconds), then sleeps between tests so the kernels keep the core.
-  std::string complete(const Api& a, int rc, Handle* request, const char* what, std::uint64_t ticket, double bytes) {
-    const auto started = std::chrono::steady_clock::now();
-    const auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s_));
+  // Polls the requests to completion: spins briefly (small collectives finish in
+  // microseconds), then sleeps between tests while the caller's thread computes.
+  std::string complete(const Api& a, std::vector<Handle>& requests, const char* what, std::uint64_t ticket, double bytes) {
+    if (requests.empty()) return "";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(timeout_s_));
     int done = 0;
-    for (int polls = 0; rc == kSuccess; polls++) {
-      rc = a.test(request, &done, nullptr);
-      if (rc != kSuccess || done) break;
-      if (polls > 200) std::this_thread::sleep_for(std::chrono::microseconds(polls > 2000 ? 200 : 20));
+    for (int polls = 0;; polls++) {
+      const int rc = a.testall(static_cast<int>(requests.size()), requests.data(), &done, nullptr);
+      if (rc != kSuccess) return std::string("toroid.distributed (mpi): ") + what + " #" + std::to_string(ticket) + " failed on rank " + std::to_string(rank_) + ": " + mpi_error(a, rc);
+      if (done) return "";
+      if (polls > 200 && waiters_.load(std::memory_order_relaxed) == 0) std::this_thread::sleep_for(std::chrono::microseconds(polls > 2000 ? 200 : 20));
       if ((polls & 63) == 0 && std::chrono::steady_clock::now() > deadline) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%g", timeout_s_);
@@ -304,8 +353,6 @@ class MpiCollective final : public Collective {
       }
       if (finalizing_now()) return "toroid.distributed (mpi): the process is exiting during a " + std::string(what);
     }
-    if (rc != kSuccess) return std::string("toroid.distributed (mpi): ") + what + " #" + std::to_string(ticket) + " failed on rank " + std::to_string(rank_) + ": " + mpi_error(a, rc);
-    return "";
   }
 
   bool finalizing_now() {
@@ -323,6 +370,7 @@ class MpiCollective final : public Collective {
   std::string init_error_, error_;
   std::deque<Job> queue_;
   std::uint64_t submitted_ = 0, completed_ = 0;
+  std::atomic<int> waiters_{0};  // callers blocked in wait(): their cores are idle
   std::vector<float> bucket_;  // communication thread only
 };
 

@@ -62,19 +62,14 @@ export class DistributedContext {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw rangeError('DistributedContext.backward', 'options.weight', 'a finite number >= 0', describeValue(weight));
     const reducer = this.reducer;
     if (reducer === null) throw new Error('toroid.distributed: backward() before the model was attached (the Trainer attaches task.parts.model after createTask)');
+    if (this.worldSize === 1) {
+      // alone: the sum over ranks is this rank's gradient
+      if (loss !== null) weightedBackward(loss, weight);
+      return;
+    }
     reducer.prepare();
     try {
-      if (loss !== null) {
-        if (weight === 1) loss.backward();
-        else {
-          const weighted = scale(loss, weight);
-          try {
-            weighted.backward();
-          } finally {
-            weighted.dispose();
-          }
-        }
-      }
+      if (loss !== null) weightedBackward(loss, weight);
     } finally {
       reducer.finish();
     }
@@ -136,5 +131,18 @@ export class DistributedContext {
   dispose(): void {
     this.reducer?.dispose();
     this.reducer = null;
+  }
+}
+
+function weightedBackward(loss: Tensor, weight: number): void {
+  if (weight === 1) {
+    loss.backward();
+    return;
+  }
+  const weighted = scale(loss, weight);
+  try {
+    weighted.backward();
+  } finally {
+    weighted.dispose();
   }
 }
