@@ -109,7 +109,7 @@ void memory_release(void* ptr, std::size_t bytes);
 void memory_zero(void* ptr, std::size_t bytes);
 void memory_upload(void* dst, const void* host, std::size_t bytes);
 void memory_download(void* host, const void* src, std::size_t bytes);
-std::size_t memory_cache_limit();                  // bytes of freed blocks kept for reuse
+std::size_t memory_cache_limit();                  // bytes of freed blocks kept for reuse (at least; see storage.cc)
 const char* device_name();                         // "cpu" | "cuda"
 const char* blas_name();
 

@@ -27,6 +27,7 @@ void memory_upload(void* dst, const void* host, std::size_t bytes) { std::memcpy
 
 void memory_download(void* host, const void* src, std::size_t bytes) { std::memcpy(host, src, bytes); }
 
+// the floor; the binding keeps up to the peak live bytes when that is more
 std::size_t memory_cache_limit() { return std::size_t{256} << 20; }
 
 const char* device_name() { return "cpu"; }
