@@ -48,19 +48,23 @@ describe.skipIf(!hasMpirun)('distributed mpi: failures end the job with a clear 
     expect(r.seconds).toBeLessThan(40);  // the stalled rank sleeps 60 s: MPI_Abort ended it
   });
 
-  it('a rank killed by SIGKILL: mpirun ends the others and names it', () => {
-    const r = child({ maxSteps: 50, distributed: 'mpi', taskOptions: { fault: 'kill', faultRank: 1, faultStep: 3 } });
+  // mpirun's own notices ("process rank 1 ... exited on signal 9", "MPI_ABORT was
+  // invoked on rank 1") go through its show_help channel, which Open MPI 4.1.4
+  // sometimes drops (ORTE_ERROR_LOG: Data unpack had inadequate space): the tests
+  // check the exit status, the time and our own messages, not that text.
+  it('a rank killed by SIGKILL: mpirun ends the others', () => {
+    const r = child({ maxSteps: 50, distributed: { engine: 'mpi', timeoutSeconds: 100 }, taskOptions: { fault: 'kill', faultRank: 1, faultStep: 3 } });
     expect(r.status).not.toBe(0);
-    expect(r.out).toMatch(/process rank 1 .* exited on signal 9/);
-    expect(r.seconds).toBeLessThan(40);
+    expect(r.out).not.toContain('done 50');
+    expect(r.seconds).toBeLessThan(40);  // not the 100 s timeout: mpirun saw the death
   });
 
   it('a task error on one rank ends the job at once (not after the timeout)', () => {
     const r = child({ maxSteps: 50, distributed: { engine: 'mpi', timeoutSeconds: 100 }, taskOptions: { fault: 'throw', faultRank: 1, faultStep: 3 } });
     expect(r.status).not.toBe(0);
     expect(r.out).toContain('rank error: faulty-task: injected failure on rank 1 at step 3');
-    expect(r.out).toMatch(/MPI_ABORT was invoked on rank 1/);
-    expect(r.seconds).toBeLessThan(40);
+    expect(r.out).not.toContain('done 50');
+    expect(r.seconds).toBeLessThan(40);  // not the 100 s timeout: rank 1's MPI_Abort ended the job
   });
 
   it('ranks whose parameters diverge fail the hash check, naming the step and the rank', () => {
