@@ -51,7 +51,11 @@ export async function runTrain(argv) {
   mkdirSync(path.dirname(checkpoint), { recursive: true });
   const { Trainer } = await import('../dist/index.js');
   const controller = new AbortController();
-  process.once('SIGINT', () => { process.stderr.write('\nstopping after this step (checkpoint follows)...\n'); controller.abort(); });
+  const stop = () => { process.stderr.write('\nstopping after this step (checkpoint follows)...\n'); controller.abort(); };
+  process.once('SIGINT', stop);
+  // under mpirun, Ctrl-C ends the whole job at once; `kill -USR1 <mpirun's pid>` reaches
+  // every rank (mpirun forwards SIGUSR1) and they stop together after the same step
+  if (config.distributed !== undefined) process.once('SIGUSR1', stop);
   const resumeFrom = config.resume && existsSync(checkpoint) ? checkpoint : undefined;
   const trainer = new Trainer({
     task: new URL('../dist/train/tasks/translation.js', import.meta.url),

@@ -5,7 +5,7 @@
 //   instead of a hang.
 // Needs mpirun (Debian: openmpi-bin libopenmpi-dev; .ci/run installs them): the
 // file is skipped without it, except in CI, where a missing mpirun fails it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,10 +30,13 @@ const preload = process.env.LD_PRELOAD;
 const launcherEnv: NodeJS.ProcessEnv = { ...env };
 delete launcherEnv.LD_PRELOAD;
 
+// mpirun's arguments up to the program: the rank count and what the ranks need from the environment
+const mpirunArgs = (ranks: number): string[] => ['-np', String(ranks),
+  ...(preload ? ['-x', `LD_PRELOAD=${preload}`, '-x', `ASAN_OPTIONS=${[process.env.ASAN_OPTIONS, 'detect_leaks=0'].filter(Boolean).join(':')}`] : [])];
+
 function mpirun(ranks: number, args: string[], cwd = root, timeoutMs = 120_000) {
   const started = performance.now();
-  const forward = preload ? ['-x', `LD_PRELOAD=${preload}`, '-x', `ASAN_OPTIONS=${[process.env.ASAN_OPTIONS, 'detect_leaks=0'].filter(Boolean).join(':')}`] : [];
-  const r = spawnSync('mpirun', ['-np', String(ranks), ...forward, process.execPath, ...args], { encoding: 'utf8', cwd, env: launcherEnv, timeout: timeoutMs });
+  const r = spawnSync('mpirun', [...mpirunArgs(ranks), process.execPath, ...args], { encoding: 'utf8', cwd, env: launcherEnv, timeout: timeoutMs });
   return { status: r.status, signal: r.signal, out: `${r.stdout}\n${r.stderr}`, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -142,6 +145,30 @@ describe.skipIf(!hasMpirun || !built)('mpirun -np 2 toroid train --distributed m
     expect(two.out).toContain('2 ranks, 1 kernel thread(s) each');
     expect(two.out.match(/finished at step 6/g)?.length).toBe(1);  // only rank 0 reports
     expect(await maxDifference('one/model.safetensors', 'two/model.safetensors')).toBeLessThan(5e-6);
+  });
+
+  it('SIGUSR1 to mpirun stops every rank after the same step, with rank 0 writing the checkpoint', async () => {
+    const file = config('stopped', 100_000);
+    const child = spawn('mpirun', [...mpirunArgs(2), process.execPath, cli, 'train', '--config', file, '--distributed', 'mpi'], { cwd: dir, env: launcherEnv });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/step [3-9]\d*\//.test(out)) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    child.kill('SIGUSR1');
+    expect(await exited, out).toBe(0);
+    const stoppedAt = Number(/aborted at step (\d+)/.exec(out)?.[1]);
+    expect(stoppedAt).toBeGreaterThan(2);
+    const saved = await load(path.join(dir, 'stopped', 'model.safetensors'));
+    expect(JSON.parse(saved.metadata.training!).step).toBe(stoppedAt);
+    for (const t of Object.values(saved.tensors)) t.dispose();
   });
 
   it('resumes with a different number of ranks: 1 -> 2 -> 1 ranks equal one uninterrupted run', async () => {
