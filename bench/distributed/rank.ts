@@ -2,7 +2,7 @@
 // it under mpirun): the Seq2Seq workload of `npm run bench` (d 256, 3+3 layers,
 // vocab 8000, AdamW, label smoothing) trained through the DistributedContext on
 // this rank's shard of each global batch, one kernel thread per rank.
-//   mpirun -np 2 node --import tsx bench/distributed/rank.ts --steps 8 [--weak]
+//   mpirun -np 2 node --import tsx bench/distributed/rank.ts --steps 8 [--weak] [--detail]
 // --weak: every rank trains a whole batch of 64 sentences (the global batch grows
 // with the ranks); default: one global batch of 64 split over the ranks.
 // Rank 0 prints one JSON line: step times, the all-reduce time left after the
@@ -18,6 +18,7 @@ const arg = (name: string, fallback: number): number => {
 };
 const steps = arg('--steps', 8), warmup = arg('--warmup', 2), bucketMiB = arg('--bucket-mib', 4);
 const weak = process.argv.includes('--weak');
+const detail = process.argv.includes('--detail');  // every rank prints each step: compute, all-reduce wait, optimizer
 
 toroid.setBackend('cpu');
 toroid.setNumThreads(1);
@@ -47,13 +48,17 @@ let loss = 0;
 for (let s = 0; s < warmup + steps; s++) {
   ctx.collective.barrier();  // every rank starts the step together: the times are the job's
   const t0 = performance.now();
+  let tb = 0, to = 0;
   toroid.tidy(() => {
     optimizer.zeroGrad();
     const l = toroid.F.crossEntropy(model.forward(srcT, tgtInT), tgtOutT, { ignoreIndex: c.pad, labelSmoothing: c.labelSmoothing });
     ctx.backward(l, { weight: localTokens / globalTokens });
+    tb = performance.now();
     optimizer.step();
+    to = performance.now();
     loss = l.item();
   });
+  if (s >= warmup && detail) console.error(`rank ${ctx.rank} step ${s} compute ${(tb - t0 - ctx.lastReduceWaitMs).toFixed(0)} wait ${ctx.lastReduceWaitMs.toFixed(0)} opt ${(to - tb).toFixed(0)} total ${(performance.now() - t0).toFixed(0)}`);
   if (s >= warmup) {
     stepMs.push(performance.now() - t0);
     waitMs.push(ctx.lastReduceWaitMs);
