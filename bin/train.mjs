@@ -53,9 +53,13 @@ export async function runTrain(argv) {
   const controller = new AbortController();
   const stop = () => { process.stderr.write('\nstopping after this step (checkpoint follows)...\n'); controller.abort(); };
   process.once('SIGINT', stop);
-  // under mpirun, Ctrl-C ends the whole job at once; `kill -USR1 <mpirun's pid>` reaches
-  // every rank (mpirun forwards SIGUSR1) and they stop together after the same step
-  if (config.distributed !== undefined) process.once('SIGUSR1', stop);
+  // Distributed: every rank stops after the same step and rank 0 writes the checkpoint.
+  // SIGUSR2 is what mpirun forwards to the ranks and leaves them running (its Ctrl-C
+  // kills them within a second); SIGTERM is how torchrun asks its workers to stop.
+  if (config.distributed !== undefined) {
+    process.once('SIGUSR2', stop);
+    process.once('SIGTERM', stop);
+  }
   const resumeFrom = config.resume && existsSync(checkpoint) ? checkpoint : undefined;
   const trainer = new Trainer({
     task: new URL('../dist/train/tasks/translation.js', import.meta.url),

@@ -147,7 +147,7 @@ describe.skipIf(!hasMpirun || !built)('mpirun -np 2 toroid train --distributed m
     expect(await maxDifference('one/model.safetensors', 'two/model.safetensors')).toBeLessThan(5e-6);
   });
 
-  it('SIGUSR1 to mpirun stops every rank after the same step, with rank 0 writing the checkpoint', async () => {
+  it('SIGUSR2 to mpirun stops every rank after the same step, with rank 0 writing the checkpoint', async () => {
     const file = config('stopped', 100_000);
     const child = spawn('mpirun', [...mpirunArgs(2), process.execPath, cli, 'train', '--config', file, '--distributed', 'mpi'], { cwd: dir, env: launcherEnv });
     let out = '';
@@ -162,7 +162,7 @@ describe.skipIf(!hasMpirun || !built)('mpirun -np 2 toroid train --distributed m
         }
       }, 50);
     });
-    child.kill('SIGUSR1');
+    child.kill('SIGUSR2');
     expect(await exited, out).toBe(0);
     const stoppedAt = Number(/aborted at step (\d+)/.exec(out)?.[1]);
     expect(stoppedAt).toBeGreaterThan(2);
