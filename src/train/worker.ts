@@ -53,17 +53,14 @@ async function run(): Promise<void> {
     if (dist === null && Atomics.load(abort, 0) !== 0) { reason = 'aborted'; break; }
     const t0 = performance.now();
     let r: StepResult | null = await task.trainStep();
+    let stopAfterThisStep = false;
     if (dist !== null) {
       // every rank stops at the same step; the loss and tokens are those of the global batch
       const local = r ?? { loss: 0, tokens: 0 };
       const [stop, ended, weighted, total] = dist.allReduceNumbers([Atomics.load(abort, 0) !== 0 ? 1 : 0, r === null ? 1 : 0, local.loss * local.tokens, local.tokens]);
       if (ended! > 0) { reason = 'exhausted'; break; }
       r = { ...local, loss: weighted! / Math.max(total!, 1e-30), tokens: total! };
-      if (stop! > 0) {
-        step++;
-        reason = 'aborted';
-        break;
-      }
+      stopAfterThisStep = stop! > 0;
     }
     if (r === null) { reason = 'exhausted'; break; }
     step++;
@@ -83,6 +80,10 @@ async function run(): Promise<void> {
     if (dist !== null && config.distributed!.checkEvery > 0 && step % config.distributed!.checkEvery === 0) dist.checkParameters(task.parts.model, step);
     if (isRoot && config.validateEvery > 0 && task.validate && step % config.validateEvery === 0) post({ type: 'validation', step, loss: await task.validate() });
     if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) await checkpoint();
+    if (stopAfterThisStep) {
+      reason = 'aborted';
+      break;
+    }
     // Let this thread's event loop turn once per step. Awaiting a synchronous trainStep only
     // drains microtasks, and Node runs FinalizationRegistry callbacks and N-API finalizers (each
     // native tensor's External) from the event loop: without a turn, a tensor the task forgot
