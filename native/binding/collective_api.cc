@@ -44,10 +44,16 @@ dist::Collective& collective(Args& a) {
   return *c;
 }
 
-[[noreturn]] void throw_collective(Napi::Env env, const dist::CollectiveError& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
-  err.Set("code", Napi::String::New(env, "TOROID_COLLECTIVE"));
-  throw err;
+// Runs a call into the engine; its failures become JS errors with code TOROID_COLLECTIVE.
+template <class F>
+auto engine(Napi::Env env, const F& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const dist::CollectiveError& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", Napi::String::New(env, "TOROID_COLLECTIVE"));
+    throw err;
+  }
 }
 
 // Pins the inputs and fresh outputs of a started collective until its wait.
@@ -64,12 +70,7 @@ Napi::Value start(Args& a, const std::vector<TensorArg>& inputs, const std::func
     pending.blocks.push_back(inputs[i].block);
     pending.blocks.push_back(storage.Data());
   }
-  std::uint64_t ticket = 0;
-  try {
-    ticket = go(in, out);
-  } catch (const dist::CollectiveError& e) {
-    throw_collective(env, e);
-  }
+  const std::uint64_t ticket = engine(env, [&] { return go(in, out); });
   for (Block* b : pending.blocks) pin(b);
   {
     std::lock_guard<std::mutex> lock(g_pending_mutex);
@@ -115,12 +116,7 @@ Napi::Value distributed_init_js(const Napi::CallbackInfo& info) {
   // an MPI singleton (no mpirun) would train alone while pretending to be distributed
   if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr) a.type_error("process", "started by mpirun (OMPI_COMM_WORLD_SIZE set)", "no mpirun environment");
 #endif
-  dist::Collective* c = nullptr;
-  try {
-    c = &dist::init(options);
-  } catch (const dist::CollectiveError& e) {
-    throw_collective(info.Env(), e);
-  }
+  dist::Collective* c = engine(info.Env(), [&] { return &dist::init(options); });
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("engine", Napi::String::New(env, c->engine()));
@@ -136,12 +132,7 @@ Napi::Value distributed_unique_id_js(const Napi::CallbackInfo& info) {
 #if !defined(TOROID_CUDA)
   a.type_error("engine", "nccl (a unique id is NCCL's rendezvous token)", "mpi");
 #endif
-  std::string id;
-  try {
-    id = dist::new_unique_id();
-  } catch (const dist::CollectiveError& e) {
-    throw_collective(info.Env(), e);
-  }
+  const std::string id = engine(info.Env(), [] { return dist::new_unique_id(); });
   auto out = Napi::Uint8Array::New(info.Env(), id.size());
   std::copy(id.begin(), id.end(), out.Data());
   return out;
@@ -171,12 +162,7 @@ Napi::Value collective_wait_js(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(g_pending_mutex);
     if (g_pending.find(ticket) == g_pending.end()) a.range_error("ticket", "a started collective that was not waited for yet", std::to_string(ticket));
   }
-  try {
-    c.wait(ticket);
-  } catch (const dist::CollectiveError& e) {
-    // the blocks stay pinned: the engine may still touch them
-    throw_collective(info.Env(), e);
-  }
+  engine(info.Env(), [&] { c.wait(ticket); });  // on failure the blocks stay pinned: the engine may still touch them
   std::vector<Pending> done;
   {
     std::lock_guard<std::mutex> lock(g_pending_mutex);
@@ -198,11 +184,7 @@ Napi::Value all_reduce_host_js(const Napi::CallbackInfo& info) {
   if (values.ElementLength() > 4096) a.range_error("values", "at most 4096 numbers", std::to_string(values.ElementLength()));
   dist::Collective& c = collective(a);
   std::vector<double> copy(values.Data(), values.Data() + values.ElementLength());
-  try {
-    if (!copy.empty()) c.all_reduce_host_f64(copy.data(), static_cast<int>(copy.size()));
-  } catch (const dist::CollectiveError& e) {
-    throw_collective(info.Env(), e);
-  }
+  if (!copy.empty()) engine(info.Env(), [&] { c.all_reduce_host_f64(copy.data(), static_cast<int>(copy.size())); });
   auto out = Napi::Float64Array::New(info.Env(), copy.size());
   std::copy(copy.begin(), copy.end(), out.Data());
   return out;
@@ -211,11 +193,7 @@ Napi::Value all_reduce_host_js(const Napi::CallbackInfo& info) {
 Napi::Value collective_barrier_js(const Napi::CallbackInfo& info) {
   Args a(info, "collectiveBarrier", 0);
   dist::Collective& c = collective(a);
-  try {
-    c.barrier();
-  } catch (const dist::CollectiveError& e) {
-    throw_collective(info.Env(), e);
-  }
+  engine(info.Env(), [&] { c.barrier(); });
   return info.Env().Undefined();
 }
 

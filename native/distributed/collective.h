@@ -13,6 +13,7 @@
 // started, and every rank must start the same collectives in the same order.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ struct InitOptions {
   std::string unique_id; // NCCL: the 128-byte ncclUniqueId from rank 0's rendezvous
   double timeout_s = 300;  // how long wait() and the blocking calls wait before failing
 };
+
+// "3.1 MB" / "8.3 kB": the size of a collective in the engines' error messages.
+inline std::string describe_bytes(double bytes) {
+  char buf[32];
+  if (bytes >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
+  return buf;
+}
 
 class Collective {
  public:

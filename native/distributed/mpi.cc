@@ -121,13 +121,6 @@ std::string mpi_error(const Api& a, int code) {
   return std::string(text, static_cast<std::size_t>(std::max(0, std::min(len, 511))));
 }
 
-std::string describe_bytes(double bytes) {
-  char buf[32];
-  if (bytes >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
-  return buf;
-}
-
 class MpiCollective final : public Collective {
  public:
   explicit MpiCollective(const InitOptions& options) : timeout_s_(options.timeout_s) {

@@ -105,13 +105,6 @@ std::string nccl_version(const Nccl& n) {
   return "NCCL " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(code % 100);
 }
 
-std::string describe_bytes(double bytes) {
-  char buf[32];
-  if (bytes >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
-  return buf;
-}
-
 // Pinned staging for all_reduce_host_f64: a copy to pageable memory would block
 // in CUDA until the collective ends, out of reach of the timeout.
 constexpr int kHostChunk = 4096;  // doubles (the binding sends at most 4096)

@@ -190,7 +190,6 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
       if (!retainGraph) node.release();
       finishLeaves(index);
     }
-    for (const [leaf, g] of leafGrads) accumulateIntoLeaf(leaf, toTensor(g));
   });
 }
 

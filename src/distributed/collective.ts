@@ -77,10 +77,6 @@ export class Collective {
     return this.pending(ticket, outputs, tensors);
   }
 
-  allReduce(tensors: readonly Tensor[]): Tensor[] {
-    return this.allReduceStart(tensors).wait();
-  }
-
   /** Rank `root`'s tensors on every rank (as new tensors; the shapes must agree). */
   broadcast(tensors: readonly Tensor[], root = 0): Tensor[] {
     this.check('broadcast', tensors);

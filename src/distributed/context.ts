@@ -30,6 +30,10 @@ export class DistributedContext {
   readonly worldSize: number;
   readonly localRank: number;
   private reducer: GradientReducer | null = null;
+  /** Gradient buckets per backward (0 before attach). */
+  get bucketCount(): number {
+    return this.reducer?.bucketCount ?? 0;
+  }
   /** All-reduce time not hidden by the backward in the last step (ms). */
   get lastReduceWaitMs(): number {
     return this.reducer?.lastWaitMs ?? 0;
@@ -112,7 +116,8 @@ export class DistributedContext {
     const slots = new Array<number>(2 * this.worldSize).fill(0);
     let h1 = 0x811c9dc5, h2 = 0x9747b28c;
     for (const [, t] of Object.entries(model.stateDict())) {
-      const words = new Uint32Array(t.toTypedArray().buffer.slice(0));
+      const a = t.toTypedArray();
+      const words = a.byteLength % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, a.byteLength / 4) : new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
       for (let i = 0; i < words.length; i++) {
         h1 = Math.imul(h1 ^ words[i]!, 0x01000193) >>> 0;
         h2 = Math.imul(h2 ^ words[i]!, 0x5bd1e995) >>> 0;
