@@ -80,8 +80,9 @@ void cross_entropy_backward(const float* dloss, const float* logits, const std::
 void embedding_forward(const float* weight, const std::int32_t* ids, float* y, i64 n, i64 C);
 void embedding_backward(const float* dy, const std::int32_t* ids, float* dweight, i64 n, i64 V, i64 C, i64 padding_idx);
 
-// ---- dropout.cc: y = x * keep / (1 - p); the backward is the same call on dy
-void dropout_apply(const float* x, float* y, i64 n, double p, Rng rng);
+// ---- dropout.cc: y = x * keep / (1 - p); the backward applies the same mask to dy
+void dropout_forward(const float* x, float* y, i64 n, double p, Rng rng);
+inline void dropout_backward(const float* dy, float* dx, i64 n, double p, Rng rng) { dropout_forward(dy, dx, n, p, rng); }
 float philox_uniform(Rng rng, std::uint64_t index);
 
 // ---- elementwise.cc: a and b broadcast to y's shape through per-dim strides (0 = broadcast)
@@ -90,10 +91,11 @@ void binary_forward(const float* a, const float* b, float* y, int rank, const i6
 void scale_forward(const float* x, float* y, i64 n, float factor);
 
 // ---- layout.cc: generic strided copy/reduce on any 4-byte or 1-byte element type
-// y[i] = x[offset(i)] for y of `shape`, x addressed through `x_strides` (elements)
+// y[i] = x[offset(i)] for y of `shape`, x addressed through `x_strides` (elements):
+// the one copy behind broadcastTo, permute and narrow
 void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* shape, const i64* x_strides);
 // y (shape `kept`, strides) += x; x of `shape`, y addressed through `y_strides` (0 on summed axes)
-void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size);
+void sum_forward(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size);
 
 // ---- adamw.cc: in place over n parameter tensors
 void adamw_step(float* const* params, const float* const* grads, float* const* m, float* const* v, const i64* sizes, i64 n,
@@ -115,8 +117,8 @@ const char* blas_name();
 
 // ---- layout.cc: helpers that keep element data out of the binding
 // dtype codes as binding::DType: 0 float32, 1 int32, 2 bool (uint8)
-void cast_copy(const void* x, int from, void* y, int to, i64 n);
-void fill_value(void* y, int dtype, i64 n, double value);
+void cast_forward(const void* x, int from, void* y, int to, i64 n);
+void fill_forward(void* y, int dtype, i64 n, double value);
 // `rows` rows of `row_bytes` each: dst + r * dst_pitch <- src + r * src_pitch
 void copy_rows_2d(void* dst, i64 dst_pitch, const void* src, i64 src_pitch, i64 row_bytes, i64 rows);
 // The first index with ids[i] outside [0, limit) and != except, or -1; *value gets ids[i].

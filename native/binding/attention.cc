@@ -11,14 +11,14 @@ struct Unpacked {
   TensorArg q;
 };
 
-// Arguments from `first`: q, k, v, attnMask, keyPadding, scale, causal, dropoutP, seed, offset
-// (and for the forward, optionally kvLength)
-Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& info) {
+// q, k, v from index `qkv`; attnMask, keyPadding, scale, causal, dropoutP, seed, offset from
+// index `first` (and for the forward, optionally kvLength)
+Unpacked unpack_attention(Args& a, std::size_t qkv, std::size_t first, const Napi::CallbackInfo& info) {
   Unpacked u{};
-  u.q = a.tensor(first, "q");
-  TensorArg k = a.tensor(first + 1, "k"), v = a.tensor(first + 2, "v");
-  TensorArg mask = a.optional_tensor(first + 3, "attnMask", {DType::u8, DType::f32});
-  TensorArg pad = a.optional_tensor(first + 4, "keyPadding", {DType::u8});
+  u.q = a.tensor(qkv, "q");
+  TensorArg k = a.tensor(qkv + 1, "k"), v = a.tensor(qkv + 2, "v");
+  TensorArg mask = a.optional_tensor(first, "attnMask", {DType::u8, DType::f32});
+  TensorArg pad = a.optional_tensor(first + 1, "keyPadding", {DType::u8});
   const TensorArg& q = u.q;
   if (q.rank() != 4) a.range_error("q", "[B,h,Tq,d]", describe_shape(q.shape));
   const i64 B = q.dim(0), h = q.dim(1), Tq = q.dim(2), d = q.dim(3);
@@ -28,7 +28,7 @@ Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& 
   if (v.shape != k.shape) a.range_error("v", "the shape of k " + describe_shape(k.shape), describe_shape(v.shape));
   const i64 hkv = k.dim(1), Tk_buffer = k.dim(2);
   // forward only: keys/values are the first kvLength positions of k and v (a KV-cache buffer)
-  const bool forward = first == 0;
+  const bool forward = qkv == 0;
   const i64 Tk = forward && info.Length() > 10 && !info[10].IsUndefined() ? a.integer(10, "kvLength", 0, Tk_buffer) : Tk_buffer;
   // Empty q or k (d = 0, a zero dim) leaves the other dims unbounded by storage.
   a.output_size("q", product_sat({B, h, Tq, d}), q.shape);
@@ -57,17 +57,17 @@ Unpacked unpack_attention(Args& a, std::size_t first, const Napi::CallbackInfo& 
     p.mask_B = mask.dim(0);
     p.mask_h = mask.dim(1);
   }
-  p.scale = static_cast<float>(a.number(first + 5, "scale", -3.4e38, 3.4e38));
-  p.causal = static_cast<Causal>(a.integer(first + 6, "causal", 0, 2));
-  p.dropout_p = a.number(first + 7, "dropoutP", 0, 1);
-  p.rng = read_rng(a, info, first + 8);
+  p.scale = static_cast<float>(a.number(first + 2, "scale", -3.4e38, 3.4e38));
+  p.causal = static_cast<Causal>(a.integer(first + 3, "causal", 0, 2));
+  p.dropout_p = a.number(first + 4, "dropoutP", 0, 1);
+  p.rng = read_rng(a, info, first + 5);
   return u;
 }
 }  // namespace
 
 Napi::Value attention_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "attentionForward", 10);
-  Unpacked u = unpack_attention(a, 0, info);
+  Unpacked u = unpack_attention(a, 0, 3, info);
   const AttentionParams& p = u.p;
   auto out = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d);
   auto lse = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq);
@@ -77,10 +77,11 @@ Napi::Value attention_forward_js(const Napi::CallbackInfo& info) {
 
 Napi::Value attention_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward", 13);
+  // the order of Kernels.attentionBackward: dout, q, k, v, out, lse, then the forward's options
   TensorArg dout = a.tensor(0, "dout");
-  TensorArg out = a.tensor(1, "out");
-  TensorArg lse = a.tensor(2, "lse");
-  Unpacked u = unpack_attention(a, 3, info);
+  TensorArg out = a.tensor(4, "out");
+  TensorArg lse = a.tensor(5, "lse");
+  Unpacked u = unpack_attention(a, 1, 6, info);
   const AttentionParams& p = u.p;
   if (dout.shape != u.q.shape) a.range_error("dout", "the shape of q " + describe_shape(u.q.shape), describe_shape(dout.shape));
   if (out.shape != u.q.shape) a.range_error("out", "the shape of q " + describe_shape(u.q.shape), describe_shape(out.shape));

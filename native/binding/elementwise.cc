@@ -1,5 +1,5 @@
-// dropout(x, p, seed, offset), binary(a, b, op, outShape), scale(x, factor),
-// cast(x, dtype), fill(size, dtype, value)
+// dropoutForward(x, p, seed, offset), dropoutBackward(dy, p, seed, offset), binary(a, b, op, outShape),
+// scale(x, factor), cast(x, dtype), fill(shape, dtype, value)
 #include <cmath>
 
 #include "binding/args.h"
@@ -7,18 +7,22 @@
 
 namespace toroid::binding {
 
-Napi::Value dropout_js(const Napi::CallbackInfo& info) {
-  Args a(info, "dropout", 4);
-  TensorArg x = a.tensor(0, "x");
+// the backward draws the forward's mask from the same (seed, offset), so both are one call
+static Napi::Value dropout(const Napi::CallbackInfo& info, const char* fn, const char* x_name) {
+  Args a(info, fn, 4);
+  TensorArg x = a.tensor(0, x_name);
   const double p = a.number(1, "p", 0, 1);
   const Rng rng = read_rng(a, info, 2);
   auto y = new_storage(info.Env(), DType::f32, x.size);
-  dropout_apply(x.f32(), f32(y), x.size, p, rng);
+  dropout_forward(x.f32(), f32(y), x.size, p, rng);
   return y;
 }
 
+Napi::Value dropout_forward_js(const Napi::CallbackInfo& info) { return dropout(info, "dropoutForward", "x"); }
+Napi::Value dropout_backward_js(const Napi::CallbackInfo& info) { return dropout(info, "dropoutBackward", "dy"); }
+
 // Per-dim element strides of t broadcast (right-aligned) to `shape`, 0 where broadcast.
-static std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const char* name, const std::vector<i64>& shape) {
+std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const char* name, const std::vector<i64>& shape) {
   const int rank = static_cast<int>(shape.size()), off = rank - t.rank();
   if (off < 0) a.range_error(name, "broadcastable to " + describe_shape(shape), describe_shape(t.shape));
   std::vector<i64> strides(rank, 0);
@@ -63,7 +67,7 @@ Napi::Value cast_js(const Napi::CallbackInfo& info) {
   const std::string name = a.string(1, "dtype");
   if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
   auto y = new_storage(info.Env(), to, x.size);
-  cast_copy(x.block->ptr, static_cast<int>(x.dtype), y.Data()->ptr, static_cast<int>(to), x.size);
+  cast_forward(x.block->ptr, static_cast<int>(x.dtype), y.Data()->ptr, static_cast<int>(to), x.size);
   return y;
 }
 
@@ -72,11 +76,11 @@ Napi::Value fill_js(const Napi::CallbackInfo& info) {
   DType to;
   const std::string name = a.string(1, "dtype");
   if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
-  // storage blocks stop at 2^40 bytes
-  const i64 size = a.integer(0, "size", 0, (i64{1} << 40) / static_cast<i64>(dtype_bytes(to)));
+  const std::vector<i64> shape = a.int_array(0, "shape", 0, 1LL << 40);
+  const i64 size = a.output_size("shape", product_sat(shape), shape);
   const double v = a.number(2, "value", -INFINITY, INFINITY);
   auto y = new_storage(info.Env(), to, size);
-  fill_value(y.Data()->ptr, static_cast<int>(to), size, v);
+  fill_forward(y.Data()->ptr, static_cast<int>(to), size, v);
   return y;
 }
 

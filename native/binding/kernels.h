@@ -14,6 +14,9 @@ namespace toroid::binding {
 // seed (bigint, 64-bit) at index i, offset (non-negative integer) at i + 1
 Rng read_rng(Args& a, const Napi::CallbackInfo& info, std::size_t i);
 inline float* f32(const Napi::External<Block>& e) { return static_cast<float*>(e.Data()->ptr); }
+// Per-dim element strides of t broadcast (right-aligned) to `shape`, 0 where broadcast;
+// a RangeError naming `name` when t does not broadcast (elementwise.cc)
+std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const char* name, const std::vector<i64>& shape);
 
 Napi::Value upload_js(const Napi::CallbackInfo& info);
 Napi::Value download_js(const Napi::CallbackInfo& info);
@@ -39,11 +42,14 @@ Napi::Value cross_entropy_forward_js(const Napi::CallbackInfo& info);
 Napi::Value cross_entropy_backward_js(const Napi::CallbackInfo& info);
 Napi::Value embedding_forward_js(const Napi::CallbackInfo& info);
 Napi::Value embedding_backward_js(const Napi::CallbackInfo& info);
-Napi::Value dropout_js(const Napi::CallbackInfo& info);
+Napi::Value dropout_forward_js(const Napi::CallbackInfo& info);
+Napi::Value dropout_backward_js(const Napi::CallbackInfo& info);
 Napi::Value binary_js(const Napi::CallbackInfo& info);
 Napi::Value scale_js(const Napi::CallbackInfo& info);
 Napi::Value sum_js(const Napi::CallbackInfo& info);
-Napi::Value strided_copy_js(const Napi::CallbackInfo& info);
+Napi::Value broadcast_to_js(const Napi::CallbackInfo& info);
+Napi::Value permute_js(const Napi::CallbackInfo& info);
+Napi::Value narrow_js(const Napi::CallbackInfo& info);
 Napi::Value cat_js(const Napi::CallbackInfo& info);
 Napi::Value write_narrow_js(const Napi::CallbackInfo& info);
 Napi::Value cast_js(const Napi::CallbackInfo& info);

@@ -1,4 +1,5 @@
-// sum(x, axes, keepDims) and stridedCopy(x, shape, strides) for permute and broadcastTo.
+// sum(x, axes), broadcastTo(x, shape), permute(x, dims), narrow(x, axis, start, length),
+// cat(xs, axis), writeNarrow(dst, src, axis, start).
 #include <algorithm>
 #include <cstring>
 
@@ -25,34 +26,75 @@ Napi::Value sum_js(const Napi::CallbackInfo& info) {
     s = mul_sat(s, x.shape[k]);
   }
   auto y = new_storage(info.Env(), DType::f32, a.output_size("x", s, x.shape));
-  if (x.size > 0) sum_into(x.f32(), f32(y), rank, x.shape.data(), ys.data(), s);
+  if (x.size > 0) sum_forward(x.f32(), f32(y), rank, x.shape.data(), ys.data(), s);
   return y;
 }
 
-// stridedCopy(x, shape, strides, offset = 0): y[shape] with
-// y[i] = x[offset + sum_k idx_k * strides[k]]; every reachable offset is checked
-// against x's size first. permute, broadcastTo and narrow are all this.
-Napi::Value strided_copy_js(const Napi::CallbackInfo& info) {
-  Args a(info, "stridedCopy", 3);
-  const i64 offset = info.Length() > 3 && !info[3].IsUndefined() ? a.integer(3, "offset", 0, 1LL << 40) : 0;
-  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
-  const std::vector<i64> shape = a.int_array(1, "shape", 0, 1LL << 40);
-  const std::vector<i64> strides = a.int_array(2, "strides", 0, 1LL << 40);
-  if (strides.size() != shape.size()) a.range_error("strides", std::to_string(shape.size()) + " entries", std::to_string(strides.size()));
-  const i64 size = a.output_size("shape", product_sat(shape), shape);
-  // the largest offset read, saturating (it is only compared with x.size)
-  i64 last = offset;
-  for (std::size_t k = 0; k < shape.size(); k++) {
-    if (shape[k] > 0 && __builtin_add_overflow(last, mul_sat(shape[k] - 1, strides[k]), &last)) last = kSaturated;
-  }
-  if (size > 0 && last >= x.size) a.range_error("strides", "offsets within x's " + std::to_string(x.size) + " elements", "a largest offset of " + std::to_string(last));
+// y [shape] with y[i] = x[offset + sum_k idx_k * strides[k]]: the copy behind broadcastTo,
+// permute and narrow. Each derives strides and offset from x's checked shape, so every
+// element read lies inside x.
+static Napi::Value copy_strided(const Napi::CallbackInfo& info, const char* fn, const TensorArg& x, const std::vector<i64>& shape,
+                                const std::vector<i64>& strides, i64 offset, i64 size) {
   auto y = new_storage(info.Env(), x.dtype, size);
 #if defined(TOROID_CUDA)
-  if (cuda::profiling()) cuda::profile_label("stridedCopy " + describe_shape(x.shape) + " -> " + describe_shape(shape));
+  if (cuda::profiling()) cuda::profile_label(std::string(fn) + " " + describe_shape(x.shape) + " -> " + describe_shape(shape));
+#else
+  (void)fn;
 #endif
   const char* base = static_cast<const char*>(x.block->ptr) + offset * static_cast<i64>(dtype_bytes(x.dtype));
   if (size > 0) strided_copy(base, y.Data()->ptr, static_cast<int>(dtype_bytes(x.dtype)), static_cast<int>(shape.size()), shape.data(), strides.data());
   return y;
+}
+
+// row-major element strides of a shape whose size is bounded by a storage
+static std::vector<i64> row_major(const std::vector<i64>& shape) {
+  std::vector<i64> strides(shape.size(), 1);
+  for (int k = static_cast<int>(shape.size()) - 2; k >= 0; k--) strides[k] = mul_sat(strides[k + 1], shape[k + 1]);
+  return strides;
+}
+
+// broadcastTo(x, shape): x right-aligned against shape, size-1 dims repeated (stride 0)
+Napi::Value broadcast_to_js(const Napi::CallbackInfo& info) {
+  Args a(info, "broadcastTo", 2);
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  const std::vector<i64> shape = a.int_array(1, "shape", 0, 1LL << 40);
+  const std::vector<i64> strides = broadcast_strides(a, x, "x", shape);
+  return copy_strided(info, "broadcastTo", x, shape, strides, 0, a.output_size("shape", product_sat(shape), shape));
+}
+
+// permute(x, dims): y's dim k is x's dim dims[k]
+Napi::Value permute_js(const Napi::CallbackInfo& info) {
+  Args a(info, "permute", 2);
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  const std::vector<i64> dims = a.int_array(1, "dims", 0, x.rank() - 1);
+  std::vector<bool> seen(x.rank(), false);
+  bool valid = static_cast<int>(dims.size()) == x.rank();
+  for (i64 d : dims) {
+    valid = valid && !seen[d];
+    seen[d] = true;
+  }
+  if (!valid) a.range_error("dims", "a permutation of the " + std::to_string(x.rank()) + " dims of x", describe_shape(dims));
+  const std::vector<i64> xs = row_major(x.shape);
+  std::vector<i64> shape(dims.size()), strides(dims.size());
+  for (std::size_t k = 0; k < dims.size(); k++) {
+    shape[k] = x.shape[dims[k]];
+    strides[k] = xs[dims[k]];
+  }
+  return copy_strided(info, "permute", x, shape, strides, 0, x.size);
+}
+
+// narrow(x, axis, start, length): x[..., start:start+length, ...] along axis
+Napi::Value narrow_js(const Napi::CallbackInfo& info) {
+  Args a(info, "narrow", 4);
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  if (x.rank() == 0) a.range_error("x", "at least 1-D", describe_shape(x.shape));
+  const i64 axis = a.integer(1, "axis", 0, x.rank() - 1);
+  const i64 start = a.integer(2, "start", 0, x.shape[axis]);
+  const i64 length = a.integer(3, "length", 0, x.shape[axis] - start);
+  std::vector<i64> shape = x.shape;
+  shape[axis] = length;
+  const std::vector<i64> strides = row_major(x.shape);
+  return copy_strided(info, "narrow", x, shape, strides, start * strides[axis], product_sat(shape));
 }
 
 // cat(xs[], axis): join along axis; every x has the first one's dtype, rank and

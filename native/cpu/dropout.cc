@@ -10,7 +10,7 @@
 
 namespace toroid {
 
-void dropout_apply(const float* x, float* y, i64 n, double p, Rng rng) {
+void dropout_forward(const float* x, float* y, i64 n, double p, Rng rng) {
   constexpr i64 CHUNK = 4096;  // a multiple of 4: chunks start on a Philox block
   const i64 chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel if (n > 65536)

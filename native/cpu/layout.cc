@@ -46,7 +46,7 @@ void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* s
 // summed in a fixed order, in double. When the innermost dim is kept (bias
 // gradients: sum over rows), threads split the columns; when it is summed and
 // nothing else is, they split the rows; otherwise one thread walks it all.
-void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size) {
+void sum_forward(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size) {
   const i64 inner = rank > 0 ? shape[rank - 1] : 1, step = rank > 0 ? y_strides[rank - 1] : 0;
   i64 rows = 1;
   bool outer_summed = false;
@@ -137,7 +137,7 @@ namespace toroid {
 
 // ---- helpers that keep element data out of the binding
 
-void cast_copy(const void* x, int from, void* y, int to, i64 n) {
+void cast_forward(const void* x, int from, void* y, int to, i64 n) {
   for (i64 e = 0; e < n; e++) {
     // each arm is a double: a ?: chain with a float arm would round int32 values above 2^24
     const double v = from == 0   ? static_cast<double>(static_cast<const float*>(x)[e])
@@ -158,7 +158,7 @@ void cast_copy(const void* x, int from, void* y, int to, i64 n) {
   }
 }
 
-void fill_value(void* y, int dtype, i64 n, double value) {
+void fill_forward(void* y, int dtype, i64 n, double value) {
   if (dtype == 0) std::fill_n(static_cast<float*>(y), n, static_cast<float>(value));
   else if (dtype == 1) std::fill_n(static_cast<std::int32_t*>(y), n, static_cast<std::int32_t>(value));
   else std::fill_n(static_cast<std::uint8_t*>(y), n, static_cast<std::uint8_t>(value != 0 ? 1 : 0));

@@ -38,7 +38,7 @@ __global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ 
 }  // namespace
 
 // y = x * keep / (1 - p); the backward is the same call on dy
-void dropout_apply(const float* x, float* y, i64 n, double p, Rng rng) {
+void dropout_forward(const float* x, float* y, i64 n, double p, Rng rng) {
   if (n <= 0) return;
   const float keep = static_cast<float>(1.0 / (1.0 - p));
   const double threshold = std::ceil(p * 16777216.0);
@@ -46,7 +46,7 @@ void dropout_apply(const float* x, float* y, i64 n, double p, Rng rng) {
   const bool aligned = reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && reinterpret_cast<std::uintptr_t>(y) % 16 == 0;
   if (aligned) dropout_kernel<true><<<blocks, THREADS, 0, stream()>>>(x, y, n, rng, threshold, keep);
   else dropout_kernel<false><<<blocks, THREADS, 0, stream()>>>(x, y, n, rng, threshold, keep);
-  check_launch("dropout_apply");
+  check_launch("dropout_forward");
 }
 
 // Host-side: the same Philox stream as the cpu (used rarely, never on device data).

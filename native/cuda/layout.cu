@@ -71,7 +71,7 @@ void run_copy(const void* x, void* y, i64 count, const CopyDims<i64>& d) {
   else launch_copy<T, i64>(x, y, count, d);
 }
 
-// ---- sum_into: y slot j (over the kept dims) = sum over the summed dims, in double.
+// ---- sum_forward: y slot j (over the kept dims) = sum over the summed dims, in double.
 // Thread (j, s) of M*S sums the reduction indices r = s, s + S, ... < R; with
 // S > 1 those partials [S,M] are added in a fixed tree by one block per j.
 
@@ -148,7 +148,7 @@ __global__ void sum_finish(const double* __restrict__ partials, float* __restric
   }
 }
 
-// ---- cast_copy: dtype codes 0 float32, 1 int32, 2 bool (uint8)
+// ---- cast_forward: dtype codes 0 float32, 1 int32, 2 bool (uint8)
 
 template <class To>
 __device__ __forceinline__ To convert(double v);
@@ -177,10 +177,10 @@ void launch_cast(const void* x, void* y, int to, i64 n) {
   if (to == 0) cast_kernel<From, float><<<blocks, THREADS, 0, stream()>>>(src, static_cast<float*>(y), n);
   else if (to == 1) cast_kernel<From, std::int32_t><<<blocks, THREADS, 0, stream()>>>(src, static_cast<std::int32_t*>(y), n);
   else cast_kernel<From, std::uint8_t><<<blocks, THREADS, 0, stream()>>>(src, static_cast<std::uint8_t*>(y), n);
-  check_launch("cast_copy");
+  check_launch("cast_forward");
 }
 
-// ---- fill_value, find_out_of_range
+// ---- fill_forward, find_out_of_range
 
 __global__ void fill_u32_kernel(std::uint32_t* __restrict__ y, i64 n, std::uint32_t bits) {
   TOROID_GRID_LOOP(e, n) y[e] = bits;
@@ -250,12 +250,12 @@ void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* s
 
 // Every y slot reached from x (all of them, with the binding's row-major kept
 // strides) is overwritten with its sum, in double; unreached slots become 0, as on the cpu.
-void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size) {
+void sum_forward(const float* x, float* y, int rank, const i64* shape, const i64* y_strides, i64 y_size) {
   if (y_size <= 0) return;
   i64 count = 1;
   for (int k = 0; k < rank; k++) count *= shape[k];
   if (count <= 0) {
-    check(cudaMemsetAsync(y, 0, sizeof(float) * y_size, stream()), "sum_into");
+    check(cudaMemsetAsync(y, 0, sizeof(float) * y_size, stream()), "sum_forward");
     return;
   }
   // x is contiguous: its row-major strides
@@ -295,7 +295,7 @@ void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y
       R *= dim.size;
     }
   }
-  if (M < y_size) check(cudaMemsetAsync(y, 0, sizeof(float) * y_size, stream()), "sum_into");
+  if (M < y_size) check(cudaMemsetAsync(y, 0, sizeof(float) * y_size, stream()), "sum_forward");
   const bool inner_summed = !dims.empty() && dims.back().y == 0;
   // partial sums per slot: about 2^18 threads in all, at least 8 elements each;
   // when the innermost dim is summed, a warp's worth so that reads coalesce
@@ -310,22 +310,22 @@ void sum_into(const float* x, float* y, int rank, const i64* shape, const i64* y
   const i64 threads = M * S;
   if (S == 1) {
     sum_partials<<<cuda::blocks_for(threads, THREADS), THREADS, 0, stream()>>>(x, y, nullptr, M, R, 1, false, d);
-    check_launch("sum_into");
+    check_launch("sum_forward");
     return;
   }
-  Scratch partials(sizeof(double) * static_cast<std::size_t>(threads), "sum_into scratch");
+  Scratch partials(sizeof(double) * static_cast<std::size_t>(threads), "sum_forward scratch");
   double* p = static_cast<double*>(partials.ptr);
   sum_partials<<<cuda::blocks_for(threads, THREADS), THREADS, 0, stream()>>>(x, y, p, M, R, S, inner_summed, d);
-  check_launch("sum_into");
+  check_launch("sum_forward");
   sum_finish<<<cuda::blocks_for(M, 1, 65535), THREADS, 0, stream()>>>(p, y, M, S, d);
-  check_launch("sum_into finish");
+  check_launch("sum_forward finish");
 }
 
-void cast_copy(const void* x, int from, void* y, int to, i64 n) {
+void cast_forward(const void* x, int from, void* y, int to, i64 n) {
   if (n <= 0) return;
   // same 4-byte type: a plain copy (bool -> bool still normalises to 0/1 below)
   if (from == to && from != 2) {
-    check(cudaMemcpyAsync(y, x, static_cast<std::size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream()), "cast_copy");
+    check(cudaMemcpyAsync(y, x, static_cast<std::size_t>(n) * 4, cudaMemcpyDeviceToDevice, stream()), "cast_forward");
     return;
   }
   if (from == 0) launch_cast<float>(x, y, to, n);
@@ -333,10 +333,10 @@ void cast_copy(const void* x, int from, void* y, int to, i64 n) {
   else launch_cast<std::uint8_t>(x, y, to, n);
 }
 
-void fill_value(void* y, int dtype, i64 n, double value) {
+void fill_forward(void* y, int dtype, i64 n, double value) {
   if (n <= 0) return;
   if (dtype == 2) {
-    check(cudaMemsetAsync(y, value != 0 ? 1 : 0, static_cast<std::size_t>(n), stream()), "fill_value");
+    check(cudaMemsetAsync(y, value != 0 ? 1 : 0, static_cast<std::size_t>(n), stream()), "fill_forward");
     return;
   }
   // the element's bits, converted on the host exactly as the cpu does
@@ -349,11 +349,11 @@ void fill_value(void* y, int dtype, i64 n, double value) {
     std::memcpy(&bits, &i, 4);
   }
   if (bits == 0) {
-    check(cudaMemsetAsync(y, 0, static_cast<std::size_t>(n) * 4, stream()), "fill_value");
+    check(cudaMemsetAsync(y, 0, static_cast<std::size_t>(n) * 4, stream()), "fill_forward");
     return;
   }
   fill_u32_kernel<<<cuda::blocks_for(n, THREADS), THREADS, 0, stream()>>>(static_cast<std::uint32_t*>(y), n, bits);
-  check_launch("fill_value");
+  check_launch("fill_forward");
 }
 
 void copy_rows_2d(void* dst, i64 dst_pitch, const void* src, i64 src_pitch, i64 row_bytes, i64 rows) {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Addon } from '../native/addon.js';
+import { staleBuild, type Addon } from '../native/exports.js';
 
 export interface CudaDeviceInfo {
   count: number;
@@ -38,7 +38,6 @@ export interface CudaAddon extends Addon {
   cudaSetMatmulPrecision(precision: number): void;
   cudaSynchronize(): void;
   cudaProfile(on: boolean): { name: string; calls: number; ms: number }[] | undefined;
-  emptyCache(): void;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -68,6 +67,11 @@ function load(): CudaAddon | null {
     cuda = createRequire(import.meta.url)(file) as CudaAddon;
   } catch (err) {
     cudaUnavailable = `toroid_cuda.node failed to load: ${(err as Error).message.split('\n')[0]}`;
+    return null;
+  }
+  const stale = staleBuild(cuda);
+  if (stale !== null) {
+    cudaUnavailable = `toroid_cuda.node ${stale}`;
     return null;
   }
   let info: CudaDeviceInfo;

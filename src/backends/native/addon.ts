@@ -9,18 +9,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleBuild, type Addon } from './exports.js';
 
-/** The addon's exports (native/binding/addon.cc). Storage handles are opaque. */
-export interface Addon {
-  upload(array: Float32Array | Int32Array | Uint8Array, dtype: string): unknown;
-  download(data: unknown, dtype: string, size: number): Float32Array | Int32Array | Uint8Array;
-  free(data: unknown): void;
-  memory(): { liveBytes: number; liveBlocks: number };
-  setNumThreads(n: number): void;
-  getNumThreads(): number;
-  info(): { blas: string; threads: number; avx512: boolean };
-  [kernel: string]: (...args: never[]) => unknown;
-}
+export type { Addon } from './exports.js';
 
 // src/backends/native and dist/backends/native are both three levels below the package root
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -45,20 +36,27 @@ function load(): Addon | null {
   const dir = process.env.TOROID_ADDON_DIR;
   if (dir !== undefined && dir !== '') {
     const file = path.resolve(dir, 'toroid.node');
+    let loaded: Addon;
     try {
-      return createRequire(import.meta.url)(file) as Addon;
+      loaded = createRequire(import.meta.url)(file) as Addon;
     } catch (err) {
       throw new Error(`toroid: TOROID_ADDON_DIR=${dir}: cannot load ${file}: ${(err as Error).message}`, { cause: err });
     }
+    const stale = staleBuild(loaded);
+    if (stale !== null) throw new Error(`toroid: TOROID_ADDON_DIR=${dir}: ${file} ${stale}`);
+    return loaded;
   }
+  let loaded: Addon;
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
-    return nodeGypBuild(packageRoot);
+    loaded = nodeGypBuild(packageRoot);
   } catch (err) {
     loadError = (err as Error).message.split('\n')[0] ?? String(err);
     return null;
   }
+  loadError = staleBuild(loaded);
+  return loadError === null ? loaded : null;
 }
 
 /**

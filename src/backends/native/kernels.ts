@@ -1,122 +1,110 @@
 // Kernels over a toroid addon, shared by the cpu backend (toroid.node) and the
 // cuda backend (toroid_cuda.node): both addons export the same functions from the
-// same binding, so one adapter serves both. Shapes are computed here (cheaply, in
-// JS); the addon re-validates every argument at its boundary, allocates outputs
+// same binding (typed in exports.ts), so one adapter serves both. Each export has
+// its kernel's name and argument order; shapes are computed here (cheaply, in JS),
+// and the addon re-validates every argument at its boundary, allocates outputs
 // and runs its kernels.
-import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, KTensor, Kernels } from '../backend.js';
+import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, Kernels } from '../backend.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { broadcastShapes, sizeOf, stridesOf } from '../../tensor/shape.js';
-import type { Addon } from './addon.js';
+import { broadcastShapes, sizeOf } from '../../tensor/shape.js';
+import type { Addon, Handle } from './exports.js';
 
 const CAUSAL = { none: 0, 'top-left': 1, 'bottom-right': 2 } as const;
 const ACTIVATION = { relu: 0, gelu: 1, gelu_tanh: 2, silu: 3, tanh: 4 } as const;
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 const REDUCTION = { mean: 0, sum: 1, none: 2 } as const;
 
-function f32(data: unknown, shape: readonly number[]): KResult {
+function f32(data: Handle, shape: readonly number[]): KResult {
   return { data, shape: shape.slice(), dtype: 'float32' };
 }
 
-function attentionArgs(masks: AttentionMasks, attrs: AttentionAttrs): unknown[] {
-  return [masks.attnMask, masks.keyPadding, attrs.scale, CAUSAL[attrs.causal], attrs.dropoutP, attrs.rng.seed, attrs.rng.offset];
+// the exports' tail after q, k, v (and the backward's out, lse)
+function attentionArgs(masks: AttentionMasks, attrs: AttentionAttrs) {
+  return [masks.attnMask, masks.keyPadding, attrs.scale, CAUSAL[attrs.causal], attrs.dropoutP, attrs.rng.seed, attrs.rng.offset] as const;
 }
 
-function ceArgs(attrs: CrossEntropyAttrs): unknown[] {
-  return [attrs.ignoreIndex, attrs.labelSmoothing, REDUCTION[attrs.reduction]];
-}
-
-/** Strided view of x broadcast to `shape` (0 strides on broadcast dims). */
-function broadcastStrides(x: KTensor, shape: readonly number[]): number[] {
-  const xs = stridesOf(x.shape), off = shape.length - x.shape.length;
-  return shape.map((_, k) => (k < off || x.shape[k - off] === 1 ? 0 : xs[k - off]!));
+function ceArgs(attrs: CrossEntropyAttrs) {
+  return [attrs.ignoreIndex, attrs.labelSmoothing, REDUCTION[attrs.reduction]] as const;
 }
 
 export function makeKernels(n: Addon): Kernels {
-  // the addon's functions take KTensor-shaped objects and plain values
-  const call = (name: string, ...args: unknown[]): unknown => (n[name] as unknown as (...a: unknown[]) => unknown)(...args);
-  const many = (name: string, ...args: unknown[]): unknown[] => call(name, ...args) as unknown[];
   return {
     matmul(a, b, transA, transB, bias) {
       const ra = a.shape.length, rb = b.shape.length;
       const M = transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
       const N = transB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
       const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2)) ?? [];
-      return f32(call('matmul', a, b, transA, transB, bias), [...batch, M, N]);
+      return f32(n.matmul(a, b, transA, transB, bias), [...batch, M, N]);
     },
     attentionForward(q, k, v, masks, attrs) {
-      const [out, lse] = many('attentionForward', q, k, v, ...attentionArgs(masks, attrs), attrs.kvLength);
+      const [out, lse] = n.attentionForward(q, k, v, ...attentionArgs(masks, attrs), attrs.kvLength);
       return { out: f32(out, q.shape), lse: f32(lse, q.shape.slice(0, 3)) };
     },
     attentionBackward(dout, q, k, v, out, lse, masks, attrs) {
-      const [dq, dk, dv] = many('attentionBackward', dout, out, lse, q, k, v, ...attentionArgs(masks, attrs));
+      const [dq, dk, dv] = n.attentionBackward(dout, q, k, v, out, lse, ...attentionArgs(masks, attrs));
       return { dq: f32(dq, q.shape), dk: f32(dk, k.shape), dv: f32(dv, v.shape) };
     },
     layernormForward(x, weight, bias, C, eps) {
-      const [y, mean, rstd] = many('layernormForward', x, weight, bias, C, eps);
+      const [y, mean, rstd] = n.layernormForward(x, weight, bias, C, eps);
       const rows = [sizeOf(x.shape) / C];
       return { y: f32(y, x.shape), mean: f32(mean, rows), rstd: f32(rstd, rows) };
     },
     layernormBackward(dy, x, weight, mean, rstd, C, hasBias) {
-      const [dx, dw, db] = many('layernormBackward', dy, x, weight, mean, rstd, C, hasBias);
+      const [dx, dw, db] = n.layernormBackward(dy, x, weight, mean, rstd, C, hasBias);
       return { dx: f32(dx, x.shape), dweight: dw === null ? null : f32(dw, [C]), dbias: db === null ? null : f32(db, [C]) };
     },
     rmsnormForward(x, weight, C, eps) {
-      const [y, rstd] = many('rmsnormForward', x, weight, C, eps);
+      const [y, rstd] = n.rmsnormForward(x, weight, C, eps);
       return { y: f32(y, x.shape), rstd: f32(rstd, [sizeOf(x.shape) / C]) };
     },
     rmsnormBackward(dy, x, weight, rstd, C) {
-      const [dx, dw] = many('rmsnormBackward', dy, x, weight, rstd, C);
+      const [dx, dw] = n.rmsnormBackward(dy, x, weight, rstd, C);
       return { dx: f32(dx, x.shape), dweight: dw === null ? null : f32(dw, [C]) };
     },
-    activationForward: (x, kind) => f32(call('activationForward', x, ACTIVATION[kind]), x.shape),
-    activationBackward: (dy, x, kind) => f32(call('activationBackward', dy, x, ACTIVATION[kind]), x.shape),
-    swigluForward: (x) => f32(call('swigluForward', x), [...x.shape.slice(0, -1), x.shape[x.shape.length - 1]! / 2]),
-    swigluBackward: (dy, x) => f32(call('swigluBackward', dy, x), x.shape),
-    softmaxForward: (x, axis, log) => f32(call('softmaxForward', x, axis, log), x.shape),
-    softmaxBackward: (dy, y, axis, log) => f32(call('softmaxBackward', dy, y, axis, log), y.shape),
+    activationForward: (x, kind) => f32(n.activationForward(x, ACTIVATION[kind]), x.shape),
+    activationBackward: (dy, x, kind) => f32(n.activationBackward(dy, x, ACTIVATION[kind]), x.shape),
+    swigluForward: (x) => f32(n.swigluForward(x), [...x.shape.slice(0, -1), x.shape[x.shape.length - 1]! / 2]),
+    swigluBackward: (dy, x) => f32(n.swigluBackward(dy, x), x.shape),
+    softmaxForward: (x, axis, log) => f32(n.softmaxForward(x, axis, log), x.shape),
+    softmaxBackward: (dy, y, axis, log) => f32(n.softmaxBackward(dy, y, axis, log), y.shape),
     crossEntropyForward(logits, target, attrs) {
-      const [loss, lse] = many('crossEntropyForward', logits, target, ...ceArgs(attrs));
+      const [loss, lse] = n.crossEntropyForward(logits, target, ...ceArgs(attrs));
       return { loss: f32(loss, attrs.reduction === 'none' ? [logits.shape[0]!] : []), lse: f32(lse, [logits.shape[0]!]) };
     },
-    crossEntropyBackward: (dloss, logits, target, lse, attrs) => f32(call('crossEntropyBackward', dloss, logits, target, lse, ...ceArgs(attrs)), logits.shape),
-    embeddingForward: (weight, ids) => f32(call('embeddingForward', weight, ids), [...ids.shape, weight.shape[1]!]),
-    embeddingBackward: (dy, ids, V, paddingIdx) => f32(call('embeddingBackward', dy, ids, V, paddingIdx ?? -1), [V, dy.shape[dy.shape.length - 1]!]),
-    dropoutForward: (x, p, rng) => f32(call('dropout', x, p, rng.seed, rng.offset), x.shape),
-    dropoutBackward: (dy, p, rng) => f32(call('dropout', dy, p, rng.seed, rng.offset), dy.shape),
+    crossEntropyBackward: (dloss, logits, target, lse, attrs) => f32(n.crossEntropyBackward(dloss, logits, target, lse, ...ceArgs(attrs)), logits.shape),
+    embeddingForward: (weight, ids) => f32(n.embeddingForward(weight, ids), [...ids.shape, weight.shape[1]!]),
+    embeddingBackward: (dy, ids, V, paddingIdx) => f32(n.embeddingBackward(dy, ids, V, paddingIdx ?? -1), [V, dy.shape[dy.shape.length - 1]!]),
+    dropoutForward: (x, p, rng) => f32(n.dropoutForward(x, p, rng.seed, rng.offset), x.shape),
+    dropoutBackward: (dy, p, rng) => f32(n.dropoutBackward(dy, p, rng.seed, rng.offset), dy.shape),
     binary(a, b, op) {
       const shape = broadcastShapes(a.shape, b.shape) ?? [];
-      return f32(call('binary', a, b, BINARY[op], shape), shape);
+      return f32(n.binary(a, b, BINARY[op], shape), shape);
     },
-    scale: (x, factor) => f32(call('scale', x, factor), x.shape),
+    scale: (x, factor) => f32(n.scale(x, factor), x.shape),
     sum(x, axes, keepDims) {
       const shape = keepDims ? x.shape.map((s, i) => (axes.includes(i) ? 1 : s)) : x.shape.filter((_, i) => !axes.includes(i));
-      return f32(call('sum', x, axes), shape);
+      return f32(n.sum(x, axes), shape);
     },
-    broadcastTo: (x, shape) => ({ data: call('stridedCopy', x, shape, broadcastStrides(x, shape)), shape: shape.slice(), dtype: x.dtype }),
-    permute(x, dims) {
-      const xs = stridesOf(x.shape);
-      const shape = dims.map((d) => x.shape[d]!);
-      return { data: call('stridedCopy', x, shape, dims.map((d) => xs[d]!)), shape, dtype: x.dtype };
-    },
-    cast: (x, dtype) => ({ data: call('cast', x, dtype), shape: x.shape.slice(), dtype }),
+    broadcastTo: (x, shape) => ({ data: n.broadcastTo(x, shape), shape: shape.slice(), dtype: x.dtype }),
+    permute: (x, dims) => ({ data: n.permute(x, dims), shape: dims.map((d) => x.shape[d]!), dtype: x.dtype }),
+    cast: (x, dtype) => ({ data: n.cast(x, dtype), shape: x.shape.slice(), dtype }),
     narrow(x, axis, start, length) {
-      const xs = stridesOf(x.shape);
       const shape = x.shape.slice();
       shape[axis] = length;
-      return { data: call('stridedCopy', x, shape, xs, start * xs[axis]!), shape, dtype: x.dtype };
+      return { data: n.narrow(x, axis, start, length), shape, dtype: x.dtype };
     },
     cat(xs, axis) {
       const shape = xs[0]!.shape.slice();
       shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0);
-      return { data: call('cat', xs, axis), shape, dtype: xs[0]!.dtype };
+      return { data: n.cat(xs, axis), shape, dtype: xs[0]!.dtype };
     },
     writeNarrow(dst, src, axis, start) {
-      call('writeNarrow', dst, src, axis, start);
+      n.writeNarrow(dst, src, axis, start);
     },
-    fill: (shape, dtype, value) => ({ data: call('fill', sizeOf(shape), dtype, value), shape: shape.slice(), dtype }),
+    fill: (shape, dtype, value) => ({ data: n.fill(shape, dtype, value), shape: shape.slice(), dtype }),
     adamwStep(params, grads, m, v, attrs: AdamWAttrs) {
-      call('adamwStep', params, grads, m, v, attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.step);
+      n.adamwStep(params, grads, m, v, attrs.lr, attrs.beta1, attrs.beta2, attrs.eps, attrs.weightDecay, attrs.step);
     },
   };
 }

@@ -245,6 +245,9 @@ const ceBase = (backward: boolean) =>
       return [tensor(reduction === 2 ? [N] : []), logits, target, tensor([N]), ...tail];
     });
 
+// the backward draws the forward's mask: the same arguments, dy for x
+const dropoutBase = fc.tuple(shapeArb(), fc.constantFrom(0, 0.1, 0.5, 1), seedArb, offsetArb).map(([s, p, seed, off]): Spec[] => [tensor(s), v(p), seed, off]);
+
 export const GENERATORS: Record<string, FnSpec> = {
   upload: {
     argNames: ['array', 'dtype'],
@@ -294,10 +297,11 @@ export const GENERATORS: Record<string, FnSpec> = {
     }),
   },
   attentionBackward: {
-    argNames: ['dout', 'out', 'lse', 'q', 'k', 'v', 'attnMask', 'keyPadding', 'scale', 'causal', 'dropoutP', 'rng'],
+    argNames: ['dout', 'q', 'k', 'v', 'out', 'lse', 'attnMask', 'keyPadding', 'scale', 'causal', 'dropoutP', 'rng'],
     base: fc.tuple(attnDims, seedArb, offsetArb).map(([a, s, o]) => {
       const h = a.hkv * a.g;
-      return [tensor([a.B, h, a.Tq, a.d]), tensor([a.B, h, a.Tq, a.d]), tensor([a.B, h, a.Tq]), ...attnTail(a, s, o)];
+      const [q, k, val, ...rest] = attnTail(a, s, o);
+      return [tensor([a.B, h, a.Tq, a.d]), q!, k!, val!, tensor([a.B, h, a.Tq, a.d]), tensor([a.B, h, a.Tq]), ...rest];
     }),
   },
   layernormForward: {
@@ -352,10 +356,8 @@ export const GENERATORS: Record<string, FnSpec> = {
       .tuple(pdim, pdim, shapeArb(0, 2), fc.boolean(), fc.integer({ min: -1, max: 4 }))
       .map(([V, C, s, oob, pad]) => [tensor([...s, C]), tensor(s, 'int32', 'ints', oob ? -2 : 0, oob ? V + 2 : V), v(V), v(Math.min(pad, V))]),
   },
-  dropout: {
-    argNames: ['x', 'p', 'rng'],
-    base: fc.tuple(shapeArb(), fc.constantFrom(0, 0.1, 0.5, 1), seedArb, offsetArb).map(([s, p, seed, off]) => [tensor(s), v(p), seed, off]),
-  },
+  dropoutForward: { argNames: ['x', 'p', 'rng'], base: dropoutBase },
+  dropoutBackward: { argNames: ['dy', 'p', 'rng'], base: dropoutBase },
   binary: {
     argNames: ['a', 'b', 'op', 'shape'],
     base: fc.tuple(shapeArb(0, 3), fc.array(fc.boolean(), { maxLength: 3 }), fc.nat(3), fc.integer({ min: 0, max: 3 }), floatFill).map(([s, ones, op, drop, f]) => {
@@ -371,23 +373,28 @@ export const GENERATORS: Record<string, FnSpec> = {
     argNames: ['x', 'axes'],
     base: fc.tuple(shapeArb(0, 3), fc.array(fc.nat(2), { maxLength: 3 })).map(([s, axes]) => [tensor(s), v(s.length === 0 ? [] : axes.map((a) => a % s.length))]),
   },
-  stridedCopy: {
-    argNames: ['x', 'shape', 'strides', 'offset'],
-    base: fc.tuple(shapeArb(1, 3), dtypeArb, fc.boolean(), fc.nat(2)).map(([s, d, withOffset, off]) => {
-      // a permute (reverse) of x, optionally narrowed by an offset
-      const strides: number[] = [];
-      let acc = 1;
-      for (let i = s.length - 1; i >= 0; i--) {
-        strides.unshift(acc);
-        acc *= s[i]!;
-      }
-      const n = prod(s);
-      const o = withOffset && n > 0 ? off % n : 0;
-      const shape = o > 0 ? [n - o] : s.slice().reverse();
-      const st = o > 0 ? [1] : strides.slice().reverse();
-      const args: Spec[] = [tensor(s, d), v(shape), v(st)];
-      if (withOffset) args.push(v(o));
-      return args;
+  broadcastTo: {
+    argNames: ['x', 'shape'],
+    base: fc.tuple(shapeArb(0, 3), fc.array(fc.boolean(), { maxLength: 3 }), shapeArb(0, 1), dtypeArb).map(([s, ones, lead, d]) => {
+      // x: the target shape with some dims 1 and leading dims dropped
+      const x = s.map((n, i) => (ones[i] ? 1 : n)).slice(Math.min(lead.length, s.length));
+      return [tensor(x, d), v([...lead, ...s])] as Spec[];
+    }),
+  },
+  permute: {
+    argNames: ['x', 'dims'],
+    base: fc.tuple(shapeArb(0, 4), dtypeArb, fc.nat()).map(([s, d, r]) => {
+      // a rotation of the dims by r
+      const dims = s.map((_, i) => (i + r) % s.length);
+      return [tensor(s, d), v(dims)] as Spec[];
+    }),
+  },
+  narrow: {
+    argNames: ['x', 'axis', 'start', 'length'],
+    base: fc.tuple(shapeArb(1, 3), fc.nat(), fc.nat(), fc.nat(), dtypeArb).map(([s, ax, at, n, d]) => {
+      const axis = ax % s.length;
+      const start = at % (s[axis]! + 1);
+      return [tensor(s, d), v(axis), v(start), v(n % (s[axis]! - start + 1))] as Spec[];
     }),
   },
   cat: {
@@ -411,8 +418,8 @@ export const GENERATORS: Record<string, FnSpec> = {
     base: fc.tuple(shapeArb(), dtypeArb, dtypeArb).map(([s, from, to]) => [tensor(s, from, from === 'float32' ? 'nan' : 'normal'), v(to)]),
   },
   fill: {
-    argNames: ['size', 'dtype', 'value'],
-    base: fc.tuple(fc.integer({ min: 0, max: 64 }), dtypeArb, fc.constantFrom(0, 1, -1.5, NaN, Infinity, 2 ** 40)).map(([n, d, val]) => [v(n), v(d), v(val)]),
+    argNames: ['shape', 'dtype', 'value'],
+    base: fc.tuple(shapeArb(0, 3), dtypeArb, fc.constantFrom(0, 1, -1.5, NaN, Infinity, 2 ** 40)).map(([s, d, val]) => [v(s), v(d), v(val)]),
   },
   adamwStep: {
     argNames: ['params', 'grads', 'm', 'v', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'step'],
