@@ -105,7 +105,7 @@ void adamw_step(float* const* params, const float* const* grads, float* const* m
 int num_threads();
 void set_num_threads(int n);
 
-// ---- memory (cpu: memory.cc, cuda: memory.cu). The binding's block cache sits on top.
+// ---- memory (cpu: memory.cc, cuda: runtime.cu). The binding's block cache sits on top.
 void* memory_alloc(std::size_t bytes);            // null when out of memory
 void memory_release(void* ptr, std::size_t bytes);
 void memory_zero(void* ptr, std::size_t bytes);

@@ -1,6 +1,7 @@
 // The Backend interface: storage primitives plus one entry per kernel.
-// Backends (ts now; cpu and cuda later) register implementations by name
-// (see registry.ts); the API above never branches on which backend runs.
+// Backends (ts, the reference; cpu and cuda over the addons, native/kernels.ts)
+// register implementations by name (see registry.ts); the API above never
+// branches on which backend runs. The addons export each kernel under its name here.
 //
 // Shape alphabet: B batch, T time (Tq, Tk), C width, h heads, hkv key/value
 // heads, d head size, N rows, V vocab. Every kernel returns new storage and
