@@ -15,7 +15,7 @@
 // { epoch, index, seed } is a complete, JSON-serializable resume state.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { DataRng, PURPOSE_BATCHES, PURPOSE_EXAMPLES } from './rng.js';
-import { checkBool, checkInt, checkOptions, checkSeed, isPlainObject } from './validate.js';
+import { checkBoolean, checkInteger, checkOptions, checkSeed, isPlainObject } from '../validate/checks.js';
 
 /** An example's length: one number (language modelling) or source and target lengths. */
 export type ExampleLength = number | { src: number; tgt: number };
@@ -66,9 +66,9 @@ export interface ParsedBudget {
 
 export function parseBudget(fn: string, o: Record<string, unknown>): ParsedBudget {
   if (o.maxTokens === undefined) throw typeError(fn, 'options.maxTokens', 'a number (the token budget)', 'undefined');
-  const maxTokens = checkInt(fn, 'options.maxTokens', o.maxTokens, 1);
-  const maxBatchSize = checkInt(fn, 'options.maxBatchSize', o.maxBatchSize, 1, Number.MAX_SAFE_INTEGER);
-  const shuffle = checkBool(fn, 'options.shuffle', o.shuffle, true);
+  const maxTokens = checkInteger(fn, 'options.maxTokens', o.maxTokens, 1);
+  const maxBatchSize = checkInteger(fn, 'options.maxBatchSize', o.maxBatchSize, 1, undefined, Number.MAX_SAFE_INTEGER);
+  const shuffle = checkBoolean(fn, 'options.shuffle', o.shuffle, true);
   const oversize = o.oversize ?? 'error';
   if (oversize !== 'error' && oversize !== 'skip') {
     if (typeof oversize !== 'string') throw typeError(fn, 'options.oversize', "'error' or 'skip'", describeValue(oversize));
@@ -140,8 +140,8 @@ export function fitsAlone(fn: string, what: string, s: number, t: number, budget
 
 export function checkState(fn: string, arg: string, state: unknown): SamplerState {
   if (!isPlainObject(state)) throw typeError(fn, arg, 'an object { epoch, index, seed }', describeValue(state));
-  const epoch = checkInt(fn, `${arg}.epoch`, state.epoch, 0, undefined, 4294967295);
-  const index = checkInt(fn, `${arg}.index`, state.index, 0);
+  const epoch = checkInteger(fn, `${arg}.epoch`, state.epoch, 0, 4294967295);
+  const index = checkInteger(fn, `${arg}.index`, state.index, 0);
   const seed = checkSeed(fn, `${arg}.seed`, state.seed);
   return { epoch, index, seed };
 }
@@ -175,7 +175,7 @@ export class TokenBudgetSampler implements Iterable<number[]> {
     this.budget = parseBudget(fn, o);
     this.seed = checkSeed(fn, 'options.seed', o.seed);
     const n = lengths.length;
-    this.poolSize = checkInt(fn, 'options.poolSize', o.poolSize, 1, Math.max(1, n));
+    this.poolSize = checkInteger(fn, 'options.poolSize', o.poolSize, 1, undefined, Math.max(1, n));
     this.length = n;
     this.srcLen = new Int32Array(n);
     this.tgtLen = new Int32Array(n);
@@ -193,7 +193,7 @@ export class TokenBudgetSampler implements Iterable<number[]> {
 
   /** The batches (example indices) of `epoch`, a pure function of (seed, epoch). */
   epochBatches(epoch: number = this.epoch): number[][] {
-    checkInt('TokenBudgetSampler.epochBatches', 'epoch', epoch, 0, undefined, 4294967295);
+    checkInteger('TokenBudgetSampler.epochBatches', 'epoch', epoch, 0, 4294967295);
     if (epoch === this.epoch && this.plan !== null) return this.plan.map((b) => b.slice());
     return planBatches(this.ids, this.srcLen, this.tgtLen, this.budget, this.poolSize, this.seed, epoch, 0);
   }

@@ -10,4 +10,4 @@ export { readLines, LineReader, type LinePosition, type ReadLinesOptions } from 
 export { parallelText, ParallelTextReader, type ParallelPosition, type ParallelPair, type ParallelTextOptions } from './parallel-text.js';
 export { lmText, LMTextReader, type LMTextPosition, type LMTextOptions } from './lm-text.js';
 export { streamBatches, StreamBatcher, type StreamBatchOptions, type StreamState, type PositionedSource } from './stream-batcher.js';
-export type { TokenIds } from './validate.js';
+export type { TokenIds } from '../validate/checks.js';

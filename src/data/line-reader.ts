@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkBool, checkInt, checkOptions, checkPath, isPlainObject } from './validate.js';
+import { checkBoolean, checkInteger, checkOptions, checkPath, isPlainObject } from '../validate/checks.js';
 
 /** A position in a line stream: `offset` bytes and `line` lines precede the next line. */
 export interface LinePosition {
@@ -50,9 +50,9 @@ export interface ParsedLineOptions {
 export function parseLineOptions(fn: string, pathArg: string, path: unknown, options: unknown, prefix = 'options'): ParsedLineOptions {
   const p = checkPath(fn, pathArg, path);
   const o = checkOptions(fn, options);
-  const highWaterMark = checkInt(fn, `${prefix}.highWaterMark`, o.highWaterMark, 1, 65536);
-  const gzip = checkBool(fn, `${prefix}.gzip`, o.gzip, p.endsWith('.gz'));
-  const maxLineBytes = checkInt(fn, `${prefix}.maxLineBytes`, o.maxLineBytes, 1, 64 * 1024 * 1024);
+  const highWaterMark = checkInteger(fn, `${prefix}.highWaterMark`, o.highWaterMark, 1, undefined, 65536);
+  const gzip = checkBoolean(fn, `${prefix}.gzip`, o.gzip, p.endsWith('.gz'));
+  const maxLineBytes = checkInteger(fn, `${prefix}.maxLineBytes`, o.maxLineBytes, 1, undefined, 64 * 1024 * 1024);
   const { start, scanLines } = parseStart(fn, `${prefix}.start`, o.start);
   return { path: p, start, scanLines, highWaterMark, gzip, maxLineBytes };
 }
@@ -61,8 +61,8 @@ function parseStart(fn: string, arg: string, start: unknown): { start: LinePosit
   if (start === undefined) return { start: { offset: 0, line: 0 }, scanLines: false };
   if (!isPlainObject(start)) throw typeError(fn, arg, 'a position { offset, line }', describeValue(start));
   if (start.offset === undefined && start.line === undefined) throw rangeError(fn, arg, 'a position with offset and/or line', '{}');
-  const offset = checkInt(fn, `${arg}.offset`, start.offset, 0, 0);
-  const line = checkInt(fn, `${arg}.line`, start.line, 0, 0);
+  const offset = checkInteger(fn, `${arg}.offset`, start.offset, 0, undefined, 0);
+  const line = checkInteger(fn, `${arg}.line`, start.line, 0, undefined, 0);
   return { start: { offset, line }, scanLines: start.offset === undefined };
 }
 

@@ -12,7 +12,7 @@
 // deterministic.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { parseLineOptions, splitLines } from './line-reader.js';
-import { checkBool, checkFunction, checkInt, checkOptions, isPlainObject, MAX_TOKEN_ID } from './validate.js';
+import { checkBoolean, checkFunction, checkInteger, checkOptions, isPlainObject, MAX_TOKEN_ID } from '../validate/checks.js';
 
 export interface LMTextPosition {
   /** Byte offset of the line where the next block starts. */
@@ -166,18 +166,18 @@ export function lmText(path: string, options: LMTextOptions): LMTextReader {
   if (options === undefined) throw typeError(fn, 'options', 'an object with blockSize and tokenize', 'undefined');
   const o = checkOptions(fn, options);
   if (o.blockSize === undefined) throw typeError(fn, 'options.blockSize', 'a number', 'undefined');
-  const blockSize = checkInt(fn, 'options.blockSize', o.blockSize, 1);
+  const blockSize = checkInteger(fn, 'options.blockSize', o.blockSize, 1);
   const tokenize = checkFunction<LMTextOptions['tokenize']>(fn, 'options.tokenize', o.tokenize);
-  const stride = checkInt(fn, 'options.stride', o.stride, 1, blockSize, blockSize);
-  const separator = o.separator === undefined ? undefined : checkInt(fn, 'options.separator', o.separator, 0, undefined, MAX_TOKEN_ID);
-  const skipEmpty = checkBool(fn, 'options.skipEmpty', o.skipEmpty, false);
+  const stride = checkInteger(fn, 'options.stride', o.stride, 1, blockSize, blockSize);
+  const separator = o.separator === undefined ? undefined : checkInteger(fn, 'options.separator', o.separator, 0, MAX_TOKEN_ID);
+  const skipEmpty = checkBoolean(fn, 'options.skipEmpty', o.skipEmpty, false);
   let firstToken = 0;
   let lineStart: unknown;
   if (o.start !== undefined) {
     const s = o.start;
     if (!isPlainObject(s)) throw typeError(fn, 'options.start', 'a position { offset, line, token }', describeValue(s));
     if (s.offset === undefined) throw typeError(fn, 'options.start.offset', 'a number (byte offset)', 'undefined');
-    firstToken = checkInt(fn, 'options.start.token', s.token, 0, 0);
+    firstToken = checkInteger(fn, 'options.start.token', s.token, 0, undefined, 0);
     lineStart = { offset: s.offset, line: s.line ?? 0 };
   }
   const lineOpts = parseLineOptions(fn, 'path', path, {

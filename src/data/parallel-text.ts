@@ -7,7 +7,7 @@
 // there without rereading (gzip files are decompressed and skipped).
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { parseLineOptions, splitLines, type ParsedLineOptions } from './line-reader.js';
-import { checkInt, checkOptions, isPlainObject } from './validate.js';
+import { checkInteger, checkOptions, isPlainObject } from '../validate/checks.js';
 
 export interface ParallelPosition {
   /** Byte offset of the next source line. */
@@ -86,7 +86,7 @@ export function parallelText(srcPath: string, tgtPath: string, options?: Paralle
   let srcStart: unknown, tgtStart: unknown;
   if (start !== undefined) {
     if (!isPlainObject(start)) throw typeError(fn, 'options.start', 'a position { src, tgt, line }', describeValue(start));
-    const line = checkInt(fn, 'options.start.line', start.line, 0, 0);
+    const line = checkInteger(fn, 'options.start.line', start.line, 0, undefined, 0);
     if (start.src === undefined && start.tgt === undefined) {
       if (start.line === undefined) throw rangeError(fn, 'options.start', 'a position { src, tgt, line } or { line }', '{}');
       srcStart = tgtStart = { line };
@@ -94,8 +94,8 @@ export function parallelText(srcPath: string, tgtPath: string, options?: Paralle
       if (start.src === undefined || start.tgt === undefined) {
         throw rangeError(fn, 'options.start', 'a position with both src and tgt offsets', `only ${start.src === undefined ? 'tgt' : 'src'}`);
       }
-      srcStart = { offset: checkInt(fn, 'options.start.src', start.src, 0), line };
-      tgtStart = { offset: checkInt(fn, 'options.start.tgt', start.tgt, 0), line };
+      srcStart = { offset: checkInteger(fn, 'options.start.src', start.src, 0), line };
+      tgtStart = { offset: checkInteger(fn, 'options.start.tgt', start.tgt, 0), line };
     }
   }
   const srcOpts = parseLineOptions(fn, 'srcPath', srcPath, { ...rest, ...(srcStart === undefined ? {} : { start: srcStart }) });

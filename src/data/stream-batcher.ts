@@ -13,7 +13,7 @@
 // yielded, so the remaining batches are identical.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { checkLength, fitsAlone, parseBudget, planBatches, type BudgetOptions, type ExampleLength, type ParsedBudget } from './batching.js';
-import { checkFunction, checkInt, checkOptions, checkSeed, isPlainObject } from './validate.js';
+import { checkFunction, checkInteger, checkOptions, checkSeed, isPlainObject } from '../validate/checks.js';
 
 export interface StreamBatchOptions<T> extends BudgetOptions {
   /** Examples read, sorted and batched together. Bounds memory. */
@@ -174,16 +174,16 @@ export function streamBatches<T>(source: PositionedSource<T>, options: StreamBat
   if (options === undefined) throw typeError(fn, 'options', 'an object with window, maxTokens, lengthOf and seed', 'undefined');
   const o = checkOptions(fn, options);
   if (o.window === undefined) throw typeError(fn, 'options.window', 'a number (examples per window)', 'undefined');
-  const windowSize = checkInt(fn, 'options.window', o.window, 1);
+  const windowSize = checkInteger(fn, 'options.window', o.window, 1);
   const budget = parseBudget(fn, o);
   const lengthOf = checkFunction<(example: T) => ExampleLength>(fn, 'options.lengthOf', o.lengthOf);
   let seed: number, epoch: number, window = 0, index = 0;
   if (o.resume !== undefined) {
     const r = o.resume;
     if (!isPlainObject(r)) throw typeError(fn, 'options.resume', 'a state { epoch, window, index, seed, position }', describeValue(r));
-    epoch = checkInt(fn, 'options.resume.epoch', r.epoch, 0, undefined, 4294967295);
-    window = checkInt(fn, 'options.resume.window', r.window, 0, undefined, 2147483647);
-    index = checkInt(fn, 'options.resume.index', r.index, 0);
+    epoch = checkInteger(fn, 'options.resume.epoch', r.epoch, 0, 4294967295);
+    window = checkInteger(fn, 'options.resume.window', r.window, 0, 2147483647);
+    index = checkInteger(fn, 'options.resume.index', r.index, 0);
     seed = checkSeed(fn, 'options.resume.seed', r.seed);
     if (o.seed !== undefined && o.seed !== seed) throw rangeError(fn, 'options.seed', `the resumed state's seed ${seed} (or left out)`, describeValue(o.seed));
     const have = source.position;
@@ -192,7 +192,7 @@ export function streamBatches<T>(source: PositionedSource<T>, options: StreamBat
     }
   } else {
     seed = checkSeed(fn, 'options.seed', o.seed);
-    epoch = checkInt(fn, 'options.epoch', o.epoch, 0, 0, 4294967295);
+    epoch = checkInteger(fn, 'options.epoch', o.epoch, 0, 4294967295, 0);
   }
   return new StreamBatcher(source, lengthOf, { windowSize, budget, seed, epoch, window, index });
 }

@@ -8,7 +8,7 @@
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { tensor } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkBool, checkInt, checkOptions, checkTokenIds, MAX_TOKEN_ID, type TokenIds } from './validate.js';
+import { checkBoolean, checkInteger, checkOptions, checkTokenIds, MAX_TOKEN_ID, type TokenIds } from '../validate/checks.js';
 
 export interface SpecialIds {
   /** Padding id; what the loss ignores. Default 0. */
@@ -68,7 +68,7 @@ export interface Seq2SeqBatch {
 }
 
 function checkSpecial(fn: string, arg: string, value: unknown, fallback: number): number {
-  return checkInt(fn, `options.${arg}`, value, 0, fallback, MAX_TOKEN_ID);
+  return checkInteger(fn, `options.${arg}`, value, 0, MAX_TOKEN_ID, fallback);
 }
 
 /** Build one teacher-forcing batch from B source and B target sequences. */
@@ -84,14 +84,14 @@ export function teacherForcingBatch(src: readonly TokenIds[], tgt: readonly Toke
   const eos = checkSpecial(fn, 'eos', o.eos, DEFAULT_SPECIAL_IDS.eos);
   if (bos === pad) throw rangeError(fn, 'options.bos', `an id other than pad (${pad})`, String(bos));
   if (eos === pad) throw rangeError(fn, 'options.eos', `an id other than pad (${pad}), or the loss would ignore EOS`, String(eos));
-  const srcBos = checkBool(fn, 'options.srcBos', o.srcBos, false);
-  const srcEos = checkBool(fn, 'options.srcEos', o.srcEos, false);
-  const masks = checkBool(fn, 'options.masks', o.masks, false);
+  const srcBos = checkBoolean(fn, 'options.srcBos', o.srcBos, false);
+  const srcEos = checkBoolean(fn, 'options.srcEos', o.srcEos, false);
+  const masks = checkBoolean(fn, 'options.masks', o.masks, false);
   if (o.backend !== undefined && typeof o.backend !== 'string') throw typeError(fn, 'options.backend', 'a backend name', describeValue(o.backend));
   const srcSpecials = (srcBos ? 1 : 0) + (srcEos ? 1 : 0);
-  const maxLen = o.maxLen === undefined ? undefined : checkInt(fn, 'options.maxLen', o.maxLen, Math.max(1, srcSpecials));
-  const maxSrcLen = o.maxSrcLen === undefined ? maxLen : checkInt(fn, 'options.maxSrcLen', o.maxSrcLen, Math.max(1, srcSpecials));
-  const maxTgtLen = o.maxTgtLen === undefined ? maxLen : checkInt(fn, 'options.maxTgtLen', o.maxTgtLen, 1);
+  const maxLen = o.maxLen === undefined ? undefined : checkInteger(fn, 'options.maxLen', o.maxLen, Math.max(1, srcSpecials));
+  const maxSrcLen = o.maxSrcLen === undefined ? maxLen : checkInteger(fn, 'options.maxSrcLen', o.maxSrcLen, Math.max(1, srcSpecials));
+  const maxTgtLen = o.maxTgtLen === undefined ? maxLen : checkInteger(fn, 'options.maxTgtLen', o.maxTgtLen, 1);
 
   const B = src.length;
   const srcLengths = new Int32Array(B);

@@ -12,7 +12,7 @@ import { GPT } from '../nn/gpt.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { seq2seqBeamRun, BEAM_KEYS, type BeamHypothesis, type BeamSearchOptions } from './beam.js';
-import { checkOneOf } from '../ops/validate.js';
+import { checkOneOf } from '../validate/checks.js';
 import { checkKnown, checkModel, checkPositive, checkSignal, checkTokenId, enterEval, idsTensor, yieldToEventLoop } from './common.js';
 import { argmax, resolveSeq2Seq, SEQ2SEQ_KEYS, TokenRun, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
 import { applyRepetitionPenalty, resolveSampling, SAMPLING_KEYS, samplingPicker, type SamplingOptions } from './sampling.js';

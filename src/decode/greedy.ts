@@ -3,7 +3,7 @@
 import { noGrad } from '../autograd/tape.js';
 import { describeShape, rangeError, typeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
-import { checkTensor } from '../ops/validate.js';
+import { checkTensor } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkKnown, checkPositive, checkSeq2Seq, checkTokenId, enterEval, idsTensor } from './common.js';
 import { seq2seqStepper, type StepFunction } from './step.js';

@@ -21,7 +21,7 @@ import type { AttentionKV } from '../nn/attention.js';
 import { cachedLength } from '../nn/kv-buffer.js';
 import { embedding } from '../ops/embedding.js';
 import { reshape } from '../ops/layout.js';
-import { checkTensor } from '../ops/validate.js';
+import { checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { keep, tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';

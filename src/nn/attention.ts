@@ -22,7 +22,7 @@ import { narrow, reshape, split, transpose } from '../ops/layout.js';
 import { linear, matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { softmax } from '../ops/softmax.js';
-import { checkOptions, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -30,7 +30,7 @@ import { xavierUniform_, zeros_ } from './init.js';
 import { cachedLength } from './kv-buffer.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
-import { checkFlag, checkPositiveInt, factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
+import { factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** Biases on the input and output projections (default true). */
@@ -142,7 +142,7 @@ export class MultiheadAttention extends Module {
     this.numHeads = checkPositiveInt(fn, 'numHeads', numHeads);
     if (embedDim % numHeads !== 0) throw rangeError(fn, 'embedDim', `divisible by numHeads=${numHeads}`, String(embedDim));
     const { opts, factory } = factoryOptions(fn, options, ['bias', 'numKvHeads', 'dropout', 'batchFirst', 'packed']);
-    const bias = checkFlag(fn, 'options.bias', opts.bias, true);
+    const bias = checkBoolean(fn, 'options.bias', opts.bias, true);
     const numKvHeads = opts.numKvHeads === undefined ? numHeads : checkPositiveInt(fn, 'options.numKvHeads', opts.numKvHeads);
     if (numHeads % numKvHeads !== 0) throw rangeError(fn, 'options.numKvHeads', `a positive integer dividing numHeads=${numHeads}`, String(numKvHeads));
     this.numKvHeads = numKvHeads;
@@ -151,7 +151,7 @@ export class MultiheadAttention extends Module {
       throw typeError(fn, 'options.batchFirst', 'true (only batch-first [B,T,E] inputs are supported)', describeValue(opts.batchFirst));
     }
     this.headDim = embedDim / numHeads;
-    this.packed = checkFlag(fn, 'options.packed', opts.packed, numKvHeads === numHeads);
+    this.packed = checkBoolean(fn, 'options.packed', opts.packed, numKvHeads === numHeads);
     if (this.packed && numKvHeads !== numHeads) {
       throw typeError(fn, 'options.packed', `false or left out with numKvHeads=${numKvHeads} < numHeads=${numHeads} (GQA/MQA needs separate projections)`, 'true');
     }
@@ -199,8 +199,8 @@ export class MultiheadAttention extends Module {
       if (t.dtype !== query.dtype) throw typeError(fn, name, `${query.dtype} like query`, t.dtype);
       if (t.device !== query.device) throw typeError(fn, name, `on backend '${query.device}' like query`, `'${t.device}'`);
     }
-    const needWeights = checkFlag(fn, 'options.needWeights', opts.needWeights, false);
-    const average = checkFlag(fn, 'options.averageAttnWeights', opts.averageAttnWeights, true);
+    const needWeights = checkBoolean(fn, 'options.needWeights', opts.needWeights, false);
+    const average = checkBoolean(fn, 'options.averageAttnWeights', opts.averageAttnWeights, true);
     const isCausal = opts.isCausal ?? false;
     if (isCausal !== true && isCausal !== false && isCausal !== 'top-left' && isCausal !== 'bottom-right') {
       throw typeError(fn, 'options.isCausal', "a boolean, 'top-left' or 'bottom-right'", describeValue(isCausal));

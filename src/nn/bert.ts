@@ -62,7 +62,7 @@ import { scaledDotProductAttention } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { narrow, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
-import { checkOptions, checkTensor } from '../ops/validate.js';
+import { checkOptions, checkTensor, isTensor } from '../validate/checks.js';
 import { load } from '../io/checkpoint.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -74,7 +74,7 @@ import { zeros_ } from './init.js';
 import { Linear } from './linear.js';
 import { Module, type ModuleSaveOptions } from './module.js';
 import { LayerNorm } from './norm.js';
-import { factoryOptions, isTensor, normalValues, overwrite, type FactoryOptions, type ResolvedFactory } from './parameter.js';
+import { factoryOptions, normalValues, overwrite, type FactoryOptions, type ResolvedFactory } from './parameter.js';
 import type { EncoderLayerForwardOptions } from './transformer.js';
 
 /** Activation of the intermediate layer and the MLM transform, by Hugging Face's names: 'gelu' (erf), 'gelu_new' (tanh), 'relu'. */

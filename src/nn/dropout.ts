@@ -2,7 +2,7 @@
 // returns its input itself, as PyTorch does: do not dispose both.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { dropout } from '../ops/dropout.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 

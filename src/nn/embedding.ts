@@ -1,10 +1,10 @@
 // nn.Embedding: a [numEmbeddings, embeddingDim] table looked up by int32 ids (torch.nn.Embedding).
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { embedding } from '../ops/embedding.js';
-import { checkOptions, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
-import { checkFlag, checkPositiveInt, factoryOptions, makeParameter, normalValues, type FactoryOptions } from './parameter.js';
+import { factoryOptions, makeParameter, normalValues, type FactoryOptions } from './parameter.js';
 
 export interface EmbeddingOptions extends FactoryOptions {
   /**
@@ -68,7 +68,7 @@ export class Embedding extends Module {
     const opts = checkOptions(fn, options, ['freeze', 'paddingIdx', 'backend']);
     checkTensor(fn, 'weight', weight);
     if (weight.rank !== 2) throw rangeError(fn, 'weight', `${weight.dtype} [V,C]`, `${weight.dtype} ${describeShape(weight.shape)}`);
-    const freeze = checkFlag(fn, 'options.freeze', opts.freeze, true);
+    const freeze = checkBoolean(fn, 'options.freeze', opts.freeze, true);
     const backend = (opts.backend as string | undefined) ?? weight.device;
     const module = new Embedding(weight.shape[0]!, weight.shape[1]!, {
       paddingIdx: opts.paddingIdx as number | null | undefined,

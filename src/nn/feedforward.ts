@@ -9,14 +9,14 @@
 import { describeShape, rangeError } from '../errors.js';
 import { gelu, relu, silu } from '../ops/activation.js';
 import { mul } from '../ops/elementwise.js';
-import { checkOneOf, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOneOf, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDropoutP } from './attention.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
-import { checkFlag, checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
+import { factoryOptions, type FactoryOptions } from './parameter.js';
 
 export type FeedForwardActivation = 'relu' | 'gelu' | 'gelu_tanh' | 'swiglu';
 
@@ -53,7 +53,7 @@ export class FeedForward extends Module {
     this.dFF = checkPositiveInt(fn, 'dFF', dFF);
     const { opts, factory } = factoryOptions(fn, options, ['activation', 'bias', 'dropout']);
     this.activation = opts.activation === undefined ? 'relu' : checkOneOf(fn, 'options.activation', opts.activation, ACTIVATIONS);
-    const bias = checkFlag(fn, 'options.bias', opts.bias, true);
+    const bias = checkBoolean(fn, 'options.bias', opts.bias, true);
     const p = checkDropoutP(fn, 'options.dropout', opts.dropout, 0);
     this.w1 = this.registerModule('w1', new Linear(dModel, dFF, { bias, ...factory }));
     this.w3 = this.activation === 'swiglu' ? this.registerModule('w3', new Linear(dModel, dFF, { bias, ...factory })) : null;

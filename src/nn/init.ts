@@ -13,7 +13,7 @@
 // kaiming_uniform_ -> kaimingUniform_; string arguments keep PyTorch's spelling
 // (mode 'fan_in' | 'fan_out', nonlinearity 'leaky_relu', ...).
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { checkNumber, checkOneOf, checkOptions, checkTensor } from '../ops/validate.js';
+import { checkNumber, checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { normalValues, overwrite, uniformValues } from './parameter.js';
 

@@ -2,7 +2,8 @@
 import { linear } from '../ops/matmul.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
-import { checkFlag, checkPositiveInt, factoryOptions, makeParameter, uniformValues, type FactoryOptions } from './parameter.js';
+import { factoryOptions, makeParameter, uniformValues, type FactoryOptions } from './parameter.js';
+import { checkBoolean, checkPositiveInt } from '../validate/checks.js';
 
 export interface LinearOptions extends FactoryOptions {
   /** Learn an additive bias (default true). */
@@ -32,7 +33,7 @@ export class Linear extends Module {
     this.inFeatures = checkPositiveInt(fn, 'inFeatures', inFeatures);
     this.outFeatures = checkPositiveInt(fn, 'outFeatures', outFeatures);
     const { opts, factory } = factoryOptions(fn, options, ['bias']);
-    const hasBias = checkFlag(fn, 'options.bias', opts.bias, true);
+    const hasBias = checkBoolean(fn, 'options.bias', opts.bias, true);
     const bound = 1 / Math.sqrt(inFeatures);
     this.registerParameter('weight', makeParameter(uniformValues(outFeatures * inFeatures, -bound, bound), [outFeatures, inFeatures], factory));
     this.registerParameter('bias', hasBias ? makeParameter(uniformValues(outFeatures, -bound, bound), [outFeatures], factory) : null);

@@ -34,12 +34,12 @@
 // do not dispose them.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { load, save, type SaveOptions } from '../io/checkpoint.js';
-import { checkBoolean, checkOptions, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
 import { isFloatDType } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { copyInto, isTensor } from './parameter.js';
+import { copyInto } from './parameter.js';
 
 export interface LoadStateDictOptions {
   /** Require exactly the module's keys (default true). Shape mismatches throw either way. */

@@ -3,7 +3,8 @@ import { describeValue, rangeError, typeError } from '../errors.js';
 import { layerNorm, rmsNorm } from '../ops/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
-import { checkFlag, checkNormalizedShape, factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
+import { factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
+import { checkBoolean, checkNormalizedShape } from '../validate/checks.js';
 
 function checkEps(fn: string, eps: unknown): number {
   if (typeof eps !== 'number') throw typeError(fn, 'options.eps', 'a non-negative finite number', describeValue(eps));
@@ -44,8 +45,8 @@ export class LayerNorm extends Module {
     const shape = checkNormalizedShape(fn, normalizedShape);
     const { opts, factory } = factoryOptions(fn, options, ['eps', 'elementwiseAffine', 'bias']);
     this.eps = opts.eps === undefined ? 1e-5 : checkEps(fn, opts.eps);
-    this.elementwiseAffine = checkFlag(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
-    const hasBias = checkFlag(fn, 'options.bias', opts.bias, true);
+    this.elementwiseAffine = checkBoolean(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
+    const hasBias = checkBoolean(fn, 'options.bias', opts.bias, true);
     this.normalizedShape = Object.freeze(shape);
     const n = sizeOf(shape);
     this.registerParameter('weight', this.elementwiseAffine ? makeParameter(new Float64Array(n).fill(1), shape, factory) : null);
@@ -88,7 +89,7 @@ export class RMSNorm extends Module {
     const shape = checkNormalizedShape(fn, normalizedShape);
     const { opts, factory } = factoryOptions(fn, options, ['eps', 'elementwiseAffine']);
     this.eps = opts.eps == null ? null : checkEps(fn, opts.eps);
-    this.elementwiseAffine = checkFlag(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
+    this.elementwiseAffine = checkBoolean(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
     this.normalizedShape = Object.freeze(shape);
     this.registerParameter('weight', this.elementwiseAffine ? makeParameter(new Float64Array(sizeOf(shape)).fill(1), shape, factory) : null);
   }

@@ -8,14 +8,14 @@
 //     gives bitwise-equal parameters on every backend.
 import { getBackend, listBackends } from '../backends/registry.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import { nextRng } from '../random/generator.js';
 import { PhiloxStream } from '../random/philox.js';
 import { tensor } from '../tensor/create.js';
 import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../tensor/dtype.js';
 import { keep } from '../tensor/scope.js';
 import type { Storage } from '../tensor/storage.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /** `{ backend, dtype }` accepted by every module constructor (PyTorch's device/dtype factory kwargs). */
 export interface FactoryOptions {
@@ -46,30 +46,6 @@ export function factoryOptions(fn: string, options: unknown, extra: readonly str
   if (dtype !== 'float32' && dtype !== 'float64') throw typeError(fn, 'options.dtype', "'float32' or 'float64'", describeValue(dtype));
   if (!getBackend(backend).supportsDType(dtype)) throw typeError(fn, 'options.dtype', `a dtype backend '${backend}' supports`, dtype);
   return { opts, factory: { backend, dtype } };
-}
-
-/** A positive integer argument (TypeError for a non-number, RangeError otherwise). */
-export function checkPositiveInt(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a positive integer', describeValue(value));
-  if (!Number.isInteger(value) || value < 1) throw rangeError(fn, arg, 'a positive integer', String(value));
-  return value;
-}
-
-/** A boolean option that defaults when undefined. */
-export function checkFlag(fn: string, arg: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw typeError(fn, arg, 'a boolean', describeValue(value));
-  return value;
-}
-
-/** normalizedShape: a positive integer or a non-empty array of them -> a fresh array. */
-export function checkNormalizedShape(fn: string, value: unknown): number[] {
-  if (typeof value === 'number') return [checkPositiveInt(fn, 'normalizedShape', value)];
-  if (!Array.isArray(value)) throw typeError(fn, 'normalizedShape', 'a positive integer or a non-empty array of them', describeValue(value));
-  if (value.length === 0 || !value.every((s) => typeof s === 'number' && Number.isInteger(s) && s > 0)) {
-    throw rangeError(fn, 'normalizedShape', 'a positive integer or a non-empty array of them', `[${value.map((s) => String(s)).join(',')}]`);
-  }
-  return value.slice() as number[];
 }
 
 /** Create a parameter tensor from host values (float64 values round to the dtype). */
@@ -144,9 +120,4 @@ export function normalValues(n: number, mean: number, std: number): Float64Array
     out[i] = mean + std * (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
   }
   return out;
-}
-
-/** Whether a value is a toroid Tensor (instanceof, with the duck-typed fallback scope.ts uses). */
-export function isTensor(value: unknown): value is Tensor {
-  return value instanceof Tensor || (typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true);
 }

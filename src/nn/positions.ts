@@ -7,14 +7,14 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
 import { narrow } from '../ops/layout.js';
-import { checkOptions, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDropoutP } from './attention.js';
 import { Dropout } from './dropout.js';
 import { Module } from './module.js';
-import { checkFlag, checkPositiveInt, factoryOptions, makeParameter, normalValues, type FactoryOptions } from './parameter.js';
+import { factoryOptions, makeParameter, normalValues, type FactoryOptions } from './parameter.js';
 
 export interface PositionForwardOptions {
   /** Position of x's first row (default 0): for decoding one step at a time with a cache. */
@@ -206,7 +206,7 @@ export function alibiBias(numHeads: number, Tq: number, Tk: number, options?: Al
   checkPositiveInt(fn, 'Tk', Tk);
   if (Tq > Tk) throw rangeError(fn, 'Tq', `at most Tk=${Tk} (queries are the last Tq positions)`, String(Tq));
   const opts = checkOptions(fn, options, ['symmetric', 'backend', 'dtype']);
-  const symmetric = checkFlag(fn, 'options.symmetric', opts.symmetric, false);
+  const symmetric = checkBoolean(fn, 'options.symmetric', opts.symmetric, false);
   const dtype = opts.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw typeError(fn, 'options.dtype', "'float32' or 'float64'", describeValue(dtype));
   const values = new Float64Array(numHeads * Tq * Tk);
@@ -241,7 +241,7 @@ export class ALiBi extends Module {
     const fn = 'ALiBi';
     this.numHeads = checkPositiveInt(fn, 'numHeads', numHeads);
     const { opts, factory } = factoryOptions(fn, options, ['symmetric']);
-    this.symmetric = checkFlag(fn, 'options.symmetric', opts.symmetric, false);
+    this.symmetric = checkBoolean(fn, 'options.symmetric', opts.symmetric, false);
     this.slopes = Object.freeze(slopes(numHeads));
     this.factory = factory;
   }

@@ -17,12 +17,12 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add, mul, scale } from '../ops/elementwise.js';
 import { cat, narrow } from '../ops/layout.js';
-import { checkTensor } from '../ops/validate.js';
+import { checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
-import { checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
+import { factoryOptions, type FactoryOptions } from './parameter.js';
 
 export interface RotaryEmbeddingOptions extends FactoryOptions {
   /** The frequency base (default 10000, LLaMA's; some models use 500000 or 1e6). */

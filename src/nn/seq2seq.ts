@@ -9,14 +9,14 @@
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { load } from '../io/checkpoint.js';
 import { scale } from '../ops/elementwise.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions, checkPositiveInt } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
-import { checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
+import { factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
 import type { AttentionKV } from './attention.js';
 import { cachedLength } from './kv-buffer.js';

@@ -17,7 +17,7 @@
 // Inputs are batch-first only: src [B,S,E], tgt [B,T,E].
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { checkOneOf, checkOptions, checkTensor } from '../ops/validate.js';
+import { checkBoolean, checkOneOf, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -30,7 +30,7 @@ import { appendKeyValues } from './kv-buffer.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { LayerNorm } from './norm.js';
-import { checkFlag, checkPositiveInt, factoryOptions, type FactoryOptions } from './parameter.js';
+import { factoryOptions, type FactoryOptions } from './parameter.js';
 
 type Causal = boolean | 'top-left' | 'bottom-right';
 
@@ -154,8 +154,8 @@ function resolveLayer(fn: string, dModel: unknown, nhead: unknown, options: unkn
     dropout: checkDropoutP(fn, 'options.dropout', opts.dropout, 0.1),
     activation: checkActivation(fn, opts.activation),
     layerNormEps: checkEps(fn, opts.layerNormEps),
-    normFirst: checkFlag(fn, 'options.normFirst', opts.normFirst, false),
-    bias: checkFlag(fn, 'options.bias', opts.bias, true),
+    normFirst: checkBoolean(fn, 'options.normFirst', opts.normFirst, false),
+    bias: checkBoolean(fn, 'options.bias', opts.bias, true),
     factory,
   };
 }

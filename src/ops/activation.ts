@@ -3,7 +3,7 @@ import type { Activation } from '../backends/backend.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkOneOf, checkOptions, checkTensor } from './validate.js';
+import { checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
 
 function activation(fn: string, x: Tensor, kind: Activation): Tensor {
   checkTensor(fn, 'x', x);

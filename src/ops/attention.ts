@@ -5,7 +5,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { nextRng } from '../random/generator.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkNumber, checkOptions, checkRank, checkTensor } from './validate.js';
+import { checkCompatible, checkNumber, checkOptions, checkRank, checkTensor } from '../validate/checks.js';
 
 export interface AttentionOptions {
   /** [Tq,Tk] or [1|B, 1|h, Tq, Tk]: bool (true = masked) or float added to the scores. */

@@ -1,7 +1,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { nextRng } from '../random/generator.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkBoolean, checkNumber, checkTensor } from './validate.js';
+import { checkBoolean, checkNumber, checkTensor } from '../validate/checks.js';
 
 /**
  * Zero each element with probability p and scale the rest by 1/(1-p). The mask comes

@@ -5,7 +5,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './grad-helpers.js';
-import { checkCompatible, checkNumber, checkTensor } from './validate.js';
+import { checkCompatible, checkNumber, checkTensor } from '../validate/checks.js';
 
 function scalarLike(t: Tensor, value: number): Tensor {
   return Tensor.fromKernel(t.backend, t.backend.kernels.fill([], t.dtype, value));

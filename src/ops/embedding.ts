@@ -1,7 +1,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkInteger, checkOptions, checkTensor } from './validate.js';
+import { checkCompatible, checkInteger, checkOptions, checkTensor } from '../validate/checks.js';
 
 const FN = 'embedding';
 

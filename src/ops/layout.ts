@@ -5,7 +5,7 @@ import { describeShape, describeValue, rangeError, typeError } from '../errors.j
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { normalizeAxis, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkTensor } from './validate.js';
+import { checkTensor } from '../validate/checks.js';
 
 /** A view with a new shape; one entry may be -1 and is inferred. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {

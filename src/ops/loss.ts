@@ -4,7 +4,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
 import { sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkInteger, checkNumber, checkOneOf, checkOptions, checkTensor } from './validate.js';
+import { checkCompatible, checkInteger, checkNumber, checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows count in neither the loss nor the mean's divisor. Default -100. */

@@ -4,7 +4,7 @@ import { describeShape, rangeError } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './grad-helpers.js';
-import { checkCompatible, checkTensor, describeTensor } from './validate.js';
+import { checkCompatible, checkTensor, describeTensor } from '../validate/checks.js';
 
 /** a [..., M, K] @ b [..., K, N] -> [..., M, N]; leading dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {

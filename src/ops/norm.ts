@@ -1,19 +1,17 @@
 // F.layerNorm and F.rmsNorm over the trailing `normalizedShape` dims.
 import { needsGrad, record } from '../autograd/tape.js';
-import { describeShape, describeValue, rangeError } from '../errors.js';
+import { describeShape, rangeError } from '../errors.js';
 import { sameShape, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkNumber, checkTensor } from './validate.js';
+import { checkCompatible, checkNormalizedShape, checkNumber, checkTensor } from '../validate/checks.js';
 
-function checkNormalizedShape(fn: string, x: Tensor, normalizedShape: unknown): number[] {
-  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((s) => Number.isInteger(s) && s > 0)) {
-    throw rangeError(fn, 'normalizedShape', 'a positive integer or a non-empty array of them', describeValue(normalizedShape));
-  }
+/** normalizedShape, which x's trailing dims must equal. */
+function checkTrailingShape(fn: string, x: Tensor, normalizedShape: unknown): number[] {
+  const shape = checkNormalizedShape(fn, normalizedShape);
   if (shape.length > x.rank || !sameShape(x.shape.slice(x.rank - shape.length), shape)) {
     throw rangeError(fn, 'x', `[..., ${shape.join(',')}] ending in normalizedShape`, `${x.dtype} ${describeShape(x.shape)}`);
   }
-  return shape as number[];
+  return shape;
 }
 
 function checkParam(fn: string, arg: string, p: Tensor | null | undefined, shape: number[]): Tensor | null {
@@ -27,7 +25,7 @@ function checkParam(fn: string, arg: string, p: Tensor | null | undefined, shape
 export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   const fn = 'layerNorm';
   checkTensor(fn, 'x', x);
-  const shape = checkNormalizedShape(fn, x, normalizedShape);
+  const shape = checkTrailingShape(fn, x, normalizedShape);
   const w = checkParam(fn, 'weight', weight, shape);
   const b = checkParam(fn, 'bias', bias, shape);
   checkNumber(fn, 'eps', eps, 0, Infinity, 'a non-negative number');
@@ -59,7 +57,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
 export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, eps?: number): Tensor {
   const fn = 'rmsNorm';
   checkTensor(fn, 'x', x);
-  const shape = checkNormalizedShape(fn, x, normalizedShape);
+  const shape = checkTrailingShape(fn, x, normalizedShape);
   const w = checkParam(fn, 'weight', weight, shape);
   const epsValue = eps === undefined ? (x.dtype === 'float64' ? 2 ** -52 : 2 ** -23) : checkNumber(fn, 'eps', eps, 0, Infinity, 'a non-negative number');
   const backend = checkCompatible(fn, ['x', x], ['weight', w]);

@@ -2,7 +2,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { describeValue, typeError, rangeError } from '../errors.js';
 import { normalizeAxis, sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkBoolean, checkTensor } from './validate.js';
+import { checkBoolean, checkTensor } from '../validate/checks.js';
 
 function resolveAxes(fn: string, x: Tensor, dims: unknown): number[] {
   if (dims === undefined || dims === null) return x.shape.map((_, i) => i);

@@ -2,7 +2,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { normalizeAxis } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { rangeError } from '../errors.js';
-import { checkTensor } from './validate.js';
+import { checkTensor } from '../validate/checks.js';
 
 function softmaxOp(fn: string, x: Tensor, dim: number, log: boolean): Tensor {
   checkTensor(fn, 'x', x);

@@ -3,7 +3,7 @@ import type { AdamWAttrs } from '../backends/backend.js';
 import { describeShape, rangeError, typeError, describeValue } from '../errors.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkInteger, checkNumber, checkTensor } from '../ops/validate.js';
+import { checkInteger, checkNumber, checkTensor } from '../validate/checks.js';
 
 export interface AdamWState {
   /** First moments, one per parameter, same shapes. */

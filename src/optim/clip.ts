@@ -8,7 +8,7 @@
 // the grads to the host.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import { scale } from '../ops/elementwise.js';
 import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -37,7 +37,7 @@
 // is read to the host.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions, checkTensor } from '../ops/validate.js';
+import { checkOptions, checkTensor } from '../validate/checks.js';
 import { scale as scaleBy } from '../ops/elementwise.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -1,7 +1,7 @@
 // optim.decayGroups: split a model's parameters into a weight-decay group and a
 // no-decay group, the usual recipe for (Adam)W on Transformers.
 import { describeValue, typeError } from '../errors.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm, RMSNorm } from '../nn/norm.js';

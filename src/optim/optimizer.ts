@@ -26,7 +26,7 @@
 // another backend or be disposed afterwards.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import { tensor as makeTensor } from '../tensor/create.js';
 import { keep } from '../tensor/scope.js';
 import { sameShape } from '../tensor/shape.js';

@@ -17,7 +17,7 @@
 // be 0, so toroid counts from 1 (the Annotated Transformer's `if step == 0: step = 1`
 // does the same).
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkOptions } from '../ops/validate.js';
+import { checkOptions } from '../validate/checks.js';
 import type { BaseHyper, Optimizer } from './optimizer.js';
 
 /** lr for optimizer step s (1-based). */

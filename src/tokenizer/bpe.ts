@@ -37,7 +37,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { checkBool, checkInt, checkPath, isPlainObject } from '../data/validate.js';
+import { checkBoolean, checkInteger, checkPath, isPlainObject } from '../validate/checks.js';
 import { applyMerges, PAIR_KEY } from './merge.js';
 import { isWordRun, joinWords, splitWords } from './pretokenize.js';
 
@@ -420,12 +420,12 @@ function parseSpecialTokens(fn: string, arg: string, value: unknown): string[] {
 
 function parseOptionFields(fn: string, prefix: string, o: Record<string, unknown>, fromJSON: boolean): BPEOptions {
   const specialTokens = parseSpecialTokens(fn, `${prefix}.specialTokens`, o.specialTokens);
-  const vocabSize = checkInt(fn, `${prefix}.vocabSize`, o.vocabSize, specialTokens.length + 1, undefined, MAX_VOCAB);
-  const minFrequency = checkInt(fn, `${prefix}.minFrequency`, o.minFrequency, 1, 2);
-  const lowercase = checkBool(fn, `${prefix}.lowercase`, o.lowercase, false);
+  const vocabSize = checkInteger(fn, `${prefix}.vocabSize`, o.vocabSize, specialTokens.length + 1, MAX_VOCAB);
+  const minFrequency = checkInteger(fn, `${prefix}.minFrequency`, o.minFrequency, 1, undefined, 2);
+  const lowercase = checkBoolean(fn, `${prefix}.lowercase`, o.lowercase, false);
   let maxWordLength: number | null = null;
   if (o.maxWordLength !== undefined && !(fromJSON && o.maxWordLength === null)) {
-    maxWordLength = checkInt(fn, `${prefix}.maxWordLength`, o.maxWordLength, 1);
+    maxWordLength = checkInteger(fn, `${prefix}.maxWordLength`, o.maxWordLength, 1);
   }
   return { vocabSize, minFrequency, specialTokens, lowercase, maxWordLength };
 }
@@ -442,8 +442,8 @@ function parseEncodeOptions(fn: string, options: unknown): { addBos: boolean; ad
   if (options === undefined) return { addBos: false, addEos: false };
   if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
   return {
-    addBos: checkBool(fn, 'options.addBos', options.addBos, false),
-    addEos: checkBool(fn, 'options.addEos', options.addEos, false),
+    addBos: checkBoolean(fn, 'options.addBos', options.addBos, false),
+    addEos: checkBoolean(fn, 'options.addEos', options.addEos, false),
   };
 }
 
@@ -451,8 +451,8 @@ function parseDecodeOptions(fn: string, options: unknown): { skipSpecial: boolea
   if (options === undefined) return { skipSpecial: true, detokenize: false };
   if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
   return {
-    skipSpecial: checkBool(fn, 'options.skipSpecial', options.skipSpecial, true),
-    detokenize: checkBool(fn, 'options.detokenize', options.detokenize, false),
+    skipSpecial: checkBoolean(fn, 'options.skipSpecial', options.skipSpecial, true),
+    detokenize: checkBoolean(fn, 'options.detokenize', options.detokenize, false),
   };
 }
 

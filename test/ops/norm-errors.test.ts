@@ -50,10 +50,10 @@ describeEachBackend('layerNorm rejects bad input', (backend) => {
   });
 
   it('a normalizedShape that is not positive integers', () => {
-    expectError(() => F.layerNorm(x, []), RangeError, 'layerNorm', 'normalizedShape', /got array\(0\)/);
-    expectError(() => F.layerNorm(x, 0), RangeError, 'layerNorm', 'normalizedShape', /a positive integer or a non-empty array of them, got number 0/);
+    expectError(() => F.layerNorm(x, []), RangeError, 'layerNorm', 'normalizedShape', /got \[\]$/);
+    expectError(() => F.layerNorm(x, 0), RangeError, 'layerNorm', 'normalizedShape', /a positive integer or a non-empty array of them, got 0$/);
     expectError(() => F.layerNorm(x, [2.5]), RangeError, 'layerNorm', 'normalizedShape');
-    expectError(() => F.layerNorm(x, '4' as never), RangeError, 'layerNorm', 'normalizedShape', /got "4"/);
+    expectError(() => F.layerNorm(x, '4' as never), TypeError, 'layerNorm', 'normalizedShape', /got "4"/);
   });
 
   it('weight or bias of the wrong shape', () => {
@@ -107,8 +107,8 @@ describeEachBackend('rmsNorm rejects bad input', (backend) => {
   });
 
   it('a normalizedShape that is not positive integers', () => {
-    expectError(() => F.rmsNorm(x, -6), RangeError, 'rmsNorm', 'normalizedShape', /got number -6/);
-    expectError(() => F.rmsNorm(x, null as never), RangeError, 'rmsNorm', 'normalizedShape', /got null/);
+    expectError(() => F.rmsNorm(x, -6), RangeError, 'rmsNorm', 'normalizedShape', /got -6$/);
+    expectError(() => F.rmsNorm(x, null as never), TypeError, 'rmsNorm', 'normalizedShape', /got null/);
   });
 
   it('weight of the wrong shape or type', () => {

@@ -52,7 +52,7 @@ describe('BPETokenizer.train', () => {
     ['corpus is null', train(null, { vocabSize: 50 }), TypeError, /corpus must be an iterable/],
     ['corpus holds a number', train(['a b', 5], { vocabSize: 50 }), TypeError, /corpus\[1\] must be a string, got number 5/],
     ['options missing', train(CORPUS, undefined), TypeError, /options must be an object with vocabSize, got undefined/],
-    ['vocabSize missing', train(CORPUS, {}), TypeError, /options.vocabSize must be a number, got undefined/],
+    ['vocabSize missing', train(CORPUS, {}), TypeError, /options.vocabSize must be an integer, got undefined/],
     ['vocabSize not an integer', train(CORPUS, { vocabSize: 50.5 }), RangeError, /options.vocabSize must be an integer in \[5, 16777216\], got 50.5/],
     ['vocabSize too small for the alphabet', train(CORPUS, { vocabSize: 12 }), RangeError, /options.vocabSize must be at least \d+ for this corpus/],
     ['vocabSize too large', train(CORPUS, { vocabSize: 2 ** 25 }), RangeError, /options.vocabSize must be an integer/],

@@ -1,0 +1,181 @@
+// The one vocabulary of argument checks, used by every layer (ops, nn, data, optim,
+// decode, tokenizer, train). A leaf: it imports only src/errors.ts and types, so any
+// module may use it. Messages follow src/errors.ts:
+//   toroid.<fn>: <arg> must be <expected>, got <actual>
+// TypeError for a wrong type or dtype, RangeError for a wrong shape, size or value.
+// A `fallback` argument, where a check has one, is returned for an undefined value.
+import type { Backend } from '../backends/backend.js';
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64'];
+
+/** A token-id sequence: a plain array of integers or an Int32Array. */
+export type TokenIds = readonly number[] | Int32Array;
+
+export const MAX_TOKEN_ID = 2147483647;
+
+// ---------------------------------------------------------------- tensors
+
+/** Whether a value is a toroid Tensor (by its marker, so this module needs no runtime import of Tensor). */
+export function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true;
+}
+
+export function describeTensor(t: Tensor): string {
+  return `${t.dtype} ${describeShape(t.shape)}`;
+}
+
+/** A live Tensor whose dtype is one of `dtypes`. */
+export function checkTensor(fn: string, arg: string, t: unknown, dtypes: readonly DType[] = FLOAT_DTYPES): Tensor {
+  if (!isTensor(t)) throw typeError(fn, arg, 'a Tensor', describeValue(t));
+  if (t.isDisposed) throw typeError(fn, arg, 'a live Tensor', `a disposed ${describeTensor(t)}`);
+  if (!dtypes.includes(t.dtype)) throw typeError(fn, arg, `${dtypes.join(' or ')}`, describeTensor(t));
+  return t;
+}
+
+/** Like checkTensor, and additionally of a given rank (expected names the dims, e.g. '[B,h,Tq,d]'). */
+export function checkRank(fn: string, arg: string, t: unknown, rank: number, expected: string, dtypes: readonly DType[] = FLOAT_DTYPES): Tensor {
+  const tensor = checkTensor(fn, arg, t, dtypes);
+  if (tensor.rank !== rank) throw rangeError(fn, arg, `${tensor.dtype} ${expected}`, describeTensor(tensor));
+  return tensor;
+}
+
+/** Float inputs of one op must share the backend and the dtype of the first. */
+export function checkCompatible(fn: string, first: [string, Tensor], ...others: Array<[string, Tensor | null]>): Backend {
+  const [firstName, a] = first;
+  for (const [name, t] of others) {
+    if (t === null) continue;
+    if (t.backend !== a.backend) throw typeError(fn, name, `on backend '${a.device}' like ${firstName}`, `'${t.device}'`);
+    if (t.dtype !== a.dtype && t.dtype !== 'int32' && t.dtype !== 'bool') {
+      throw typeError(fn, name, `${a.dtype} like ${firstName}`, t.dtype);
+    }
+  }
+  return a.backend;
+}
+
+/** normalizedShape: a positive integer or a non-empty array of them -> a fresh array. */
+export function checkNormalizedShape(fn: string, value: unknown): number[] {
+  const expected = 'a positive integer or a non-empty array of them';
+  const positive = (s: unknown): boolean => typeof s === 'number' && Number.isInteger(s) && s > 0;
+  if (typeof value === 'number') {
+    if (!positive(value)) throw rangeError(fn, 'normalizedShape', expected, String(value));
+    return [value];
+  }
+  if (!Array.isArray(value)) throw typeError(fn, 'normalizedShape', expected, describeValue(value));
+  if (value.length === 0 || !value.every(positive)) throw rangeError(fn, 'normalizedShape', expected, `[${value.map((s) => String(s)).join(',')}]`);
+  return value.slice() as number[];
+}
+
+// ---------------------------------------------------------------- numbers, flags, names
+
+export function checkNumber(fn: string, arg: string, value: unknown, min = -Infinity, max = Infinity, expected?: string): number {
+  if (typeof value !== 'number') throw typeError(fn, arg, 'a number', describeValue(value));
+  if (!(value >= min && value <= max)) throw rangeError(fn, arg, expected ?? `a number in [${min}, ${max}]`, String(value));
+  return value;
+}
+
+/** A number that passes `ok`; both errors say `expected` ('a probability in [0, 1)'). */
+export function checkNumberWhere(fn: string, arg: string, value: unknown, ok: (v: number) => boolean, expected: string): number {
+  if (typeof value !== 'number') throw typeError(fn, arg, expected, describeValue(value));
+  if (!ok(value)) throw rangeError(fn, arg, expected, String(value));
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function checkInteger(fn: string, arg: string, value: unknown, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(fn, arg, 'an integer', describeValue(value));
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const expected = max !== Number.MAX_SAFE_INTEGER ? `an integer in [${min}, ${max}]` : min !== Number.MIN_SAFE_INTEGER ? `an integer >= ${min}` : 'an integer';
+    throw rangeError(fn, arg, expected, String(value));
+  }
+  return value;
+}
+
+/** A positive integer (a size, a count of layers or heads). */
+export function checkPositiveInt(fn: string, arg: string, value: unknown, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(fn, arg, 'a positive integer', describeValue(value));
+  if (!Number.isInteger(value) || value < 1) throw rangeError(fn, arg, 'a positive integer', String(value));
+  return value;
+}
+
+/** A non-negative integer (a step, a count that may be 0). */
+export function checkNonNegativeInt(fn: string, arg: string, value: unknown, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(fn, arg, 'a non-negative integer', describeValue(value));
+  if (!Number.isInteger(value) || value < 0) throw rangeError(fn, arg, 'a non-negative integer', String(value));
+  return value;
+}
+
+export function checkBoolean(fn: string, arg: string, value: unknown, fallback?: boolean): boolean {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'boolean') throw typeError(fn, arg, 'a boolean', describeValue(value));
+  return value;
+}
+
+export function checkOneOf<T extends string>(fn: string, arg: string, value: unknown, allowed: readonly T[], fallback?: T): T {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw (typeof value === 'string' ? rangeError : typeError)(fn, arg, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, describeValue(value));
+  }
+  return value as T;
+}
+
+export function checkFunction<F>(fn: string, arg: string, value: unknown): F {
+  if (typeof value !== 'function') throw typeError(fn, arg, 'a function', describeValue(value));
+  return value as F;
+}
+
+export function checkPath(fn: string, arg: string, value: unknown): string {
+  if (typeof value !== 'string') throw typeError(fn, arg, 'a file path string', describeValue(value));
+  if (value.length === 0) throw rangeError(fn, arg, 'a non-empty file path', '""');
+  return value;
+}
+
+/** A seed for the data shufflers: a non-negative safe integer, given explicitly. */
+export function checkSeed(fn: string, arg: string, value: unknown): number {
+  if (typeof value !== 'number') throw typeError(fn, arg, 'a number (the shuffle seed must be given explicitly)', describeValue(value));
+  if (!Number.isSafeInteger(value) || value < 0) throw rangeError(fn, arg, 'a non-negative safe integer', String(value));
+  return value;
+}
+
+/** Token ids: number[] or Int32Array of integers in [0, 2^31). */
+export function checkTokenIds(fn: string, arg: string, value: unknown): TokenIds {
+  if (value instanceof Int32Array) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i]! < 0) throw rangeError(fn, `${arg}[${i}]`, 'a non-negative token id', String(value[i]));
+    }
+    return value;
+  }
+  if (!Array.isArray(value)) throw typeError(fn, arg, 'an array of token ids or an Int32Array', describeValue(value));
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i];
+    if (typeof v !== 'number') throw typeError(fn, `${arg}[${i}]`, 'a number (token id)', describeValue(v));
+    if (!Number.isInteger(v) || v < 0 || v > MAX_TOKEN_ID) throw rangeError(fn, `${arg}[${i}]`, 'an integer token id in [0, 2^31)', String(v));
+  }
+  return value as readonly number[];
+}
+
+// ---------------------------------------------------------------- options objects
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
+}
+
+/**
+ * An options object (undefined -> {}). With `known`, a key outside it (a misspelled
+ * option) is a RangeError that names it.
+ */
+export function checkOptions(fn: string, options: unknown, known?: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
+  if (known !== undefined) {
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) throw rangeError(fn, 'options', `one of { ${known.join(', ')} }`, `unknown option '${key}'`);
+    }
+  }
+  return options;
+}
