@@ -62,7 +62,8 @@ import { scaledDotProductAttention } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { narrow, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
-import { checkOptions, checkTensor, isTensor } from '../validate/checks.js';
+import { checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
+import { divides, nonNegativeFinite, nullable, numberWhere, oneOf, probability, resolveConfig, type Rule, type Schema } from '../validate/schema.js';
 import { load } from '../io/checkpoint.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -144,69 +145,35 @@ export interface BertOutput {
 
 const FN = 'BertEncoder';
 
-const CONFIG_KEYS = [
-  'vocabSize', 'hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'maxPositionEmbeddings',
-  'typeVocabSize', 'layerNormEps', 'hiddenDropout', 'attentionDropout', 'numLabels', 'padTokenId', 'initializerRange', 'hiddenAct',
-] as const;
+const CONFIG: Schema<ResolvedBertConfig> = {
+  vocabSize: { check: checkPositiveInt },
+  hiddenSize: { check: checkPositiveInt },
+  numHiddenLayers: { check: checkPositiveInt },
+  numAttentionHeads: { check: checkPositiveInt },
+  intermediateSize: { check: checkPositiveInt },
+  maxPositionEmbeddings: { check: checkPositiveInt },
+  typeVocabSize: { check: checkPositiveInt, default: 2 },
+  layerNormEps: { check: nonNegativeFinite, default: 1e-12 },
+  hiddenDropout: { check: probability, default: 0.1 },
+  attentionDropout: { check: probability, default: 0.1 },
+  numLabels: { check: numberWhere((v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0 = no classifier)'), default: 0 },
+  padTokenId: { check: nullable(numberWhere(() => true, 'a token id or null')), default: 0 },
+  initializerRange: { check: nonNegativeFinite, default: 0.02 },
+  hiddenAct: { check: oneOf(['gelu', 'gelu_new', 'relu']), default: 'gelu' },
+};
 
-const ACTIVATIONS: readonly BertActivation[] = ['gelu', 'gelu_new', 'relu'];
-
-function positiveInt(key: string, value: unknown, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(FN, `config.${key}`, 'a positive integer', describeValue(value));
-  if (!Number.isInteger(value) || value < 1) throw rangeError(FN, `config.${key}`, 'a positive integer', String(value));
-  return value;
-}
-
-function number(key: string, value: unknown, fallback: number, ok: (v: number) => boolean, expected: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(FN, `config.${key}`, expected, describeValue(value));
-  if (!ok(value)) throw rangeError(FN, `config.${key}`, expected, String(value));
-  return value;
-}
+const RULES: ReadonlyArray<Rule<ResolvedBertConfig>> = [
+  divides('numAttentionHeads', 'hiddenSize'),
+  {
+    key: 'padTokenId',
+    ok: (c) => c.padTokenId === null || (Number.isInteger(c.padTokenId) && c.padTokenId >= 0 && c.padTokenId < c.vocabSize),
+    expected: (c) => `a token id in [0, ${c.vocabSize}) or null`,
+  },
+];
 
 /** Validate a BertConfig and fill in the defaults. Errors: `toroid.BertEncoder: config.<key> must ..., got ...`. */
 export function resolveBertConfig(config: BertConfig): ResolvedBertConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw typeError(FN, 'config', 'an object { vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, maxPositionEmbeddings, ... }', describeValue(config));
-  }
-  for (const key of Object.keys(config)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw rangeError(FN, 'config', `an object with keys among { ${CONFIG_KEYS.join(', ')} }`, `unknown key '${key}'`);
-    }
-  }
-  const c = config as unknown as Record<string, unknown>;
-  const vocabSize = positiveInt('vocabSize', c.vocabSize);
-  const hiddenSize = positiveInt('hiddenSize', c.hiddenSize);
-  const numHiddenLayers = positiveInt('numHiddenLayers', c.numHiddenLayers);
-  const numAttentionHeads = positiveInt('numAttentionHeads', c.numAttentionHeads);
-  if (hiddenSize % numAttentionHeads !== 0) {
-    throw rangeError(FN, 'config.hiddenSize', `divisible by numAttentionHeads=${numAttentionHeads}`, String(hiddenSize));
-  }
-  const intermediateSize = positiveInt('intermediateSize', c.intermediateSize);
-  const maxPositionEmbeddings = positiveInt('maxPositionEmbeddings', c.maxPositionEmbeddings);
-  const typeVocabSize = positiveInt('typeVocabSize', c.typeVocabSize, 2);
-  const layerNormEps = number('layerNormEps', c.layerNormEps, 1e-12, (v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number');
-  const hiddenDropout = number('hiddenDropout', c.hiddenDropout, 0.1, (v) => v >= 0 && v < 1, 'a probability in [0, 1)');
-  const attentionDropout = number('attentionDropout', c.attentionDropout, 0.1, (v) => v >= 0 && v < 1, 'a probability in [0, 1)');
-  const numLabels = number('numLabels', c.numLabels, 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0 = no classifier)');
-  let padTokenId: number | null = 0;
-  if (c.padTokenId !== undefined) {
-    padTokenId = c.padTokenId === null ? null
-      : number('padTokenId', c.padTokenId, 0, (v) => Number.isInteger(v) && v >= 0 && v < vocabSize, `a token id in [0, ${vocabSize}) or null`);
-  }
-  const initializerRange = number('initializerRange', c.initializerRange, 0.02, (v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number');
-  let hiddenAct: BertActivation = 'gelu';
-  if (c.hiddenAct !== undefined) {
-    if (typeof c.hiddenAct !== 'string' || !ACTIVATIONS.includes(c.hiddenAct as BertActivation)) {
-      throw (typeof c.hiddenAct === 'string' ? rangeError : typeError)(FN, 'config.hiddenAct', `one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')}`, describeValue(c.hiddenAct));
-    }
-    hiddenAct = c.hiddenAct as BertActivation;
-  }
-  return {
-    vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, maxPositionEmbeddings, typeVocabSize,
-    layerNormEps, hiddenDropout, attentionDropout, numLabels, padTokenId: padTokenId as number, initializerRange, hiddenAct,
-  };
+  return resolveConfig(FN, 'config', config, CONFIG, RULES);
 }
 
 function activate(kind: BertActivation, x: Tensor): Tensor {

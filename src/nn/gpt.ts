@@ -43,7 +43,8 @@ import { scaledDotProductAttention } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
 import { split, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
-import { checkInteger, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
+import { checkBoolean, checkInteger, checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
+import { divides, nonNegativeFinite, oneOf, positiveFinite, probability, resolveConfig, type Rule, type Schema } from '../validate/schema.js';
 import { noGrad } from '../autograd/tape.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -116,83 +117,40 @@ export interface GPTOutput {
 
 const FN = 'GPT';
 
-const CONFIG_KEYS = [
-  'vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', 'norm', 'mlp', 'geluApproximate',
-  'ffnHidden', 'positions', 'nKvHead', 'ropeBase', 'normEps', 'tieWeights', 'naming',
-] as const;
+const CONFIG: Schema<ResolvedGPTConfig> = {
+  vocabSize: { check: checkPositiveInt },
+  blockSize: { check: checkPositiveInt },
+  nLayer: { check: checkPositiveInt },
+  nHead: { check: checkPositiveInt },
+  nEmbd: { check: checkPositiveInt },
+  dropout: { check: probability, default: 0 },
+  bias: { check: checkBoolean, default: true },
+  norm: { check: oneOf(['layernorm', 'rmsnorm']), default: 'layernorm' },
+  mlp: { check: oneOf(['gelu', 'swiglu']), default: 'gelu' },
+  geluApproximate: { check: oneOf(['none', 'tanh']), default: 'none' },
+  // LLaMA's SwiGLU width: 2/3 of 4*nEmbd, rounded up to a multiple of 8
+  ffnHidden: { check: checkPositiveInt, default: (c) => (c.mlp === 'gelu' ? 4 * c.nEmbd : Math.ceil((8 * c.nEmbd) / 3 / 8) * 8) },
+  positions: { check: oneOf(['learned', 'rope']), default: 'learned' },
+  nKvHead: { check: checkPositiveInt, default: (c) => c.nHead },
+  ropeBase: { check: positiveFinite, default: 10000 },
+  normEps: { check: nonNegativeFinite, default: 1e-5 },
+  tieWeights: { check: checkBoolean, default: true },
+  naming: { check: oneOf(['nanogpt', 'llama']), default: 'nanogpt' },
+};
 
-function positiveInt(key: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(FN, `config.${key}`, 'a positive integer', describeValue(value));
-  if (!Number.isInteger(value) || value < 1) throw rangeError(FN, `config.${key}`, 'a positive integer', String(value));
-  return value;
-}
-
-function flag(key: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw typeError(FN, `config.${key}`, 'a boolean', describeValue(value));
-  return value;
-}
-
-function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
-  if (value === undefined) return allowed[0]!;
-  if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw (typeof value === 'string' ? rangeError : typeError)(FN, `config.${key}`, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, describeValue(value));
-  }
-  return value as T;
-}
-
-function number(key: string, value: unknown, fallback: number, ok: (v: number) => boolean, expected: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(FN, `config.${key}`, expected, describeValue(value));
-  if (!ok(value)) throw rangeError(FN, `config.${key}`, expected, String(value));
-  return value;
-}
-
-/** "toroid.GPT: config.<a> must divide <b>=<n>, got <m>" (a divisibility constraint). */
-function mustDivide(key: string, what: string, n: number, got: number): RangeError {
-  return new RangeError(`toroid.${FN}: config.${key} must divide ${what}=${n}, got ${got}`);
-}
+const RULES: ReadonlyArray<Rule<ResolvedGPTConfig>> = [
+  divides('nHead', 'nEmbd'),
+  divides('nKvHead', 'nHead'),
+  {
+    key: 'nEmbd',
+    ok: (c) => c.positions !== 'rope' || (c.nEmbd / c.nHead) % 2 === 0,
+    expected: (c) => `a multiple of 2*nHead=${2 * c.nHead} with positions 'rope' (headDim = nEmbd/nHead must be even)`,
+  },
+];
 
 /** Validate a GPTConfig and fill in the defaults. Errors: `toroid.GPT: config.<key> must ..., got ...`. */
 export function resolveGPTConfig(config: GPTConfig): ResolvedGPTConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw typeError(FN, 'config', 'an object { vocabSize, blockSize, nLayer, nHead, nEmbd, ... }', describeValue(config));
-  }
-  for (const key of Object.keys(config)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw rangeError(FN, 'config', `an object with keys among { ${CONFIG_KEYS.join(', ')} }`, `unknown key '${key}'`);
-    }
-  }
-  const c = config as unknown as Record<string, unknown>;
-  const vocabSize = positiveInt('vocabSize', c.vocabSize);
-  const blockSize = positiveInt('blockSize', c.blockSize);
-  const nLayer = positiveInt('nLayer', c.nLayer);
-  const nHead = positiveInt('nHead', c.nHead);
-  const nEmbd = positiveInt('nEmbd', c.nEmbd);
-  if (nEmbd % nHead !== 0) throw mustDivide('nHead', 'nEmbd', nEmbd, nHead);
-  const nKvHead = c.nKvHead === undefined ? nHead : positiveInt('nKvHead', c.nKvHead);
-  if (nHead % nKvHead !== 0) throw mustDivide('nKvHead', 'nHead', nHead, nKvHead);
-  const dropout = number('dropout', c.dropout, 0, (v) => v >= 0 && v < 1, 'a probability in [0, 1)');
-  const bias = flag('bias', c.bias, true);
-  const norm = oneOf('norm', c.norm, ['layernorm', 'rmsnorm'] as const);
-  const mlp = oneOf('mlp', c.mlp, ['gelu', 'swiglu'] as const);
-  const geluApproximate = oneOf('geluApproximate', c.geluApproximate, ['none', 'tanh'] as const);
-  const ffnHidden = c.ffnHidden === undefined
-    ? (mlp === 'gelu' ? 4 * nEmbd : Math.ceil((8 * nEmbd) / 3 / 8) * 8)
-    : positiveInt('ffnHidden', c.ffnHidden);
-  const positions = oneOf('positions', c.positions, ['learned', 'rope'] as const);
-  const headDim = nEmbd / nHead;
-  if (positions === 'rope' && headDim % 2 !== 0) {
-    throw rangeError(FN, 'config.nEmbd', `a multiple of 2*nHead=${2 * nHead} with positions 'rope' (headDim = nEmbd/nHead must be even)`, String(nEmbd));
-  }
-  const ropeBase = number('ropeBase', c.ropeBase, 10000, (v) => v > 0 && Number.isFinite(v), 'a positive finite number');
-  const normEps = number('normEps', c.normEps, 1e-5, (v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number');
-  const tieWeights = flag('tieWeights', c.tieWeights, true);
-  const naming = oneOf('naming', c.naming, ['nanogpt', 'llama'] as const);
-  return {
-    vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias, norm, mlp, geluApproximate, ffnHidden,
-    positions, nKvHead, ropeBase, normEps, tieWeights, naming,
-  };
+  return resolveConfig(FN, 'config', config, CONFIG, RULES);
 }
 
 function makeNorm(c: ResolvedGPTConfig, f: ResolvedFactory): LayerNorm | RMSNorm {

@@ -447,7 +447,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
 });
 
 it('bad configs: toroid error format', () => {
-  expectConfigError({ ...SMALL, hiddenSize: 30 }, RangeError, 'toroid.BertEncoder: config.hiddenSize must be divisible by numAttentionHeads=4, got 30');
+  expectConfigError({ ...SMALL, hiddenSize: 30 }, RangeError, 'toroid.BertEncoder: config.numAttentionHeads must be a divisor of hiddenSize=30, got 4');
   expectConfigError({ ...SMALL, vocabSize: 0 }, RangeError, 'toroid.BertEncoder: config.vocabSize must be a positive integer, got 0');
   expectConfigError({ ...SMALL, numHiddenLayers: '2' }, TypeError, 'toroid.BertEncoder: config.numHiddenLayers must be a positive integer, got "2"');
   expectConfigError({ ...SMALL, intermediateSize: undefined }, TypeError, 'toroid.BertEncoder: config.intermediateSize must be a positive integer, got undefined');

@@ -436,8 +436,8 @@ describeEachBackend('nn.GPT', (backend) => {
 });
 
 it('GPT rejects bad configs with the toroid error format', () => {
-  expectConfigError({ ...SMALL, nHead: 3 }, RangeError, 'config.nHead', /^toroid\.GPT: config\.nHead must divide nEmbd=16, got 3$/);
-  expectConfigError({ ...SMALL, nKvHead: 3 }, RangeError, 'config.nKvHead', /must divide nHead=4, got 3$/);
+  expectConfigError({ ...SMALL, nHead: 3 }, RangeError, 'config.nHead', /^toroid\.GPT: config\.nHead must be a divisor of nEmbd=16, got 3$/);
+  expectConfigError({ ...SMALL, nKvHead: 3 }, RangeError, 'config.nKvHead', /must be a divisor of nHead=4, got 3$/);
   expectConfigError({ ...SMALL, vocabSize: 0 }, RangeError, 'config.vocabSize', /a positive integer, got 0$/);
   expectConfigError({ ...SMALL, nLayer: 1.5 }, RangeError, 'config.nLayer');
   expectConfigError({ ...SMALL, blockSize: '8' }, TypeError, 'config.blockSize', /got "8"$/);
