@@ -63,7 +63,7 @@ import { add } from '../ops/elementwise.js';
 import { narrow, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
 import { checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
-import { divides, nonNegativeFinite, nullable, numberWhere, oneOf, probability, resolveConfig, type Rule, type Schema } from '../validate/schema.js';
+import { divides, nonNegativeFinite, nullable, numberWhere, oneOf, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { load } from '../io/checkpoint.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -146,12 +146,7 @@ export interface BertOutput {
 const FN = 'BertEncoder';
 
 const CONFIG: Schema<ResolvedBertConfig> = {
-  vocabSize: { check: checkPositiveInt },
-  hiddenSize: { check: checkPositiveInt },
-  numHiddenLayers: { check: checkPositiveInt },
-  numAttentionHeads: { check: checkPositiveInt },
-  intermediateSize: { check: checkPositiveInt },
-  maxPositionEmbeddings: { check: checkPositiveInt },
+  ...sizes('vocabSize', 'hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'maxPositionEmbeddings'),
   typeVocabSize: { check: checkPositiveInt, default: 2 },
   layerNormEps: { check: nonNegativeFinite, default: 1e-12 },
   hiddenDropout: { check: probability, default: 0.1 },

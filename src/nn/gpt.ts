@@ -39,12 +39,12 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { load as loadSafetensors } from '../io/checkpoint.js';
 import { gelu, silu, swiglu } from '../ops/activation.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
+import { scaledDotProductAttention, type CausalOption } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
 import { split, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
 import { checkBoolean, checkInteger, checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
-import { divides, nonNegativeFinite, oneOf, positiveFinite, probability, resolveConfig, type Rule, type Schema } from '../validate/schema.js';
+import { divides, nonNegativeFinite, oneOf, positiveFinite, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { noGrad } from '../autograd/tape.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -118,11 +118,7 @@ export interface GPTOutput {
 const FN = 'GPT';
 
 const CONFIG: Schema<ResolvedGPTConfig> = {
-  vocabSize: { check: checkPositiveInt },
-  blockSize: { check: checkPositiveInt },
-  nLayer: { check: checkPositiveInt },
-  nHead: { check: checkPositiveInt },
-  nEmbd: { check: checkPositiveInt },
+  ...sizes('vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'),
   dropout: { check: probability, default: 0 },
   bias: { check: checkBoolean, default: true },
   norm: { check: oneOf(['layernorm', 'rmsnorm']), default: 'layernorm' },
@@ -203,27 +199,8 @@ export class GPTAttention extends Module {
   /** x [B,T,C] -> [B,T,C]; causal, positions 0..T-1. */
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const [B, T] = x.shape as [number, number, number];
-      const h = this.nHead, hkv = this.nKvHead, hd = this.headDim;
-      let q: Tensor, k: Tensor, v: Tensor;
-      if (this.qkv !== null) {
-        [q, k, v] = split(this.qkv.forward(x), [h * hd, hkv * hd, hkv * hd], -1) as [Tensor, Tensor, Tensor];
-      } else {
-        q = this.q!.forward(x);
-        k = this.k!.forward(x);
-        v = this.v!.forward(x);
-      }
-      // [B,T,n*hd] -> [B,n,T,hd]
-      q = transpose(q.reshape([B, T, h, hd]), 1, 2);
-      k = transpose(k.reshape([B, T, hkv, hd]), 1, 2);
-      v = transpose(v.reshape([B, T, hkv, hd]), 1, 2);
-      if (this.rotary !== null) {
-        q = this.rotary.apply(q);
-        k = this.rotary.apply(k);
-      }
-      const y = scaledDotProductAttention(q, k, v, { isCausal: true, dropoutP: this.training ? this.dropoutP : 0 });
-      const merged = transpose(y, 1, 2).reshape([B, T, h * hd]);
-      return this.residDropout.forward(this.proj.forward(merged));
+      const { q, k, v } = this.projectHeads(x, 0);
+      return this.attendHeads(q, { k, v }, true);
     });
   }
 
@@ -236,30 +213,35 @@ export class GPTAttention extends Module {
    */
   forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
     return tidy(() => {
-      const [B, T] = x.shape as [number, number, number];
-      const h = this.nHead, hkv = this.nKvHead, hd = this.headDim;
-      let q: Tensor, k: Tensor, v: Tensor;
-      if (this.qkv !== null) {
-        [q, k, v] = split(this.qkv.forward(x), [h * hd, hkv * hd, hkv * hd], -1) as [Tensor, Tensor, Tensor];
-      } else {
-        q = this.q!.forward(x);
-        k = this.k!.forward(x);
-        v = this.v!.forward(x);
-      }
-      q = transpose(q.reshape([B, T, h, hd]), 1, 2);
-      k = transpose(k.reshape([B, T, hkv, hd]), 1, 2);
-      v = transpose(v.reshape([B, T, hkv, hd]), 1, 2);
-      if (this.rotary !== null) {
-        q = this.rotary.apply(q, offset);
-        k = this.rotary.apply(k, offset);
-      }
+      const { q, k, v } = this.projectHeads(x, offset);
       const kv = appendKeyValues(past, { k, v });
-      const Tk = cachedLength(kv);
-      const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
-      const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal: 'bottom-right', dropoutP: this.training ? this.dropoutP : 0, ...kvLength });
-      const merged = transpose(y, 1, 2).reshape([B, T, h * hd]);
-      return { output: this.residDropout.forward(this.proj.forward(merged)), kv };
+      return { output: this.attendHeads(q, kv, 'bottom-right'), kv };
     });
+  }
+
+  /** x [B,T,C] at positions offset.. -> q [B,h,T,hd], k and v [B,hkv,T,hd], RoPE applied to q and k. */
+  private projectHeads(x: Tensor, offset: number): { q: Tensor; k: Tensor; v: Tensor } {
+    const [B, T] = x.shape as [number, number, number];
+    const h = this.nHead, hkv = this.nKvHead, hd = this.headDim;
+    const [q, k, v] = this.qkv !== null
+      ? split(this.qkv.forward(x), [h * hd, hkv * hd, hkv * hd], -1) as [Tensor, Tensor, Tensor]
+      : [this.q!.forward(x), this.k!.forward(x), this.v!.forward(x)];
+    // [B,T,n*hd] -> [B,n,T,hd]
+    const qh = transpose(q.reshape([B, T, h, hd]), 1, 2);
+    const kh = transpose(k.reshape([B, T, hkv, hd]), 1, 2);
+    const vh = transpose(v.reshape([B, T, hkv, hd]), 1, 2);
+    if (this.rotary === null) return { q: qh, k: kh, v: vh };
+    return { q: this.rotary.apply(qh, offset), k: this.rotary.apply(kh, offset), v: vh };
+  }
+
+  /** q [B,h,T,hd] over kv (its first cachedLength(kv) positions) -> the projected output [B,T,C]. */
+  private attendHeads(q: Tensor, kv: AttentionKV, isCausal: CausalOption): Tensor {
+    const [B, , T] = q.shape as [number, number, number, number];
+    const Tk = cachedLength(kv);
+    const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
+    const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal, dropoutP: this.training ? this.dropoutP : 0, ...kvLength });
+    const merged = transpose(y, 1, 2).reshape([B, T, this.nHead * this.headDim]); // [B,T,C]
+    return this.residDropout.forward(this.proj.forward(merged));
   }
 
   override extraRepr(): string {

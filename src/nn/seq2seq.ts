@@ -9,7 +9,8 @@
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { load } from '../io/checkpoint.js';
 import { scale } from '../ops/elementwise.js';
-import { checkOptions, checkPositiveInt } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveInt } from '../validate/checks.js';
+import { divides, numberWhere, oneOf, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -50,8 +51,37 @@ export interface Seq2SeqConfig {
   tieGenerator?: boolean;
 }
 
-const CONFIG_KEYS = ['srcVocab', 'tgtVocab', 'dModel', 'nhead', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward', 'dropout',
-  'activation', 'normFirst', 'maxLen', 'positions', 'pad', 'shareEmbeddings', 'tieGenerator'] as const;
+const CONFIG: Schema<Required<Seq2SeqConfig>> = {
+  ...sizes('srcVocab', 'tgtVocab'),
+  dModel: { check: checkPositiveInt, default: 512 },
+  nhead: { check: checkPositiveInt, default: 8 },
+  numEncoderLayers: { check: checkPositiveInt, default: 6 },
+  numDecoderLayers: { check: checkPositiveInt, default: 6 },
+  dimFeedforward: { check: checkPositiveInt, default: 2048 },
+  dropout: { check: probability, default: 0.1 },
+  activation: { check: oneOf(['relu', 'gelu']), default: 'relu' },
+  normFirst: { check: checkBoolean, default: false },
+  maxLen: { check: checkPositiveInt, default: 512 },
+  positions: { check: oneOf(['sinusoidal', 'learned']), default: 'sinusoidal' },
+  pad: { check: numberWhere(() => true, 'a token id'), default: 0 },
+  shareEmbeddings: { check: checkBoolean, default: false },
+  tieGenerator: { check: checkBoolean, default: false },
+};
+
+// everything the inner Transformer would reject is checked here, before any parameter exists
+const RULES: ReadonlyArray<Rule<Required<Seq2SeqConfig>>> = [
+  {
+    key: 'pad',
+    ok: (c) => Number.isInteger(c.pad) && c.pad >= 0 && c.pad < Math.min(c.srcVocab, c.tgtVocab),
+    expected: (c) => `a token id in [0, ${Math.min(c.srcVocab, c.tgtVocab)})`,
+  },
+  {
+    key: 'shareEmbeddings',
+    ok: (c) => !c.shareEmbeddings || c.srcVocab === c.tgtVocab,
+    expected: (c) => `false unless srcVocab equals tgtVocab (${c.srcVocab} vs ${c.tgtVocab})`,
+  },
+  divides('nhead', 'dModel'),
+];
 
 /** State of incremental decoding (Seq2SeqTransformer.decodeCached). */
 export interface Seq2SeqCachedOptions {
@@ -99,39 +129,9 @@ export class Seq2SeqTransformer extends Module {
   constructor(config: Seq2SeqConfig, options?: FactoryOptions) {
     super();
     const fn = 'Seq2SeqTransformer';
-    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw typeError(fn, 'config', 'an object', describeValue(config));
-    for (const key of Object.keys(config)) {
-      if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw rangeError(fn, 'config', `keys among { ${CONFIG_KEYS.join(', ')} }`, `unknown key '${key}'`);
-    }
-    const c = config;
+    const resolved = resolveConfig(fn, 'config', config, CONFIG, RULES);
     const { factory } = factoryOptions(fn, options);
-    const resolved: Required<Seq2SeqConfig> = {
-      srcVocab: checkPositiveInt(fn, 'config.srcVocab', c.srcVocab),
-      tgtVocab: checkPositiveInt(fn, 'config.tgtVocab', c.tgtVocab),
-      dModel: c.dModel ?? 512, nhead: c.nhead ?? 8, numEncoderLayers: c.numEncoderLayers ?? 6, numDecoderLayers: c.numDecoderLayers ?? 6,
-      dimFeedforward: c.dimFeedforward ?? 2048, dropout: c.dropout ?? 0.1, activation: c.activation ?? 'relu', normFirst: c.normFirst ?? false,
-      maxLen: c.maxLen ?? 512, positions: c.positions ?? 'sinusoidal', pad: c.pad ?? 0,
-      shareEmbeddings: c.shareEmbeddings ?? false, tieGenerator: c.tieGenerator ?? false,
-    };
-    if (resolved.positions !== 'sinusoidal' && resolved.positions !== 'learned') {
-      throw rangeError(fn, 'config.positions', "'sinusoidal' or 'learned'", describeValue(c.positions));
-    }
-    if (!Number.isInteger(resolved.pad) || resolved.pad < 0 || resolved.pad >= Math.min(resolved.srcVocab, resolved.tgtVocab)) {
-      throw rangeError(fn, 'config.pad', `a token id in [0, ${Math.min(resolved.srcVocab, resolved.tgtVocab)})`, String(c.pad));
-    }
-    if (resolved.shareEmbeddings && resolved.srcVocab !== resolved.tgtVocab) {
-      throw rangeError(fn, 'config.shareEmbeddings', `false unless srcVocab equals tgtVocab (${resolved.srcVocab} vs ${resolved.tgtVocab})`, 'true');
-    }
-    // everything the inner Transformer would reject is checked here, before any parameter exists
-    const d = checkPositiveInt(fn, 'config.dModel', resolved.dModel);
-    const heads = checkPositiveInt(fn, 'config.nhead', resolved.nhead);
-    if (d % heads !== 0) throw rangeError(fn, 'config.nhead', `a divisor of dModel=${d}`, String(heads));
-    checkPositiveInt(fn, 'config.numEncoderLayers', resolved.numEncoderLayers);
-    checkPositiveInt(fn, 'config.numDecoderLayers', resolved.numDecoderLayers);
-    checkPositiveInt(fn, 'config.dimFeedforward', resolved.dimFeedforward);
-    checkPositiveInt(fn, 'config.maxLen', resolved.maxLen);
-    if (resolved.activation !== 'relu' && resolved.activation !== 'gelu') throw rangeError(fn, 'config.activation', "'relu' or 'gelu'", describeValue(c.activation));
-    if (typeof resolved.dropout !== 'number' || !(resolved.dropout >= 0 && resolved.dropout < 1)) throw rangeError(fn, 'config.dropout', 'a number in [0, 1)', describeValue(c.dropout));
+    const d = resolved.dModel;
     this.config = resolved;
     this.srcTokEmb = this.registerModule('src_tok_emb', new Embedding(resolved.srcVocab, d, { paddingIdx: resolved.pad, ...factory }));
     this.tgtTokEmb = this.registerModule('tgt_tok_emb', resolved.shareEmbeddings ? this.srcTokEmb : new Embedding(resolved.tgtVocab, d, { paddingIdx: resolved.pad, ...factory }));

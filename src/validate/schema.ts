@@ -7,7 +7,7 @@
 //   toroid.GPT: config must be an object with keys among { vocabSize, ... }, got unknown key 'n_layer'
 //   toroid.GPT: config.nHead must be a divisor of nEmbd=16, got 3
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkNumberWhere, checkOneOf, isPlainObject } from './checks.js';
+import { checkNumberWhere, checkOneOf, checkPositiveInt, isPlainObject } from './checks.js';
 
 /** Checks one given value (a field's arg is `<arg>.<key>`) and returns it, or throws in the one format. */
 export type Check<T> = (fn: string, arg: string, value: unknown) => T;
@@ -79,3 +79,10 @@ export function divides<C>(a: keyof C & string, b: keyof C & string): Rule<C> {
 export const probability = numberWhere((v) => v >= 0 && v < 1, 'a probability in [0, 1)');
 export const nonNegativeFinite = numberWhere((v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number');
 export const positiveFinite = numberWhere((v) => v > 0 && Number.isFinite(v), 'a positive finite number');
+
+/** Required positive integers (sizes, counts of layers and heads), one field per key. */
+export function sizes<K extends string>(...keys: K[]): Record<K, Field<number, unknown>> {
+  const fields = {} as Record<K, Field<number, unknown>>;
+  for (const key of keys) fields[key] = { check: checkPositiveInt };
+  return fields;
+}

@@ -244,7 +244,7 @@ describeEachBackend('checkpoints', (backend) => {
       await toroid.save(file, sd, { model: 'GPT', config: '{not json' });
       await expect(GPT.load(file, { backend })).rejects.toThrow(/^toroid\.GPT\.load: path must be a file whose metadata\.config is JSON/);
       await toroid.save(file, sd, { model: 'GPT', config: JSON.stringify({ ...model.config, nHead: 3 }) });
-      await expect(GPT.load(file, { backend })).rejects.toThrow(/^toroid\.GPT: config\.nHead must divide nEmbd=8, got 3$/);
+      await expect(GPT.load(file, { backend })).rejects.toThrow(/^toroid\.GPT: config\.nHead must be a divisor of nEmbd=8, got 3$/);
       // a Seq2Seq checkpoint is not a GPT one
       const s2s = new Seq2SeqTransformer(S2S, { backend });
       const s2sFile = path.join(tmp, `s2s-as-gpt-${backend}.safetensors`);
@@ -425,11 +425,11 @@ it('Seq2SeqTransformer rejects bad configs with the toroid error format', () => 
   expectSeq2SeqError({ ...S2S, pad: 1.5 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.pad must be /);
   expectSeq2SeqError({ ...S2S, srcVocab: 0 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.srcVocab must be a positive integer, got 0$/);
   expectSeq2SeqError({ ...S2S, tgtVocab: '11' }, TypeError, /^toroid\.Seq2SeqTransformer: config\.tgtVocab must be a positive integer, got "11"$/);
-  expectSeq2SeqError({ ...S2S, positions: 'rotary' }, RangeError, /^toroid\.Seq2SeqTransformer: config\.positions must be 'sinusoidal' or 'learned', got "rotary"$/);
+  expectSeq2SeqError({ ...S2S, positions: 'rotary' }, RangeError, /^toroid\.Seq2SeqTransformer: config\.positions must be one of 'sinusoidal', 'learned', got "rotary"$/);
   expectSeq2SeqError({ ...S2S, shareEmbeddings: true }, RangeError, /^toroid\.Seq2SeqTransformer: config\.shareEmbeddings must be false unless srcVocab equals tgtVocab \(13 vs 11\), got true$/);
   expectSeq2SeqError({ ...S2S, dModel: 0 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.dModel must be a positive integer, got 0$/);
-  expectSeq2SeqError({ ...S2S, d_model: 16 }, RangeError, /^toroid\.Seq2SeqTransformer: config must be keys among .*, got unknown key 'd_model'$/);
+  expectSeq2SeqError({ ...S2S, d_model: 16 }, RangeError, /^toroid\.Seq2SeqTransformer: config must be an object with keys among .*, got unknown key 'd_model'$/);
   // checked before any parameter exists, under the model's own name
   expectSeq2SeqError({ ...S2S, nhead: 3 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.nhead must be a divisor of dModel=16, got 3$/);
-  expectSeq2SeqError({ ...S2S, activation: 'tanh' }, RangeError, /^toroid\.Seq2SeqTransformer: config\.activation must be 'relu' or 'gelu', got "tanh"$/);
+  expectSeq2SeqError({ ...S2S, activation: 'tanh' }, RangeError, /^toroid\.Seq2SeqTransformer: config\.activation must be one of 'relu', 'gelu', got "tanh"$/);
 });
