@@ -13,7 +13,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { describeValue, rangeError, typeError } from '../errors.js';
+import { describeValue, typeError } from '../errors.js';
+import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveInt, checkSignal } from '../validate/checks.js';
+import { oneOf, positiveFinite, resolveConfig, type Schema } from '../validate/schema.js';
 import type { DistributedConfig, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type { ProgressEvent } from './protocol.js';
@@ -85,45 +87,31 @@ export class Trainer extends EventEmitter {
 
   constructor(options: TrainerOptions) {
     super();
-    const fn = 'Trainer';
-    if (options === null || typeof options !== 'object') throw typeError(fn, 'options', 'an object', describeValue(options));
-    const taskUrl = options.task instanceof URL ? options.task.href : typeof options.task === 'string'
-      ? (options.task.startsWith('file:') ? options.task : pathToFileURL(options.task).href) : undefined;
-    if (taskUrl === undefined) throw typeError(fn, 'options.task', 'a URL or path of a task module', describeValue(options.task));
-    if (!Number.isInteger(options.maxSteps) || options.maxSteps < 0) throw rangeError(fn, 'options.maxSteps', 'a non-negative integer', describeValue(options.maxSteps));
-    for (const key of ['validateEvery', 'checkpointEvery'] as const) {
-      const v = options[key];
-      if (v !== undefined && (!Number.isInteger(v) || v < 0)) throw rangeError(fn, `options.${key}`, 'a non-negative integer', describeValue(v));
-    }
-    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) throw rangeError(fn, 'options.threads', 'a positive integer', describeValue(options.threads));
-    for (const key of ['checkpointPath', 'resumeFrom'] as const) {
-      if (options[key] !== undefined && typeof options[key] !== 'string') throw typeError(fn, `options.${key}`, 'a path string', describeValue(options[key]));
-    }
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw typeError(fn, 'options.signal', 'an AbortSignal', describeValue(options.signal));
-    const distributed = distributedConfig(options.distributed);
+    const o = resolveConfig('Trainer', 'options', options, OPTIONS);
+    const distributed = o.distributed;
     if (distributed?.engine === 'nccl' && process.env.TOROID_CUDA_DEVICE === undefined && process.env.LOCAL_RANK !== undefined) {
       // one GPU per rank on a machine: read by the cuda addon when it first touches the GPU
       process.env.TOROID_CUDA_DEVICE = process.env.LOCAL_RANK;
     }
     const abortBuffer = new SharedArrayBuffer(4);
     const config: WorkerConfig = {
-      taskUrl, taskOptions: options.taskOptions, maxSteps: options.maxSteps, validateEvery: options.validateEvery ?? 0,
-      checkpointEvery: options.checkpointEvery ?? 0, checkpointAtEnd: options.checkpointPath !== undefined,
-      checkpointPath: options.checkpointPath, resumeFrom: options.resumeFrom, threads: options.threads, abortBuffer, distributed,
+      taskUrl: o.task, taskOptions: o.taskOptions, maxSteps: o.maxSteps, validateEvery: o.validateEvery,
+      checkpointEvery: o.checkpointEvery, checkpointAtEnd: o.checkpointPath !== undefined,
+      checkpointPath: o.checkpointPath, resumeFrom: o.resumeFrom, threads: o.threads, abortBuffer, distributed,
     };
     const entry = workerEntry();
     const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
     const flag = new Int32Array(abortBuffer);
     const onAbort = (): void => { Atomics.store(flag, 0, 1); };
-    if (options.signal?.aborted) onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     const result: TrainResult = { step: 0, reason: 'finished', validation: [], checkpoints: [] };
     this.result = new Promise<TrainResult>((resolve, reject) => {
       let settled = false;
       const finish = (err: Error | null): void => {
         if (settled) return;
         settled = true;
-        options.signal?.removeEventListener('abort', onAbort);
+        o.signal?.removeEventListener('abort', onAbort);
         this.ended = true;
         this.wake?.();
         void worker.terminate();
@@ -188,15 +176,52 @@ export class Trainer extends EventEmitter {
   }
 }
 
-function distributedConfig(value: TrainerOptions['distributed']): DistributedConfig | undefined {
-  const fn = 'Trainer';
-  if (value === undefined) return undefined;
-  const o: DistributedOptions = typeof value === 'string' ? { engine: value } : value;
-  if (o === null || typeof o !== 'object') throw typeError(fn, 'options.distributed', "'mpi', 'nccl' or { engine, ... }", describeValue(value));
-  if (o.engine !== 'mpi' && o.engine !== 'nccl') throw typeError(fn, typeof value === 'string' ? 'options.distributed' : 'options.distributed.engine', "'mpi' or 'nccl'", describeValue(o.engine));
-  const timeoutSeconds = o.timeoutSeconds ?? 300, bucketBytes = o.bucketBytes ?? 4 * 1024 * 1024, checkEvery = o.checkEvery ?? 0;
-  if (typeof timeoutSeconds !== 'number' || !(timeoutSeconds > 0) || !Number.isFinite(timeoutSeconds)) throw rangeError(fn, 'options.distributed.timeoutSeconds', 'a positive number', describeValue(timeoutSeconds));
-  if (!Number.isInteger(bucketBytes) || bucketBytes < 1) throw rangeError(fn, 'options.distributed.bucketBytes', 'a positive integer', describeValue(bucketBytes));
-  if (!Number.isInteger(checkEvery) || checkEvery < 0) throw rangeError(fn, 'options.distributed.checkEvery', 'a non-negative integer', describeValue(checkEvery));
-  return { engine: o.engine, timeoutSeconds, bucketBytes, checkEvery };
+/** A task module given as a file URL or a path -> its file URL. */
+function checkTask(fn: string, arg: string, value: unknown): string {
+  if (value instanceof URL) return value.href;
+  if (typeof value === 'string') return value.startsWith('file:') ? value : pathToFileURL(value).href;
+  throw typeError(fn, arg, 'a URL or path of a task module', describeValue(value));
 }
+
+const ENGINES = ['mpi', 'nccl'] as const;
+
+const DISTRIBUTED: Schema<DistributedConfig> = {
+  engine: { check: oneOf(ENGINES) },
+  timeoutSeconds: { check: positiveFinite, default: 300 },
+  bucketBytes: { check: checkPositiveInt, default: 4 * 1024 * 1024 },
+  checkEvery: { check: checkNonNegativeInt, default: 0 },
+};
+
+/** 'mpi', 'nccl' or { engine, ... } -> the resolved DistributedConfig. */
+function checkDistributed(fn: string, arg: string, value: unknown): DistributedConfig {
+  if (typeof value === 'string') return resolveConfig(fn, arg, { engine: checkOneOf(fn, arg, value, ENGINES) }, DISTRIBUTED);
+  return resolveConfig(fn, arg, value, DISTRIBUTED);
+}
+
+/** TrainerOptions, checked: the task as a file URL and the defaults filled in. */
+interface CheckedOptions {
+  /** The task module's file URL. */
+  task: string;
+  taskOptions: unknown;
+  maxSteps: number;
+  validateEvery: number;
+  checkpointEvery: number;
+  checkpointPath: string | undefined;
+  resumeFrom: string | undefined;
+  threads: number | undefined;
+  distributed: DistributedConfig | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const OPTIONS: Schema<CheckedOptions> = {
+  task: { check: checkTask },
+  taskOptions: { check: (_fn, _arg, value) => value, optional: true },
+  maxSteps: { check: checkNonNegativeInt },
+  validateEvery: { check: checkNonNegativeInt, default: 0 },
+  checkpointEvery: { check: checkNonNegativeInt, default: 0 },
+  checkpointPath: { check: checkPath, optional: true },
+  resumeFrom: { check: checkPath, optional: true },
+  threads: { check: checkPositiveInt, optional: true },
+  distributed: { check: checkDistributed, optional: true },
+  signal: { check: checkSignal, optional: true },
+};

@@ -77,7 +77,8 @@ export function checkNumber(fn: string, arg: string, value: unknown, min = -Infi
 }
 
 /** A number that passes `ok`; both errors say `expected` ('a probability in [0, 1)'). */
-export function checkNumberWhere(fn: string, arg: string, value: unknown, ok: (v: number) => boolean, expected: string): number {
+export function checkNumberWhere(fn: string, arg: string, value: unknown, ok: (v: number) => boolean, expected: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== 'number') throw typeError(fn, arg, expected, describeValue(value));
   if (!ok(value)) throw rangeError(fn, arg, expected, String(value));
   return value;
@@ -122,6 +123,11 @@ export function checkOneOf<T extends string>(fn: string, arg: string, value: unk
     throw (typeof value === 'string' ? rangeError : typeError)(fn, arg, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, describeValue(value));
   }
   return value as T;
+}
+
+export function checkSignal(fn: string, arg: string, value: unknown): AbortSignal {
+  if (!(value instanceof AbortSignal)) throw typeError(fn, arg, 'an AbortSignal', describeValue(value));
+  return value;
 }
 
 export function checkFunction<F>(fn: string, arg: string, value: unknown): F {

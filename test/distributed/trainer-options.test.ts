@@ -23,10 +23,10 @@ describe('Trainer({ distributed })', () => {
   }, 30_000);
 
   it('checks its options before starting a worker', () => {
-    expect(() => new Trainer({ task, maxSteps: 1, distributed: 'gloo' as 'mpi' })).toThrow(/toroid\.Trainer: options\.distributed must be 'mpi' or 'nccl', got "gloo"/);
-    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', timeoutSeconds: 0 } })).toThrow(/options\.distributed\.timeoutSeconds must be a positive number, got number 0/);
-    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', bucketBytes: 1.5 } })).toThrow(/options\.distributed\.bucketBytes must be a positive integer, got number 1\.5/);
-    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', checkEvery: -1 } })).toThrow(/options\.distributed\.checkEvery must be a non-negative integer, got number -1/);
-    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'tcp' as 'mpi' } })).toThrow(/options\.distributed\.engine must be 'mpi' or 'nccl'/);
+    expect(() => new Trainer({ task, maxSteps: 1, distributed: 'gloo' as 'mpi' })).toThrow(/toroid\.Trainer: options\.distributed must be one of 'mpi', 'nccl', got "gloo"/);
+    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', timeoutSeconds: 0 } })).toThrow(/options\.distributed\.timeoutSeconds must be a positive finite number, got 0$/);
+    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', bucketBytes: 1.5 } })).toThrow(/options\.distributed\.bucketBytes must be a positive integer, got 1\.5$/);
+    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'mpi', checkEvery: -1 } })).toThrow(/options\.distributed\.checkEvery must be a non-negative integer, got -1$/);
+    expect(() => new Trainer({ task, maxSteps: 1, distributed: { engine: 'tcp' as 'mpi' } })).toThrow(/options\.distributed\.engine must be one of 'mpi', 'nccl', got "tcp"$/);
   });
 });

@@ -100,10 +100,10 @@ describe('Trainer bad options', () => {
   const cases: Array<[string, unknown, ErrorConstructor, RegExp]> = [
     ['no options', undefined, TypeError, /toroid\.Trainer: options must be an object/],
     ['task missing', { maxSteps: 1 }, TypeError, /toroid\.Trainer: options\.task must be a URL or path/],
-    ['negative maxSteps', { task, maxSteps: -1 }, RangeError, /toroid\.Trainer: options\.maxSteps must be a non-negative integer, got number -1/],
+    ['negative maxSteps', { task, maxSteps: -1 }, RangeError, /toroid\.Trainer: options\.maxSteps must be a non-negative integer, got -1$/],
     ['fractional validateEvery', { task, maxSteps: 1, validateEvery: 1.5 }, RangeError, /options\.validateEvery must be a non-negative integer/],
     ['zero threads', { task, maxSteps: 1, threads: 0 }, RangeError, /options\.threads must be a positive integer/],
-    ['checkpointPath not a string', { task, maxSteps: 1, checkpointPath: 3 }, TypeError, /options\.checkpointPath must be a path string/],
+    ['checkpointPath not a string', { task, maxSteps: 1, checkpointPath: 3 }, TypeError, /options\.checkpointPath must be a file path string, got number 3$/],
     ['signal not an AbortSignal', { task, maxSteps: 1, signal: {} }, TypeError, /options\.signal must be an AbortSignal/],
   ];
   for (const [title, options, type, message] of cases) {
