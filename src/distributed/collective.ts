@@ -1,48 +1,26 @@
-// The collective backend in TypeScript: one process's handle on the engine that
-// joins it to the other ranks, Open MPI for CPU tensors (toroid.node) or NCCL for
-// CUDA tensors (toroid_cuda.node). Both engines are opened by the addon at run
-// time; `initCollective` says exactly what is missing when one cannot start.
+// The collective in TypeScript: one process's handle on the engine that joins it
+// to the other ranks, Open MPI for CPU tensors or NCCL for CUDA tensors. The cpu
+// and cuda backends provide the engines (src/backends/collective.ts); both open
+// their library at run time, and `initCollective` says exactly what is missing
+// when one cannot start.
 //
 //   const c = await initCollective('mpi', { timeoutSeconds: 300 });   // under mpirun
 //   const pending = c.allReduceStart(grads);   // returns at once; the engine works in the background
 //   ...
 //   const summed = pending.wait();             // new tensors: the sums over all ranks
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { addon as cpuAddon, loadError as cpuLoadError, type Addon } from '../backends/native/addon.js';
-import { cudaAddon, cudaUnavailable } from '../backends/cuda/addon.js';
+import { getCollective, type CollectiveEngine, type CollectiveInfo, type CollectiveOps } from '../backends/collective.js';
 import { getBackend } from '../backends/registry.js';
 import type { Backend } from '../backends/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { readLaunchEnv } from './launch-env.js';
 import { rendezvous } from './rendezvous.js';
 
-export type CollectiveEngine = 'mpi' | 'nccl';
+export type { CollectiveEngine, CollectiveInfo } from '../backends/collective.js';
 
 export interface CollectiveOptions {
   /** A collective that has not completed after this long fails the run with an error naming it (default 300 s). */
   timeoutSeconds?: number;
-}
-
-interface CollectiveAddon {
-  distributedAvailable(): { engine: string; available: boolean; why: string };
-  distributedInit(rank: number, worldSize: number, uniqueId: Uint8Array | null, timeoutSeconds: number): CollectiveInfo;
-  distributedUniqueId(): Uint8Array;
-  allReduceStart(tensors: Tensor[]): [number, unknown[]];
-  broadcastStart(tensors: Tensor[], root: number): [number, unknown[]];
-  collectiveWait(ticket: number): void;
-  allReduceHost(values: Float64Array): Float64Array;
-  collectiveBarrier(): void;
-  distributedAbandon(reason: string): void;
-}
-
-export interface CollectiveInfo {
-  engine: CollectiveEngine;
-  /** The engine's own version string, e.g. 'Open MPI v4.1.4'. */
-  version: string;
-  rank: number;
-  worldSize: number;
-  /** Rank among the processes on this machine. */
-  localRank: number;
 }
 
 /** A started all-reduce or broadcast: its outputs are usable after wait(). */
@@ -61,7 +39,7 @@ export class Collective {
   readonly backend: Backend;
 
   /** @internal use initCollective */
-  constructor(private readonly native: CollectiveAddon, info: CollectiveInfo, backend: Backend) {
+  constructor(private readonly native: CollectiveOps, info: CollectiveInfo, backend: Backend) {
     this.engine = info.engine;
     this.version = info.version;
     this.rank = info.rank;
@@ -73,7 +51,7 @@ export class Collective {
   /** Starts outputs[i] = sum over ranks of tensors[i]; every rank must start the same collectives in the same order. */
   allReduceStart(tensors: readonly Tensor[]): PendingCollective {
     this.check('allReduce', tensors);
-    const [ticket, outputs] = this.native.allReduceStart(tensors as Tensor[]);
+    const [ticket, outputs] = this.native.allReduceStart(tensors);
     return this.pending(ticket, outputs, tensors);
   }
 
@@ -81,7 +59,7 @@ export class Collective {
   broadcast(tensors: readonly Tensor[], root = 0): Tensor[] {
     this.check('broadcast', tensors);
     if (!Number.isInteger(root) || root < 0 || root >= this.worldSize) throw rangeError('broadcast', 'root', `a rank in [0, ${this.worldSize})`, describeValue(root));
-    const [ticket, outputs] = this.native.broadcastStart(tensors as Tensor[], root);
+    const [ticket, outputs] = this.native.broadcastStart(tensors, root);
     return this.pending(ticket, outputs, tensors).wait();
   }
 
@@ -91,7 +69,7 @@ export class Collective {
   }
 
   barrier(): void {
-    this.native.collectiveBarrier();
+    this.native.barrier();
   }
 
   /**
@@ -100,7 +78,7 @@ export class Collective {
    * ranks to wait for it until their timeout.
    */
   abandon(reason: string): void {
-    this.native.distributedAbandon(String(reason));
+    this.native.abandon(String(reason));
   }
 
   private check(fn: string, tensors: readonly Tensor[]): void {
@@ -120,7 +98,7 @@ export class Collective {
     return {
       wait: () => {
         if (done !== null) return done;
-        this.native.collectiveWait(ticket);
+        this.native.wait(ticket);
         done = outputs.map((data, i) => Tensor.fromKernel(this.backend, { data, shape: inputs[i]!.shape.slice(), dtype: 'float32' }));
         return done;
       },
@@ -159,28 +137,25 @@ export function initCollective(engine: CollectiveEngine, options: CollectiveOpti
 
 async function start(engine: CollectiveEngine, timeoutSeconds: number): Promise<Collective> {
   const env = readLaunchEnv(engine);
+  const native = requireEngine(engine);
   if (engine === 'mpi') {
-    const native = requireAddon(cpuAddon, () => `the cpu addon did not load (${cpuLoadError ?? 'unknown reason'})`);
-    const info = native.distributedInit(env.rank, env.worldSize, null, timeoutSeconds);
+    const info = native.init(env.rank, env.worldSize, null, timeoutSeconds);
     if (info.worldSize !== env.worldSize) {
       throw new Error(`toroid.distributed: MPI sees ${info.worldSize} ranks but mpirun started ${env.worldSize}: is this process linked against a second MPI library?`);
     }
-    return new Collective(native, info, getBackend('cpu'));
+    return new Collective(native, info, getBackend(native.backend));
   }
-  const native = requireAddon(cudaAddon, () => `the cuda backend is unavailable (${cudaUnavailable ?? 'unknown reason'})`);
-  const id = env.rank === 0 ? native.distributedUniqueId() : undefined;
+  const id = env.rank === 0 ? native.uniqueId() : undefined;
   const shared = await rendezvous({
     rank: env.rank, worldSize: env.worldSize, masterAddr: env.masterAddr!, masterPort: env.masterPort!, timeoutMs: timeoutSeconds * 1000, payload: id,
   });
-  const info = native.distributedInit(env.rank, env.worldSize, shared, timeoutSeconds);
-  return new Collective(native, info, getBackend('cuda'));
+  const info = native.init(env.rank, env.worldSize, shared, timeoutSeconds);
+  return new Collective(native, info, getBackend(native.backend));
 }
 
-function requireAddon(addon: Addon | null, why: () => string): CollectiveAddon {
-  if (addon === null) throw new Error(`toroid.distributed: ${why()}`);
-  const native = addon as unknown as CollectiveAddon;
-  if (typeof native.distributedAvailable !== 'function') throw new Error('toroid.distributed: this build of the addon has no collectives; rebuild it (npm run build:native)');
-  const available = native.distributedAvailable();
-  if (!available.available) throw new Error(`toroid.distributed: '${available.engine}' is not available: ${available.why}`);
+function requireEngine(engine: CollectiveEngine): CollectiveOps {
+  const native = getCollective(engine);
+  const available = native.available();
+  if (!available.available) throw new Error(`toroid.distributed: '${engine}' is not available: ${available.why}`);
   return native;
 }

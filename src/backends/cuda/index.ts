@@ -3,6 +3,8 @@
 // device memory between ops; only toFloat32Array()/toArray() copy back. It is
 // registered below cpu, so existing code keeps its backend until it asks:
 // toroid.setBackend('cuda'), { backend: 'cuda' } on a tensor, or TOROID_BACKEND=cuda.
+// It also provides the 'nccl' collective engine (src/backends/collective.ts).
+import { registerAddonCollective } from '../native/collective.js';
 import { registerAddonBackend } from '../native/kernels.js';
 import { markUnavailable } from '../registry.js';
 import { describeValue, rangeError, typeError } from '../../errors.js';
@@ -14,6 +16,7 @@ export const CUDA_BACKEND = 'cuda';
 
 if (cudaAddon !== null) registerAddonBackend(CUDA_BACKEND, cudaAddon, 0.5);
 else markUnavailable(CUDA_BACKEND, cudaUnavailable ?? 'unknown reason');
+registerAddonCollective('nccl', cudaAddon, CUDA_BACKEND, `the cuda backend is unavailable (${cudaUnavailable ?? 'unknown reason'})`);
 
 function need(fn: string): NonNullable<typeof cudaAddon> {
   if (cudaAddon === null) throw new Error(`toroid.cuda.${fn}: the cuda backend is unavailable: ${cudaUnavailable}`);

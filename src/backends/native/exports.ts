@@ -5,6 +5,7 @@
 // (src/backends/backend.ts) and take its arguments in its order, with attribute
 // objects flattened to plain values and enums as the codes of native/backend.h.
 import { KERNEL_NAMES, type KTensor, type KernelName, type Kernels } from '../backend.js';
+import type { CollectiveOps } from '../collective.js';
 import type { DType } from '../../tensor/dtype.js';
 
 /** A storage handle: the binding's type-tagged external, opaque here. */
@@ -63,19 +64,17 @@ type Holds<C extends true> = C;
 /** Compiles only while the kernel exports and Kernels name the same kernels. */
 export type KernelExportsMatchKernels = Holds<Same<keyof KernelExports, KernelName>>;
 
-/** The collective exports (native/binding/collective_api.cc); the engine is mpi in toroid.node, nccl in toroid_cuda.node. */
+/** The collective exports (native/binding/collective_api.cc): mpi in toroid.node, nccl in toroid_cuda.node; wrapped by collective.ts. */
 export interface CollectiveExports {
   distributedAvailable(): { engine: string; available: boolean; why: string };
-  distributedInit(rank: number, worldSize: number, uniqueId: Uint8Array | null, timeoutSeconds: number): {
-    engine: 'mpi' | 'nccl'; version: string; rank: number; worldSize: number; localRank: number;
-  };
-  distributedUniqueId(): Uint8Array;
-  allReduceStart(tensors: readonly T[]): [ticket: number, outputs: Handle[]];
-  broadcastStart(tensors: readonly T[], root: number): [ticket: number, outputs: Handle[]];
-  collectiveWait(ticket: number): void;
-  allReduceHost(values: Float64Array): Float64Array;
-  collectiveBarrier(): void;
-  distributedAbandon(reason: string): void;
+  distributedInit: CollectiveOps['init'];
+  distributedUniqueId: CollectiveOps['uniqueId'];
+  allReduceStart: CollectiveOps['allReduceStart'];
+  broadcastStart: CollectiveOps['broadcastStart'];
+  collectiveWait: CollectiveOps['wait'];
+  allReduceHost: CollectiveOps['allReduceHost'];
+  collectiveBarrier: CollectiveOps['barrier'];
+  distributedAbandon: CollectiveOps['abandon'];
 }
 
 /** Everything toroid.node exports. */

@@ -1,13 +1,16 @@
 // The cpu backend: a thin adapter from the Kernels interface to the addon.
 // Shapes are computed here (cheaply, in JS); the addon re-validates every
 // argument at its boundary, allocates outputs and runs the C++ kernels in
-// native/cpu/. Registered above the ts backend, so it becomes the default.
-import { addon } from './addon.js';
+// native/cpu/. Registered above the ts backend, so it becomes the default; it
+// also provides the 'mpi' collective engine (src/backends/collective.ts).
+import { addon, loadError } from './addon.js';
+import { registerAddonCollective } from './collective.js';
 import { registerAddonBackend } from './kernels.js';
 
 export const CPU_BACKEND = 'cpu';
 
 if (addon !== null) registerAddonBackend(CPU_BACKEND, addon, 1);
+registerAddonCollective('mpi', addon, CPU_BACKEND, `the cpu addon did not load (${loadError ?? 'unknown reason'})`);
 
 /** The native runtime: BLAS, threads, live native memory; null on the ts backend only. */
 export function nativeInfo(): { blas: string; threads: number; avx512: boolean; liveBytes: number } | null {
