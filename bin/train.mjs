@@ -4,15 +4,10 @@
 // to stop after the current step with a checkpoint, and the loss curve as an SVG
 // next to the checkpoint. `--distributed mpi` (or "distributed" in the config)
 // trains data-parallel with the other ranks that mpirun started (README: "Training
-// on several machines"); only rank 0 prints and writes. The config (JSON):
-//   { "source": "train.de.gz", "target": "train.en.gz", "validSource": "...", "validTarget": "...",
-//     "checkpoint": "run/model.safetensors", "maxSteps": 10000, "validateEvery": 500,
-//     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi",
-//     "task": { "vocabSize": 8000, "batchTokens": 2048, "warmup": 4000, "model": { "dModel": 256, ... } } }
+// on several machines"); only rank 0 prints and writes. The config (JSON) and its
+// checks: src/train/cli-config.ts.
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-
-const KEYS = ['source', 'target', 'validSource', 'validTarget', 'checkpoint', 'maxSteps', 'validateEvery', 'checkpointEvery', 'resume', 'threads', 'distributed', 'task'];
 
 function lossSvg(points) {
   const W = 640, H = 360, L = 60, R = 20, T = 20, B = 40;
@@ -37,14 +32,14 @@ export async function runTrain(argv) {
   const i = argv.indexOf('--config');
   if (i < 0 || argv[i + 1] === undefined) throw new Error('toroid train: --config <file> is required');
   const configPath = path.resolve(argv[i + 1]);
-  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  const parsed = JSON.parse(readFileSync(configPath, 'utf8'));
   const d = argv.indexOf('--distributed');
   if (d >= 0) {
     if (argv[d + 1] !== 'mpi' && argv[d + 1] !== 'nccl') throw new Error(`toroid train: --distributed must be followed by mpi or nccl, got ${JSON.stringify(argv[d + 1] ?? null)}`);
-    config.distributed = argv[d + 1];
+    parsed.distributed = argv[d + 1];
   }
-  for (const key of Object.keys(config)) if (!KEYS.includes(key)) throw new RangeError(`toroid train: config key '${key}' is not one of ${KEYS.join(', ')}`);
-  for (const key of ['source', 'target', 'checkpoint']) if (typeof config[key] !== 'string') throw new TypeError(`toroid train: config.${key} must be a path string, got ${JSON.stringify(config[key])}`);
+  const { resolveTrainCliConfig } = await import('../dist/train/cli-config.js');
+  const config = resolveTrainCliConfig(parsed);
   const base = path.dirname(configPath);
   const abs = (p) => (p === undefined ? undefined : path.resolve(base, p));
   const checkpoint = abs(config.checkpoint);
@@ -63,8 +58,8 @@ export async function runTrain(argv) {
   const resumeFrom = config.resume && existsSync(checkpoint) ? checkpoint : undefined;
   const trainer = new Trainer({
     task: new URL('../dist/train/tasks/translation.js', import.meta.url),
-    taskOptions: { ...(config.task ?? {}), source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
-    maxSteps: config.maxSteps ?? 10000, validateEvery: config.validateEvery ?? 0, checkpointEvery: config.checkpointEvery ?? 1000,
+    taskOptions: { ...config.task, source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
+    maxSteps: config.maxSteps, validateEvery: config.validateEvery, checkpointEvery: config.checkpointEvery,
     checkpointPath: checkpoint, resumeFrom, threads: config.threads, signal: controller.signal, distributed: config.distributed,
   });
   const losses = [];

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describeValue, typeError } from '../errors.js';
 import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveInt, checkSignal } from '../validate/checks.js';
-import { oneOf, positiveFinite, resolveConfig, type Schema } from '../validate/schema.js';
+import { oneOf, positiveFinite, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
 import type { DistributedConfig, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type { ProgressEvent } from './protocol.js';
@@ -215,7 +215,7 @@ interface CheckedOptions {
 
 const OPTIONS: Schema<CheckedOptions> = {
   task: { check: checkTask },
-  taskOptions: { check: (_fn, _arg, value) => value, optional: true },
+  taskOptions: { check: unchecked, optional: true },
   maxSteps: { check: checkNonNegativeInt },
   validateEvery: { check: checkNonNegativeInt, default: 0 },
   checkpointEvery: { check: checkNonNegativeInt, default: 0 },

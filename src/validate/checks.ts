@@ -171,17 +171,22 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
 
+export function checkObject(fn: string, arg: string, value: unknown): Record<string, unknown> {
+  if (!isPlainObject(value)) throw typeError(fn, arg, 'an object', describeValue(value));
+  return value;
+}
+
 /**
  * An options object (undefined -> {}). With `known`, a key outside it (a misspelled
  * option) is a RangeError that names it.
  */
 export function checkOptions(fn: string, options: unknown, known?: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
-  if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
+  const o = checkObject(fn, 'options', options);
   if (known !== undefined) {
-    for (const key of Object.keys(options)) {
+    for (const key of Object.keys(o)) {
       if (!known.includes(key)) throw rangeError(fn, 'options', `one of { ${known.join(', ')} }`, `unknown option '${key}'`);
     }
   }
-  return options;
+  return o;
 }

@@ -86,3 +86,6 @@ export function sizes<K extends string>(...keys: K[]): Record<K, Field<number, u
   for (const key of keys) fields[key] = { check: checkPositiveInt };
   return fields;
 }
+
+/** A field checked elsewhere (passed on as it is). */
+export const unchecked: Check<unknown> = (_fn, _arg, value) => value;

@@ -51,9 +51,9 @@ describe.skipIf(!built)('toroid train --config (needs dist/: npm run build:ts)',
   it('a config with an unknown key or a missing path fails clearly', () => {
     const bad = run({ source: 'a', target: 'b', checkpoint: 'c.safetensors', epochs: 3 });
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/config key 'epochs' is not one of/);
+    expect(bad.stderr).toMatch(/toroid\.train: config must be an object with keys among \{ .* \}, got unknown key 'epochs'/);
     const missing = run({ source: 'a', checkpoint: 'c.safetensors' });
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/config\.target must be a path string/);
+    expect(missing.stderr).toMatch(/toroid\.train: config\.target must be a file path string, got undefined/);
   });
 });

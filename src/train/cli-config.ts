@@ -1,0 +1,45 @@
+// The config file of `toroid train --config <file>` (bin/train.mjs), described once:
+//   { "source": "train.de.gz", "target": "train.en.gz", "validSource": "...", "validTarget": "...",
+//     "checkpoint": "run/model.safetensors", "maxSteps": 10000, "validateEvery": 500,
+//     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi",
+//     "task": { "vocabSize": 8000, "batchTokens": 2048, "warmup": 4000, "model": { "dModel": 256, ... } } }
+// Paths are relative to the config file; `distributed` is checked by the Trainer.
+import { checkBoolean, checkNonNegativeInt, checkObject, checkPath, checkPositiveInt } from '../validate/checks.js';
+import { resolveConfig, unchecked, type Schema } from '../validate/schema.js';
+
+export interface TrainCliConfig {
+  source: string;
+  target: string;
+  validSource: string | undefined;
+  validTarget: string | undefined;
+  checkpoint: string;
+  maxSteps: number;
+  validateEvery: number;
+  checkpointEvery: number;
+  /** Continue from the checkpoint when it exists. */
+  resume: boolean;
+  threads: number | undefined;
+  distributed: unknown;
+  /** The translation task's options (src/train/tasks/translation.ts). */
+  task: Record<string, unknown>;
+}
+
+const CONFIG: Schema<TrainCliConfig> = {
+  source: { check: checkPath },
+  target: { check: checkPath },
+  validSource: { check: checkPath, optional: true },
+  validTarget: { check: checkPath, optional: true },
+  checkpoint: { check: checkPath },
+  maxSteps: { check: checkNonNegativeInt, default: 10000 },
+  validateEvery: { check: checkNonNegativeInt, default: 0 },
+  checkpointEvery: { check: checkNonNegativeInt, default: 1000 },
+  resume: { check: checkBoolean, default: false },
+  threads: { check: checkPositiveInt, optional: true },
+  distributed: { check: unchecked, optional: true },
+  task: { check: checkObject, default: () => ({}) },
+};
+
+/** Check a parsed config file and fill in the defaults: `toroid.train: config.<key> must be ..., got ...`. */
+export function resolveTrainCliConfig(config: unknown): TrainCliConfig {
+  return resolveConfig('train', 'config', config, CONFIG);
+}
