@@ -5,7 +5,7 @@ import './backends/cuda/index.js';
 import { applyBackendFromEnv } from './backends/registry.js';
 
 export { Tensor, type NestedArray } from './tensor/tensor.js';
-export type { DType, TypedArray } from './tensor/dtype.js';
+export type { DType, TypedArray } from './util/dtype.js';
 export { tensor, zeros, ones, full, rand, randn, type TensorOptions, type FromArrayOptions } from './tensor/create.js';
 export { tidy, keep } from './tensor/scope.js';
 export { memory, type MemoryInfo } from './tensor/storage.js';

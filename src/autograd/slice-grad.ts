@@ -4,7 +4,7 @@
 // instead of each becoming a full-size tensor of zeros that is then added to the others
 // (3 fills, 3 copies and 2 additions of the whole gradient for a q/k/v split).
 import { Tensor } from '../tensor/tensor.js';
-import { sizeOf } from '../tensor/shape.js';
+import { sizeOf } from '../util/shape.js';
 
 export interface SlicePiece {
   start: number;

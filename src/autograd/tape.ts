@@ -6,7 +6,7 @@
 // Which inputs need a gradient is decided when the op is recorded: backward
 // functions never consult the caller's tensor handles, which may be disposed.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { sameShape } from '../tensor/shape.js';
+import { sameShape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
 import { accumulate, onesLike } from '../ops/grad-helpers.js';

@@ -6,7 +6,7 @@
 // Shape alphabet: B batch, T time (Tq, Tk), C width, h heads, hkv key/value
 // heads, d head size, N rows, V vocab. Every kernel returns new storage and
 // never mutates its inputs, except adamwStep, which updates in place.
-import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from '../util/dtype.js';
 
 /** What a kernel sees of a tensor: an opaque storage handle plus shape and dtype. */
 export interface KTensor {

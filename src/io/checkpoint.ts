@@ -3,7 +3,7 @@
 import { getBackend } from '../backends/registry.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { fromHost } from '../tensor/create.js';
-import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from '../util/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
 import { readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './safetensors.js';

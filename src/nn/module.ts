@@ -35,8 +35,8 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { load, save, type SaveOptions } from '../io/checkpoint.js';
 import { checkBoolean, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
-import { isFloatDType } from '../tensor/dtype.js';
-import { sameShape } from '../tensor/shape.js';
+import { isFloatDType } from '../util/dtype.js';
+import { sameShape } from '../util/shape.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { copyInto } from './parameter.js';

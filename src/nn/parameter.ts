@@ -12,7 +12,7 @@ import { checkOptions } from '../validate/checks.js';
 import { nextRng } from '../random/generator.js';
 import { PhiloxStream } from '../random/philox.js';
 import { tensor } from '../tensor/create.js';
-import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../tensor/dtype.js';
+import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../util/dtype.js';
 import { keep } from '../tensor/scope.js';
 import type { Storage } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';

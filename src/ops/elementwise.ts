@@ -2,7 +2,7 @@
 import type { BinaryOp } from '../backends/backend.js';
 import { describeShape, rangeError, typeError, describeValue } from '../errors.js';
 import { needsGrad, record } from '../autograd/tape.js';
-import { broadcastShapes } from '../tensor/shape.js';
+import { broadcastShapes } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './grad-helpers.js';
 import { checkCompatible, checkNumber, checkTensor } from '../validate/checks.js';

@@ -1,6 +1,6 @@
 // Small tensor utilities the tape and the backward functions share.
 import { Tensor } from '../tensor/tensor.js';
-import { sameShape } from '../tensor/shape.js';
+import { sameShape } from '../util/shape.js';
 
 /** a + b, consuming both. */
 export function accumulate(a: Tensor, b: Tensor): Tensor {

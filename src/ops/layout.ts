@@ -2,8 +2,8 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { SliceGrad } from '../autograd/slice-grad.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { DTYPES, type DType } from '../tensor/dtype.js';
-import { normalizeAxis, sizeOf } from '../tensor/shape.js';
+import { DTYPES, type DType } from '../util/dtype.js';
+import { normalizeAxis, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkTensor } from '../validate/checks.js';
 

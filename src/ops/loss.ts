@@ -2,7 +2,7 @@
 import type { CrossEntropyAttrs, Reduction } from '../backends/backend.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
-import { sameShape, sizeOf } from '../tensor/shape.js';
+import { sameShape, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkCompatible, checkInteger, checkNumber, checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
 

@@ -1,7 +1,7 @@
 // matmul (torch.matmul semantics for rank >= 2) and linear (x W^T + b).
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
-import { broadcastShapes, sizeOf } from '../tensor/shape.js';
+import { broadcastShapes, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from './grad-helpers.js';
 import { checkCompatible, checkTensor, describeTensor } from '../validate/checks.js';

@@ -1,7 +1,7 @@
 // F.layerNorm and F.rmsNorm over the trailing `normalizedShape` dims.
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
-import { sameShape, sizeOf } from '../tensor/shape.js';
+import { sameShape, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkCompatible, checkNormalizedShape, checkNumber, checkTensor } from '../validate/checks.js';
 

@@ -1,6 +1,6 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeValue, typeError, rangeError } from '../errors.js';
-import { normalizeAxis, sizeOf } from '../tensor/shape.js';
+import { normalizeAxis, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkTensor } from '../validate/checks.js';
 

@@ -1,5 +1,5 @@
 import { needsGrad, record } from '../autograd/tape.js';
-import { normalizeAxis } from '../tensor/shape.js';
+import { normalizeAxis } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { rangeError } from '../errors.js';
 import { checkTensor } from '../validate/checks.js';

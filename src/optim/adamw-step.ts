@@ -1,7 +1,7 @@
 // One fused AdamW update over many parameters (the kernel the optimizers build on).
 import type { AdamWAttrs } from '../backends/backend.js';
 import { describeShape, rangeError, typeError, describeValue } from '../errors.js';
-import { sameShape } from '../tensor/shape.js';
+import { sameShape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkInteger, checkNumber, checkTensor } from '../validate/checks.js';
 

@@ -29,7 +29,7 @@ import { noGrad } from '../autograd/tape.js';
 import { checkOptions } from '../validate/checks.js';
 import { tensor as makeTensor } from '../tensor/create.js';
 import { keep } from '../tensor/scope.js';
-import { sameShape } from '../tensor/shape.js';
+import { sameShape } from '../util/shape.js';
 import type { Storage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 

@@ -5,8 +5,8 @@ import { getBackend } from '../backends/registry.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { nextRng } from '../random/generator.js';
 import { PhiloxStream } from '../random/philox.js';
-import { allocArray, bytesPerElement, DTYPES, dtypeOfArray, type DType, type TypedArray } from './dtype.js';
-import { checkShapeArg, sizeOf } from './shape.js';
+import { allocArray, bytesPerElement, DTYPES, dtypeOfArray, type DType, type TypedArray } from '../util/dtype.js';
+import { checkShapeArg, sizeOf } from '../util/shape.js';
 import { Storage } from './storage.js';
 import { Tensor, type NestedArray } from './tensor.js';
 

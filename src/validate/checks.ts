@@ -6,7 +6,7 @@
 // A `fallback` argument, where a check has one, is returned for an undefined value.
 import type { Backend } from '../backends/backend.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import type { DType } from '../tensor/dtype.js';
+import type { DType } from '../util/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64'];

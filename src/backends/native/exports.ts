@@ -6,7 +6,7 @@
 // objects flattened to plain values and enums as the codes of native/backend.h.
 import { KERNEL_NAMES, type KTensor, type KernelName, type Kernels } from '../backend.js';
 import type { CollectiveOps } from '../collective.js';
-import type { DType } from '../../tensor/dtype.js';
+import type { DType } from '../../util/dtype.js';
 
 /** A storage handle: the binding's type-tagged external, opaque here. */
 export type Handle = unknown;

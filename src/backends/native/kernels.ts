@@ -6,8 +6,8 @@
 // and runs its kernels.
 import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, Kernels } from '../backend.js';
 import { registerBackend, registerKernel } from '../registry.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { broadcastShapes, sizeOf } from '../../tensor/shape.js';
+import type { DType, TypedArray } from '../../util/dtype.js';
+import { broadcastShapes, sizeOf } from '../../util/shape.js';
 import type { Addon, Handle } from './exports.js';
 
 const CAUSAL = { none: 0, 'top-left': 1, 'bottom-right': 2 } as const;

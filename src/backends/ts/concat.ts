@@ -1,8 +1,8 @@
 // narrow (a slice along one axis) and cat (join along one axis): copies of
 // contiguous runs. x viewed as [outer, axisLen, inner].
 import type { KResult, KTensor } from '../backend.js';
-import { allocArray, type TypedArray } from '../../tensor/dtype.js';
-import { sizeOf } from '../../tensor/shape.js';
+import { allocArray, type TypedArray } from '../../util/dtype.js';
+import { sizeOf } from '../../util/shape.js';
 
 function split(shape: readonly number[], axis: number): { outer: number; inner: number } {
   return { outer: sizeOf(shape.slice(0, axis)), inner: sizeOf(shape.slice(axis + 1)) };

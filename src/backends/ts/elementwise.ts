@@ -1,7 +1,7 @@
 // Broadcasting binary ops, scale, fill and cast.
 import type { BinaryOp, KResult, KTensor } from '../backend.js';
-import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
-import { broadcastShapes, sizeOf } from '../../tensor/shape.js';
+import { allocArray, type DType, type TypedArray } from '../../util/dtype.js';
+import { broadcastShapes, sizeOf } from '../../util/shape.js';
 import { broadcastIndex, output, values } from './util.js';
 
 export function binary(a: KTensor, b: KTensor, op: BinaryOp): KResult {

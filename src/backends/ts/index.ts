@@ -1,7 +1,7 @@
 // The pure-TypeScript backend: the numerical reference every other backend is
 // tested against, and the "pure JS" baseline in benchmarks. Storage is a typed array.
-import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocArray } from '../../tensor/dtype.js';
+import type { DType, TypedArray } from '../../util/dtype.js';
+import { allocArray } from '../../util/dtype.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import { activationBackward, activationForward, swigluBackward, swigluForward } from './activation.js';
 import { adamwStep } from './adamw.js';

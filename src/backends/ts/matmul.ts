@@ -1,6 +1,6 @@
 // y [...batch, M, N] = op(a) x op(b) (+ bias [N]); op transposes the last two dims.
 import type { KTensor, KResult } from '../backend.js';
-import { broadcastShapes, sizeOf } from '../../tensor/shape.js';
+import { broadcastShapes, sizeOf } from '../../util/shape.js';
 import { broadcastIndex, output, values } from './util.js';
 
 export function matmul(a: KTensor, b: KTensor, transA: boolean, transB: boolean, bias: KTensor | null): KResult {

@@ -1,6 +1,6 @@
 // sum over axes, and its adjoint broadcastTo; permute copies into a new layout.
 import type { KResult, KTensor } from '../backend.js';
-import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { sizeOf, stridesOf } from '../../util/shape.js';
 import { broadcastIndex, output, values } from './util.js';
 
 export function sum(x: KTensor, axes: readonly number[], keepDims: boolean): KResult {

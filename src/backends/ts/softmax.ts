@@ -1,6 +1,6 @@
 // Softmax and log-softmax along one axis, viewed as [outer, dim, inner].
 import type { KResult, KTensor } from '../backend.js';
-import { splitAt } from '../../tensor/shape.js';
+import { splitAt } from '../../util/shape.js';
 import { output, values } from './util.js';
 
 export function softmaxForward(x: KTensor, axis: number, log: boolean): KResult {

@@ -1,7 +1,7 @@
 // Helpers for the reference kernels: typed-array access and broadcast indexing.
 import type { KResult, KTensor } from '../backend.js';
-import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
-import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { allocArray, type DType, type FloatArray, type TypedArray } from '../../util/dtype.js';
+import { sizeOf, stridesOf } from '../../util/shape.js';
 
 export function values<T extends TypedArray = FloatArray>(t: KTensor): T {
   return t.data as T;
