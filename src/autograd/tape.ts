@@ -9,7 +9,7 @@ import { describeShape, describeValue, rangeError, typeError } from '../errors.j
 import { sameShape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
-import { accumulate, onesLike } from '../ops/grad-helpers.js';
+import { accumulate, onesLike } from './grad-helpers.js';
 import { SliceGrad, toTensor, type Grad } from './slice-grad.js';
 
 let gradEnabled = true;

@@ -4,7 +4,7 @@ import { describeShape, rangeError, typeError, describeValue } from '../errors.j
 import { needsGrad, record } from '../autograd/tape.js';
 import { broadcastShapes } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { sumToShape } from './grad-helpers.js';
+import { sumToShape } from '../autograd/grad-helpers.js';
 import { checkCompatible, checkNumber, checkTensor } from '../validate/checks.js';
 
 function scalarLike(t: Tensor, value: number): Tensor {

@@ -3,7 +3,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
 import { broadcastShapes, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { sumToShape } from './grad-helpers.js';
+import { sumToShape } from '../autograd/grad-helpers.js';
 import { checkCompatible, checkTensor, describeTensor } from '../validate/checks.js';
 
 /** a [..., M, K] @ b [..., K, N] -> [..., M, N]; leading dims broadcast. */
