@@ -19,7 +19,8 @@ import { noGrad } from '../autograd/tape.js';
 import { describeValue, rangeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkFinite, checkKnown, checkPositive, checkSeq2Seq, enterEval, logSoftmaxRow } from './common.js';
+import { checkNumberWhere, checkOptions, checkPositiveInt } from '../validate/checks.js';
+import { checkSeq2Seq, enterEval, logSoftmaxRow } from './common.js';
 import { resolveSeq2Seq, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions } from './greedy.js';
 import { seq2seqStepper, type StepFunction } from './step.js';
 
@@ -222,19 +223,19 @@ export function beamSearchWith(step: StepFunction, options: BeamSearchWithOption
 const CORE_KEYS = ['batch', 'vocabSize', 'beam', 'maxLen', 'lengthPenalty', 'nBest', 'bos', 'eos', 'banned'] as const;
 
 function checkBeamCore(fn: string, options: unknown): BeamCoreOptions {
-  const o = checkKnown(fn, options, CORE_KEYS);
-  const vocabSize = checkPositive(fn, 'options.vocabSize', o.vocabSize);
-  const id = (arg: string, v: unknown, fallback: number): number => checkFinite(fn, `options.${arg}`, v, fallback, (x) => Number.isInteger(x) && x >= 0 && x < vocabSize, `a token id in [0, ${vocabSize})`);
-  const beam = checkPositive(fn, 'options.beam', o.beam, 4);
-  const nBest = checkPositive(fn, 'options.nBest', o.nBest, 1);
+  const o = checkOptions(fn, options, CORE_KEYS);
+  const vocabSize = checkPositiveInt(fn, 'options.vocabSize', o.vocabSize);
+  const id = (arg: string, v: unknown, fallback: number): number => checkNumberWhere(fn, `options.${arg}`, v, (x) => Number.isInteger(x) && x >= 0 && x < vocabSize, `a token id in [0, ${vocabSize})`, fallback);
+  const beam = checkPositiveInt(fn, 'options.beam', o.beam, 4);
+  const nBest = checkPositiveInt(fn, 'options.nBest', o.nBest, 1);
   if (nBest > beam) throw rangeError(fn, 'options.nBest', `at most beam=${beam}`, String(nBest));
   const banned = o.banned ?? [];
   if (!Array.isArray(banned)) throw new TypeError(`toroid.${fn}: options.banned must be an array of token ids, got ${typeof banned}`);
   banned.forEach((b, i) => id(`banned[${i}]`, b, 0));
   return {
-    batch: checkPositive(fn, 'options.batch', o.batch, 1), vocabSize, beam,
-    maxLen: checkPositive(fn, 'options.maxLen', o.maxLen),
-    lengthPenalty: checkFinite(fn, 'options.lengthPenalty', o.lengthPenalty, 0.6, Number.isFinite, 'a finite number'),
+    batch: checkPositiveInt(fn, 'options.batch', o.batch, 1), vocabSize, beam,
+    maxLen: checkPositiveInt(fn, 'options.maxLen', o.maxLen),
+    lengthPenalty: checkNumberWhere(fn, 'options.lengthPenalty', o.lengthPenalty, Number.isFinite, 'a finite number', 0.6),
     nBest, bos: id('bos', o.bos, 1), eos: id('eos', o.eos, 2), banned: banned as number[],
   };
 }
@@ -257,9 +258,9 @@ export interface ResolvedBeam {
 }
 
 export function resolveBeam(fn: string, opts: Record<string, unknown>): ResolvedBeam {
-  const beam = checkPositive(fn, 'options.beam', opts.beam, 4);
-  const alpha = checkFinite(fn, 'options.lengthPenalty', opts.lengthPenalty, 0.6, Number.isFinite, 'a finite number');
-  const nBest = checkPositive(fn, 'options.nBest', opts.nBest, 1);
+  const beam = checkPositiveInt(fn, 'options.beam', opts.beam, 4);
+  const alpha = checkNumberWhere(fn, 'options.lengthPenalty', opts.lengthPenalty, Number.isFinite, 'a finite number', 0.6);
+  const nBest = checkPositiveInt(fn, 'options.nBest', opts.nBest, 1);
   if (nBest > beam) throw rangeError(fn, 'options.nBest', `at most beam=${beam}`, String(nBest));
   return { beam, alpha, nBest };
 }
@@ -267,7 +268,7 @@ export function resolveBeam(fn: string, opts: Record<string, unknown>): Resolved
 /** Build the model-backed BeamRun of a resolved call (the caller disposes `dispose`). */
 export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unknown, options: unknown): { run: BeamRun; dispose(): void } {
   checkSeq2Seq(fn, model);
-  const opts = checkKnown(fn, options, [...BEAM_KEYS, 'signal']);
+  const opts = checkOptions(fn, options, [...BEAM_KEYS, 'signal']);
   const b = resolveBeam(fn, opts);
   const r = resolveSeq2Seq(fn, model, src, opts);
   const restore = enterEval(model);
@@ -301,7 +302,7 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
  */
 export function beamSearch(model: Seq2SeqTransformer, src: Tensor | ArrayLike<number> | readonly ArrayLike<number>[], options?: BeamSearchOptions): BeamHypothesis[][] {
   const fn = 'decode.beamSearch';
-  checkKnown(fn, options, BEAM_KEYS);
+  checkOptions(fn, options, BEAM_KEYS);
   const { run, dispose } = seq2seqBeamRun(model, fn, src, options);
   try {
     while (!run.stepOnce());

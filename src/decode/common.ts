@@ -31,40 +31,11 @@ export function modelDevice(model: GPT | Seq2SeqTransformer): string {
   return model instanceof GPT ? model.lmHead.weight.device : model.generator.weight.device;
 }
 
-export function checkPositive(fn: string, arg: string, value: unknown, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a positive integer', describeValue(value));
-  if (!Number.isInteger(value) || value < 1) throw rangeError(fn, arg, 'a positive integer', String(value));
-  return value;
-}
-
-export function checkFinite(fn: string, arg: string, value: unknown, fallback: number, ok: (v: number) => boolean, expected: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(fn, arg, expected, describeValue(value));
-  if (!ok(value)) throw rangeError(fn, arg, expected, String(value));
-  return value;
-}
-
 export function checkTokenId(fn: string, arg: string, value: unknown, fallback: number | null, vocab: number): number {
   if (value === undefined && fallback !== null) value = fallback;
   if (typeof value !== 'number') throw typeError(fn, arg, `a token id in [0, ${vocab})`, describeValue(value));
   if (!Number.isInteger(value) || value < 0 || value >= vocab) throw rangeError(fn, arg, `a token id in [0, ${vocab})`, String(value));
   return value;
-}
-
-export function checkSignal(fn: string, value: unknown): AbortSignal | null {
-  if (value === undefined || value === null) return null;
-  if (!(value instanceof AbortSignal)) throw typeError(fn, 'options.signal', 'an AbortSignal', describeValue(value));
-  return value;
-}
-
-export function checkKnown(fn: string, options: unknown, known: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw rangeError(fn, 'options', `an object with keys among { ${known.join(', ')} }`, `unknown key '${key}'`);
-  }
-  return options as Record<string, unknown>;
 }
 
 /** Token-id rows as plain arrays; checks the ids against the vocabulary. */

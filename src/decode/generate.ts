@@ -12,8 +12,8 @@ import { GPT } from '../nn/gpt.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { seq2seqBeamRun, BEAM_KEYS, type BeamHypothesis, type BeamSearchOptions } from './beam.js';
-import { checkOneOf } from '../validate/checks.js';
-import { checkKnown, checkModel, checkPositive, checkSignal, checkTokenId, enterEval, idsTensor, yieldToEventLoop } from './common.js';
+import { checkOneOf, checkOptions, checkPositiveInt, checkSignal } from '../validate/checks.js';
+import { checkModel, checkTokenId, enterEval, idsTensor, yieldToEventLoop } from './common.js';
 import { argmax, resolveSeq2Seq, SEQ2SEQ_KEYS, TokenRun, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
 import { applyRepetitionPenalty, resolveSampling, SAMPLING_KEYS, samplingPicker, type SamplingOptions } from './sampling.js';
 import { gptStepper, seq2seqStepper, type Stepper } from './step.js';
@@ -59,11 +59,11 @@ function picker(fn: string, opts: Record<string, unknown>): TokenPicker {
 function prepare(fn: string, model: unknown, input: unknown, options: unknown): Prepared {
   const m = checkModel(fn, model);
   if (m instanceof GPT) {
-    const opts = checkKnown(fn, options, GPT_KEYS);
+    const opts = checkOptions(fn, options, GPT_KEYS);
     const c = m.config;
-    const maxNew = checkPositive(fn, 'options.maxNewTokens', opts.maxNewTokens);
+    const maxNew = checkPositiveInt(fn, 'options.maxNewTokens', opts.maxNewTokens);
     const eos = opts.eos === undefined ? null : checkTokenId(fn, 'options.eos', opts.eos, null, c.vocabSize);
-    const signal = checkSignal(fn, opts.signal);
+    const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
     const pick = picker(fn, opts);
     const { ids, rows, owned } = idsTensor(fn, 'prompt', input, c.vocabSize, m.lmHead.weight.device, null);
     if (owned) ids.dispose();
@@ -82,8 +82,8 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       release() {},
     };
   }
-  const opts = checkKnown(fn, options, S2S_KEYS);
-  const signal = checkSignal(fn, opts.signal);
+  const opts = checkOptions(fn, options, S2S_KEYS);
+  const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
   const pick = picker(fn, opts);
   const r = resolveSeq2Seq(fn, m, input, opts);
   return {
@@ -159,8 +159,8 @@ export function generateSync(model: GPT | Seq2SeqTransformer, input: TokenInput,
 /** beamSearch without blocking the event loop; an abort resolves with the best hypotheses so far. */
 export async function generateBeam(model: Seq2SeqTransformer, src: TokenInput, options?: GenerateBeamOptions): Promise<BeamHypothesis[][]> {
   const fn = 'decode.generateBeam';
-  const opts = checkKnown(fn, options, [...BEAM_KEYS, 'signal']);
-  const signal = checkSignal(fn, opts.signal);
+  const opts = checkOptions(fn, options, [...BEAM_KEYS, 'signal']);
+  const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
   const { run, dispose } = seq2seqBeamRun(model, fn, src, options);
   try {
     await drive(run, signal);

@@ -3,9 +3,9 @@
 import { noGrad } from '../autograd/tape.js';
 import { describeShape, rangeError, typeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
-import { checkTensor } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkKnown, checkPositive, checkSeq2Seq, checkTokenId, enterEval, idsTensor } from './common.js';
+import { checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkSeq2Seq, checkTokenId, enterEval, idsTensor } from './common.js';
 import { seq2seqStepper, type StepFunction } from './step.js';
 
 /**
@@ -141,7 +141,7 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
   const m = checkSeq2Seq(fn, model);
   const c = m.config;
   const V = c.tgtVocab;
-  const maxLen = checkPositive(fn, 'options.maxLen', opts.maxLen, c.maxLen);
+  const maxLen = checkPositiveInt(fn, 'options.maxLen', opts.maxLen, c.maxLen);
   if (maxLen > c.maxLen) throw rangeError(fn, 'options.maxLen', `at most the model's maxLen=${c.maxLen}`, String(maxLen));
   const bos = checkTokenId(fn, 'options.bos', opts.bos, 1, V);
   const eos = checkTokenId(fn, 'options.eos', opts.eos, 2, V);
@@ -189,7 +189,7 @@ export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDe
  */
 export function greedyDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<number> | readonly ArrayLike<number>[], options?: Seq2SeqDecodeOptions): Int32Array[] {
   const fn = 'decode.greedyDecode';
-  const opts = checkKnown(fn, options, SEQ2SEQ_KEYS);
+  const opts = checkOptions(fn, options, SEQ2SEQ_KEYS);
   const r = resolveSeq2Seq(fn, model, src, opts);
   return runSeq2SeqTokens(model, r, (logits) => argmax(logits));
 }

@@ -13,7 +13,7 @@ import { rangeError, typeError } from '../errors.js';
 import { describeValue } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkFinite, checkKnown } from './common.js';
+import { checkNumberWhere, checkOptions } from '../validate/checks.js';
 import { resolveSeq2Seq, runSeq2SeqTokens, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
 
 export interface SamplingOptions {
@@ -44,10 +44,10 @@ export interface ResolvedSampling {
 export const SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'repetitionPenalty', 'seed'] as const;
 
 export function resolveSampling(fn: string, opts: Record<string, unknown>): ResolvedSampling {
-  const temperature = checkFinite(fn, 'options.temperature', opts.temperature, 1, (v) => v > 0 && Number.isFinite(v), 'a positive finite number');
-  const topK = checkFinite(fn, 'options.topK', opts.topK, 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0 = off)');
-  const topP = checkFinite(fn, 'options.topP', opts.topP, 1, (v) => v > 0 && v <= 1, 'a number in (0, 1]');
-  const repetitionPenalty = checkFinite(fn, 'options.repetitionPenalty', opts.repetitionPenalty, 1, (v) => v > 0 && Number.isFinite(v), 'a positive finite number');
+  const temperature = checkNumberWhere(fn, 'options.temperature', opts.temperature, (v) => v > 0 && Number.isFinite(v), 'a positive finite number', 1);
+  const topK = checkNumberWhere(fn, 'options.topK', opts.topK, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0 = off)', 0);
+  const topP = checkNumberWhere(fn, 'options.topP', opts.topP, (v) => v > 0 && v <= 1, 'a number in (0, 1]', 1);
+  const repetitionPenalty = checkNumberWhere(fn, 'options.repetitionPenalty', opts.repetitionPenalty, (v) => v > 0 && Number.isFinite(v), 'a positive finite number', 1);
   let seed: bigint | null = null;
   if (opts.seed !== undefined) {
     if (typeof opts.seed !== 'number' && typeof opts.seed !== 'bigint') throw typeError(fn, 'options.seed', 'a non-negative integer (number or bigint)', describeValue(opts.seed));
@@ -164,7 +164,7 @@ export interface Seq2SeqSampleOptions extends Seq2SeqDecodeOptions, SamplingOpti
  */
 export function sampleDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<number> | readonly ArrayLike<number>[], options?: Seq2SeqSampleOptions): Int32Array[] {
   const fn = 'decode.sampleDecode';
-  const opts = checkKnown(fn, options, [...SEQ2SEQ_KEYS, ...SAMPLING_KEYS]);
+  const opts = checkOptions(fn, options, [...SEQ2SEQ_KEYS, ...SAMPLING_KEYS]);
   const s = resolveSampling(fn, opts);
   const r = resolveSeq2Seq(fn, model, src, opts);
   return runSeq2SeqTokens(model, r, samplingPicker(s));

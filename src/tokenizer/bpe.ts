@@ -37,7 +37,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { checkBoolean, checkInteger, checkPath, isPlainObject } from '../validate/checks.js';
+import { checkBoolean, checkInteger, checkKnownKeys, checkPath, isPlainObject } from '../validate/checks.js';
 import { applyMerges, PAIR_KEY } from './merge.js';
 import { isWordRun, joinWords, splitWords } from './pretokenize.js';
 
@@ -432,9 +432,7 @@ function parseOptionFields(fn: string, prefix: string, o: Record<string, unknown
 
 function parseTrainOptions(fn: string, options: unknown): BPEOptions {
   if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object with vocabSize', describeValue(options));
-  for (const k of Object.keys(options)) {
-    if (!TRAIN_KEYS.includes(k)) throw rangeError(fn, 'options', `an object with keys among ${TRAIN_KEYS.join(', ')}`, `unknown key ${JSON.stringify(k)}`);
-  }
+  checkKnownKeys(fn, 'options', options, TRAIN_KEYS);
   return parseOptionFields(fn, 'options', options, false);
 }
 

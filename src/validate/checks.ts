@@ -176,17 +176,17 @@ export function checkObject(fn: string, arg: string, value: unknown): Record<str
   return value;
 }
 
-/**
- * An options object (undefined -> {}). With `known`, a key outside it (a misspelled
- * option) is a RangeError that names it.
- */
+/** A key outside `known` (a misspelled option or config key) is a RangeError that names it. */
+export function checkKnownKeys(fn: string, arg: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw rangeError(fn, arg, `an object with keys among { ${known.join(', ')} }`, `unknown key '${key}'`);
+  }
+}
+
+/** An options object (undefined -> {}); with `known`, its keys are checked by checkKnownKeys. */
 export function checkOptions(fn: string, options: unknown, known?: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
   const o = checkObject(fn, 'options', options);
-  if (known !== undefined) {
-    for (const key of Object.keys(o)) {
-      if (!known.includes(key)) throw rangeError(fn, 'options', `one of { ${known.join(', ')} }`, `unknown option '${key}'`);
-    }
-  }
+  if (known !== undefined) checkKnownKeys(fn, 'options', o, known);
   return o;
 }

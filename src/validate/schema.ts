@@ -7,7 +7,7 @@
 //   toroid.GPT: config must be an object with keys among { vocabSize, ... }, got unknown key 'n_layer'
 //   toroid.GPT: config.nHead must be a divisor of nEmbd=16, got 3
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkNumberWhere, checkOneOf, checkPositiveInt, isPlainObject } from './checks.js';
+import { checkKnownKeys, checkNumberWhere, checkOneOf, checkPositiveInt, isPlainObject } from './checks.js';
 
 /** Checks one given value (a field's arg is `<arg>.<key>`) and returns it, or throws in the one format. */
 export type Check<T> = (fn: string, arg: string, value: unknown) => T;
@@ -39,9 +39,7 @@ export function resolveConfig<C>(fn: string, arg: string, value: unknown, schema
     const required = keys.filter((k) => schema[k].default === undefined && schema[k].optional === undefined);
     throw typeError(fn, arg, `an object { ${[...required, '...'].join(', ')} }`, describeValue(value));
   }
-  for (const key of Object.keys(value)) {
-    if (!(keys as string[]).includes(key)) throw rangeError(fn, arg, `an object with keys among { ${keys.join(', ')} }`, `unknown key '${key}'`);
-  }
+  checkKnownKeys(fn, arg, value, keys);
   const c = {} as C;
   for (const key of keys) {
     const field = schema[key];

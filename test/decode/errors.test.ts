@@ -177,7 +177,7 @@ describeEachBackend('decode: bad arguments', (backend) => {
     throwsLike(() => s2s.decodeCached(tgt, { offset: 1, self: [null, null], cross }), RangeError, /options\.self\[0\] must be a cache of offset=1 positions, got 0/);
     throwsLike(() => s2s.decodeCached(tgt, { offset: 0, self: [null], cross }), RangeError, /options\.self must be an array of 2 caches/);
     throwsLike(() => s2s.decodeCached(tgt, { offset: 0, self: [null, null], cross: [] }), RangeError, /options\.cross must be an array of 2 cross keys\/values/);
-    throwsLike(() => s2s.decodeCached(tgt, { offset: 0, self: [null, null], cross, extra: 1 } as never), RangeError, /unknown option 'extra'/);
+    throwsLike(() => s2s.decodeCached(tgt, { offset: 0, self: [null, null], cross, extra: 1 } as never), RangeError, /unknown key 'extra'/);
 
     const idx = ids([[1, 2]], backend);
     throwsLike(() => g.forwardCached(toroid.zeros([1, 2], { backend }), { offset: 0 }), TypeError, /^toroid\.GPT\.forwardCached: idx must be int32/);
@@ -185,7 +185,7 @@ describeEachBackend('decode: bad arguments', (backend) => {
     throwsLike(() => g.forwardCached(idx, { offset: 0, past: [null] }), RangeError, /options\.past must be an array of 2 caches/);
     throwsLike(() => g.forwardCached(idx, { offset: 1, past: [null, null] }), RangeError, /options\.past\[0\] must be a cache of \[B=1,4,offset=1,8\], got null/);
     throwsLike(() => g.forwardCached(idx, { offset: -1 }), RangeError, /options\.offset must be an integer/);
-    throwsLike(() => g.forwardCached(idx, { offset: 0, cache: [] } as never), RangeError, /unknown option 'cache'/);
+    throwsLike(() => g.forwardCached(idx, { offset: 0, cache: [] } as never), RangeError, /unknown key 'cache'/);
     for (const kv of cross) { kv.k.dispose(); kv.v.dispose(); }
     for (const t of [memory, tgt, idx]) t.dispose();
   });
@@ -209,7 +209,7 @@ describeEachBackend('decode: bad arguments', (backend) => {
     throwsLike(() => layer.forwardCached(x, null as never), TypeError, /^toroid\.TransformerDecoderLayer\.forwardCached: cache must be an object \{ self, cross \}/);
     throwsLike(() => layer.forwardCached(toroid.zeros([1, 1, 8], { backend }), { self: null, cross }), RangeError, /cache\.cross\.k must be \[B,h,S,d\] with B=1/);
     throwsLike(() => layer.forwardCached(toroid.zeros([2, 1, 4], { backend }), { self: null, cross }), RangeError, /tgt must be float32 \[B,T,E\] with E=8/);
-    throwsLike(() => layer.forwardCached(x, { self: null, cross }, { memoryMask: null } as never), RangeError, /unknown option 'memoryMask'/);
+    throwsLike(() => layer.forwardCached(x, { self: null, cross }, { memoryMask: null } as never), RangeError, /unknown key 'memoryMask'/);
     throwsLike(() => layer.crossKeyValue(toroid.zeros([2, 3], { backend })), RangeError, /^toroid\.TransformerDecoderLayer\.crossKeyValue: memory must be float32 \[B,T,E\]/);
     for (const t of [x, kv.k, kv.v, cross.k, cross.v, badMask]) t.dispose();
     mha.dispose();

@@ -363,7 +363,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
     expect(() => model.forward(toroid.zeros([2, 5], { backend }))).toThrow(TypeError);
     expect(() => model.forward(input, { mlmLabels: ids([[1, 2, 3]], backend) })).toThrow(/^toroid\.BertEncoder\.forward: options\.mlmLabels must be int32 \[2,5\], got int32 \[1,3\]$/);
     expect(() => model.forward(input, { tokenTypeIds: ids([[0, 1]], backend) })).toThrow(RangeError);
-    expect(() => model.forward(input, { labels: labels } as never)).toThrow(/unknown option 'labels'/);
+    expect(() => model.forward(input, { labels: labels } as never)).toThrow(/unknown key 'labels'/);
     const noHead = new BertEncoder({ ...SMALL, numLabels: 0 }, { backend });
     expect(noHead.forward(input).classLogits).toBeNull();
     expect(() => noHead.forward(input, { classLabels: cls })).toThrow(/^toroid\.BertEncoder\.forward: options\.classLabels must be null or undefined on a model without a classifier/);

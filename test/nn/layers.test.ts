@@ -353,7 +353,7 @@ describeEachBackend('nn layers', (backend) => {
     expectError(() => new nn.Linear(4, 2, { bias: 1 } as never), TypeError, 'Linear', 'options.bias', /a boolean, got number 1$/);
     expectError(() => new nn.Linear(4, 2, { backend: 'tpu' }), RangeError, 'Linear', 'options.backend', /got "tpu"$/);
     expectError(() => new nn.Linear(4, 2, { dtype: 'int32' } as never), TypeError, 'Linear', 'options.dtype');
-    expectError(() => new nn.Linear(4, 2, { biass: false } as never), RangeError, 'Linear', 'options', /unknown option 'biass'/);
+    expectError(() => new nn.Linear(4, 2, { biass: false } as never), RangeError, 'Linear', 'options', /unknown key 'biass'/);
     expectError(() => new nn.Linear(4, 2, 'cpu' as never), TypeError, 'Linear', 'options', /an object/);
     if (!supportsDType(backend, 'float64')) {
       expectError(() => new nn.Linear(4, 2, { backend, dtype: 'float64' }), TypeError, 'Linear', 'options.dtype', new RegExp(`backend '${backend}' supports`));
@@ -376,7 +376,7 @@ describeEachBackend('nn layers', (backend) => {
     expectError(() => new nn.Embedding(10, 4, { paddingIdx: 10 }), RangeError, 'Embedding', 'options.paddingIdx', /an integer in \[-10, 9\], got 10$/);
     expectError(() => new nn.Embedding(10, 4, { paddingIdx: -11 }), RangeError, 'Embedding', 'options.paddingIdx', /got -11$/);
     expectError(() => new nn.Embedding(10, 4, { paddingIdx: '0' } as never), TypeError, 'Embedding', 'options.paddingIdx');
-    expectError(() => new nn.Embedding(10, 4, { maxNorm: 1 } as never), RangeError, 'Embedding', 'options', /unknown option 'maxNorm'/);
+    expectError(() => new nn.Embedding(10, 4, { maxNorm: 1 } as never), RangeError, 'Embedding', 'options', /unknown key 'maxNorm'/);
     const wrong = toroid.zeros([4, 10], { backend });
     expectError(() => new nn.Embedding(10, 4, { weight: wrong, backend }), RangeError, 'Embedding', 'options.weight', /float32 \[10,4\], got float32 \[4,10\]/);
     expectError(() => nn.Embedding.fromPretrained(toroid.zeros([3], { backend })), RangeError, 'Embedding.fromPretrained', 'weight');
@@ -396,7 +396,7 @@ describeEachBackend('nn layers', (backend) => {
     expectError(() => new nn.RMSNorm([2.5]), RangeError, 'RMSNorm', 'normalizedShape');
     expectError(() => new nn.RMSNorm(4, { eps: Infinity }), RangeError, 'RMSNorm', 'options.eps', /got Infinity$/);
     expectError(() => new nn.RMSNorm(4, { elementwiseAffine: 'yes' } as never), TypeError, 'RMSNorm', 'options.elementwiseAffine');
-    expectError(() => new nn.RMSNorm(4, { bias: false } as never), RangeError, 'RMSNorm', 'options', /unknown option 'bias'/);
+    expectError(() => new nn.RMSNorm(4, { bias: false } as never), RangeError, 'RMSNorm', 'options', /unknown key 'bias'/);
     expectError(() => new nn.RMSNorm(4, { backend: 3 } as never), TypeError, 'RMSNorm', 'options.backend');
   });
 
@@ -406,7 +406,7 @@ describeEachBackend('nn layers', (backend) => {
     expectError(() => new nn.Dropout(NaN), RangeError, 'Dropout', 'p', /got NaN$/);
     expectError(() => new nn.Dropout('0.1' as never), TypeError, 'Dropout', 'p');
     expectError(() => new nn.Dropout(null as never), TypeError, 'Dropout', 'p', /got null$/);
-    expectError(() => new nn.Dropout(0.1, { inplace: true } as never), RangeError, 'Dropout', 'options', /unknown option 'inplace'/);
+    expectError(() => new nn.Dropout(0.1, { inplace: true } as never), RangeError, 'Dropout', 'options', /unknown key 'inplace'/);
     expectError(() => new nn.ModuleList(5 as never), TypeError, 'ModuleList', 'modules', /got number 5$/);
     expectError(() => new nn.ModuleList([new nn.Dropout(), {} as never]), TypeError, 'ModuleList', 'modules[1]', /an nn.Module, got Object$/);
     expectError(() => new nn.ModuleList(null as never), TypeError, 'ModuleList', 'modules');

@@ -253,7 +253,7 @@ describeEachBackend('nn.Module', (backend) => {
     expectError(() => m.loadStateDict({ weight: [[1, 2], [3, 4]] } as never), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a Tensor");
     expectError(() => m.loadStateDict({ weight: gone }), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a live Tensor");
     expectError(() => m.loadStateDict(m.stateDict(), { strict: 'no' } as never), TypeError, 'toroid.Module.loadStateDict: options.strict must be a boolean');
-    expectError(() => m.loadStateDict(m.stateDict(), { strcit: false } as never), RangeError, 'toroid.Module.loadStateDict: options must be one of { strict }');
+    expectError(() => m.loadStateDict(m.stateDict(), { strcit: false } as never), RangeError, 'toroid.Module.loadStateDict: options must be an object with keys among { strict }');
     m.dispose();
   });
 
@@ -403,7 +403,7 @@ describeEachBackend('nn.Module', (backend) => {
     const child = m.registerModule('child', new Empty());
     expectError(() => child.registerModule('parent', m), RangeError, 'toroid.Module.registerModule', /cycle/);
     expectError(() => m.registerModule('y', {} as never), TypeError, "toroid.Module.registerModule: module 'y' must be an nn.Module");
-    expectError(() => m.registerBuffer('b', toroid.zeros([1], { backend }), { persistant: false } as never), RangeError, 'toroid.Module.registerBuffer: options must be one of { persistent }');
+    expectError(() => m.registerBuffer('b', toroid.zeros([1], { backend }), { persistant: false } as never), RangeError, 'toroid.Module.registerBuffer: options must be an object with keys among { persistent }');
     // same-kind re-registration replaces in place and keeps the position
     const t2 = toroid.ones([2], { backend });
     m.registerParameter('v', toroid.zeros([1], { backend }));

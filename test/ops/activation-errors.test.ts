@@ -68,7 +68,7 @@ describeEachBackend('gelu rejects bad options', (backend) => {
   });
 
   it('an unknown option key', () => {
-    expectError(() => F.gelu(x, { approximation: 'tanh' } as never), RangeError, 'gelu', 'options', /must be one of \{ approximate \}, got unknown option 'approximation'/);
+    expectError(() => F.gelu(x, { approximation: 'tanh' } as never), RangeError, 'gelu', 'options', /must be an object with keys among \{ approximate \}, got unknown key 'approximation'/);
   });
 
   it('options that are not an object', () => {

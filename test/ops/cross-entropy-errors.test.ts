@@ -85,7 +85,7 @@ describeEachBackend('crossEntropy rejects bad input', (backend) => {
 
   it('unknown option keys and options that are not an object', () => {
     expectError(() => F.crossEntropy(logits, target, { ignore_index: 0 } as never), RangeError, 'crossEntropy', 'options',
-      /must be one of \{ ignoreIndex, labelSmoothing, reduction \}, got unknown option 'ignore_index'/);
+      /must be an object with keys among \{ ignoreIndex, labelSmoothing, reduction \}, got unknown key 'ignore_index'/);
     expectError(() => F.crossEntropy(logits, target, 'mean' as never), TypeError, 'crossEntropy', 'options', /must be an object, got "mean"/);
   });
 

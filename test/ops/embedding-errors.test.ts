@@ -67,7 +67,7 @@ describeEachBackend('embedding rejects bad input', (backend) => {
 
   it('unknown option keys and options that are not an object', () => {
     expectError(() => F.embedding(ids, weight, { padding_idx: 0 } as never), RangeError, 'embedding', 'options',
-      /must be one of \{ paddingIdx \}, got unknown option 'padding_idx'/);
+      /must be an object with keys among \{ paddingIdx \}, got unknown key 'padding_idx'/);
     expectError(() => F.embedding(ids, weight, 0 as never), TypeError, 'embedding', 'options', /must be an object, got number 0/);
   });
 });

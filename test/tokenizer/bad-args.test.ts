@@ -59,7 +59,7 @@ describe('BPETokenizer.train', () => {
     ['minFrequency 0', train(CORPUS, { vocabSize: 50, minFrequency: 0 }), RangeError, /options.minFrequency must be an integer >= 1, got 0/],
     ['lowercase a string', train(CORPUS, { vocabSize: 50, lowercase: 'yes' }), TypeError, /options.lowercase must be a boolean, got "yes"/],
     ['maxWordLength 0', train(CORPUS, { vocabSize: 50, maxWordLength: 0 }), RangeError, /options.maxWordLength must be an integer >= 1, got 0/],
-    ['unknown option', train(CORPUS, { vocab_size: 50 }), RangeError, /options must be an object with keys among .*, got unknown key "vocab_size"/],
+    ['unknown option', train(CORPUS, { vocab_size: 50 }), RangeError, /options must be an object with keys among .*, got unknown key 'vocab_size'/],
     ['specialTokens too few', train(CORPUS, { vocabSize: 50, specialTokens: ['<a>', '<b>', '<c>'] }), RangeError, /options.specialTokens must be at least 4 tokens/],
     ['specialTokens not strings', train(CORPUS, { vocabSize: 50, specialTokens: ['<a>', '<b>', '<c>', 4] }), TypeError, /options.specialTokens\[3\] must be a string, got number 4/],
     ['specialTokens a possible subword', train(CORPUS, { vocabSize: 50, specialTokens: ['PAD', '<b>', '<c>', '<d>'] }), RangeError, /options.specialTokens\[0\] must be a token no subword can equal.*got "PAD"/],
