@@ -5,7 +5,7 @@
 //   p <- p - lr * d
 // Tensor ops on the parameter's backend; p is updated in place (same Tensor and Storage).
 // State: momentum_buffer (only with momentum > 0).
-import { describeValue, rangeError, typeError } from '../errors.js';
+import { rangeError, typeError } from '../errors.js';
 import { scale } from '../ops/elementwise.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
