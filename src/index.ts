@@ -1,8 +1,5 @@
 // toroid: Transformers in Node.js. The public API.
-import './backends/ts/index.js';
-import './backends/native/index.js';
-import './backends/cuda/index.js';
-import { applyBackendFromEnv } from './backends/registry.js';
+import './backends/load.js';
 
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType, TypedArray } from './util/dtype.js';
@@ -27,5 +24,3 @@ export * as metrics from './metrics/index.js';
 export * as tokenizer from './tokenizer/index.js';
 export * as decode from './decode/index.js';
 export * as cuda from './backends/cuda/index.js';
-
-applyBackendFromEnv();

@@ -17,8 +17,10 @@ const abort = new Int32Array(config.abortBuffer);
 const post = (m: WorkerMessage): void => parentPort!.postMessage(m);
 
 async function run(): Promise<void> {
-  const toroid = await import('../index.js');
-  if (config.threads !== undefined) toroid.setNumThreads(config.threads);
+  // the backends first, as importing toroid does (the task module may import toroid itself)
+  await import('../backends/load.js');
+  const { nativeInfo, setNumThreads } = await import('../backends/native/index.js');
+  if (config.threads !== undefined) setNumThreads(config.threads);
   let dist: DistributedContext | null = null;
   if (config.distributed !== undefined) {
     const { initCollective } = await import('../distributed/collective.js');
@@ -27,8 +29,8 @@ async function run(): Promise<void> {
     dist = new Context(collective, { bucketBytes: config.distributed.bucketBytes });
     active = dist;
     // ranks that share a machine share its cores: one pool of kernel threads each, never more threads than cores
-    if (config.threads === undefined) toroid.setNumThreads(ranksThreads(collective.worldSize));
-    post({ type: 'joined', engine: collective.engine, version: collective.version, rank: collective.rank, worldSize: collective.worldSize, localRank: collective.localRank, threads: toroid.nativeInfo()?.threads ?? 1 });
+    if (config.threads === undefined) setNumThreads(ranksThreads(collective.worldSize));
+    post({ type: 'joined', engine: collective.engine, version: collective.version, rank: collective.rank, worldSize: collective.worldSize, localRank: collective.localRank, threads: nativeInfo()?.threads ?? 1 });
   }
   const isRoot = dist === null || dist.rank === 0;
   const mod = (await import(config.taskUrl)) as { createTask?: CreateTask; default?: CreateTask };
@@ -73,7 +75,7 @@ async function run(): Promise<void> {
         type: 'progress', step, maxSteps: config.maxSteps, loss: r.loss, tokens: r.tokens, lr: r.lr ?? null, gradNorm: r.gradNorm ?? null,
         stepMs: now - t0, tokensPerSecond: tokens / Math.max(elapsed, 1e-9), elapsedSeconds: elapsed,
         etaSeconds: done > 0 ? (elapsed / done) * (config.maxSteps - step) : null,
-        liveBytes: toroid.nativeInfo()?.liveBytes ?? null, rssBytes: process.memoryUsage().rss,
+        liveBytes: nativeInfo()?.liveBytes ?? null, rssBytes: process.memoryUsage().rss,
         worldSize: dist?.worldSize ?? 1, allReduceWaitMs: dist === null ? null : dist.lastReduceWaitMs,
       });
     }

@@ -7,7 +7,14 @@
 // Distributed (Trainer({ distributed })): every rank draws the same global batch
 // and trains on its shard; the gradients are those of the global batch's mean
 // loss, so a checkpoint resumes with any number of ranks.
-import * as toroid from '../../index.js';
+import { noGrad } from '../../autograd/tape.js';
+import { readLines, teacherForcingBatch, TokenBudgetSampler, type Seq2SeqBatch } from '../../data/index.js';
+import * as F from '../../functional.js';
+import * as nn from '../../nn/index.js';
+import * as optim from '../../optim/index.js';
+import { manualSeed } from '../../random/generator.js';
+import { tidy } from '../../tensor/scope.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import type { TaskContext, TrainTask } from '../task.js';
 
 export interface TranslationTaskOptions {
@@ -21,7 +28,7 @@ export interface TranslationTaskOptions {
   maxLen?: number;
   /** Padded tokens per batch (source and target each). Default 2048. */
   batchTokens?: number;
-  model?: Partial<toroid.nn.Seq2SeqConfig>;
+  model?: Partial<nn.Seq2SeqConfig>;
   /** Peak-scaling factor of the paper's schedule (lr = factor * d^-0.5 * min(s^-0.5, s * warmup^-1.5)). Default 1. */
   lrFactor?: number;
   warmup?: number;
@@ -35,7 +42,7 @@ const PAD = 0, BOS = 1, EOS = 2, UNK = 3;
 
 async function readAll(path: string): Promise<string[]> {
   const lines: string[] = [];
-  for await (const line of toroid.data.readLines(path)) lines.push(line);
+  for await (const line of readLines(path)) lines.push(line);
   return lines;
 }
 
@@ -57,7 +64,7 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
   const o = options;
   const dist = context?.distributed ?? null;
   const vocabSize = o.vocabSize ?? 8000, maxLen = o.maxLen ?? 48;
-  toroid.manualSeed(o.seed ?? 0);
+  manualSeed(o.seed ?? 0);
   const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
   if (srcLines.length !== tgtLines.length) throw new RangeError(`toroid train: source and target must have the same number of lines, got ${srcLines.length} and ${tgtLines.length}`);
   const srcWords = srcLines.map(words), tgtWords = tgtLines.map(words);
@@ -75,18 +82,18 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
       if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) valid.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
     });
   }
-  const config: toroid.nn.Seq2SeqConfig = {
+  const config: nn.Seq2SeqConfig = {
     dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0.1, maxLen: maxLen + 2,
     ...o.model, srcVocab: srcVocab.size + 4, tgtVocab: tgtVocab.size + 4, pad: PAD,
   };
-  const model = new toroid.nn.Seq2SeqTransformer(config);
+  const model = new nn.Seq2SeqTransformer(config);
   const dModel = model.config.dModel;
-  const optimizer = new toroid.optim.AdamW(toroid.optim.decayGroups(model, { weightDecay: o.weightDecay ?? 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
-  const scheduler = new toroid.optim.LRScheduler(optimizer, toroid.optim.noam(dModel, o.warmup ?? 4000, o.lrFactor ?? 1));
-  const sampler = new toroid.data.TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens ?? 2048, seed: o.seed ?? 0 });
+  const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: o.weightDecay ?? 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
+  const scheduler = new optim.LRScheduler(optimizer, optim.noam(dModel, o.warmup ?? 4000, o.lrFactor ?? 1));
+  const sampler = new TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens ?? 2048, seed: o.seed ?? 0 });
   const data = { stateDict: () => sampler.state(), loadStateDict: (s: unknown) => sampler.restore(s as ReturnType<typeof sampler.state>) };
-  const lossOf = (batch: toroid.data.Seq2SeqBatch): toroid.Tensor =>
-    toroid.F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
+  const lossOf = (batch: Seq2SeqBatch): Tensor =>
+    F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
   const clip = o.clip ?? 1;
   return {
     parts: { model, optimizer, scheduler, data },
@@ -98,11 +105,11 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
       const mine = dist === null ? indices : dist.shard(indices);
       // the global batch's target tokens (each sentence + EOS): this rank's loss weighs tokens / globalTokens
       const globalTokens = indices.reduce((n, i) => n + examples[i]!.tgt.length + 1, 0);
-      return toroid.tidy(() => {
+      return tidy(() => {
         optimizer.zeroGrad();
         let value = 0, tokens = 0;
         if (mine.length > 0) {
-          const batch = toroid.data.teacherForcingBatch(mine.map((i) => examples[i]!.src), mine.map((i) => examples[i]!.tgt), { pad: PAD, bos: BOS, eos: EOS });
+          const batch = teacherForcingBatch(mine.map((i) => examples[i]!.src), mine.map((i) => examples[i]!.tgt), { pad: PAD, bos: BOS, eos: EOS });
           const loss = lossOf(batch);
           if (dist === null) loss.backward();
           else dist.backward(loss, { weight: batch.tgtTokens / globalTokens });
@@ -111,7 +118,7 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
         } else {
           dist!.backward(null);  // more ranks than sentences: this one still takes part in the all-reduce
         }
-        const gradNorm = clip > 0 ? toroid.optim.clipGradNorm(model.parameters(), clip) : undefined;
+        const gradNorm = clip > 0 ? optim.clipGradNorm(model.parameters(), clip) : undefined;
         optimizer.step();
         scheduler.step();
         return { loss: value, tokens, lr, gradNorm };
@@ -123,8 +130,8 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
       let total = 0, tokens = 0;
       for (let at = 0; at < valid.length; at += 64) {
         const part = valid.slice(at, at + 64);
-        toroid.tidy(() => toroid.noGrad(() => {
-          const batch = toroid.data.teacherForcingBatch(part.map((e) => e.src), part.map((e) => e.tgt), { pad: PAD, bos: BOS, eos: EOS });
+        tidy(() => noGrad(() => {
+          const batch = teacherForcingBatch(part.map((e) => e.src), part.map((e) => e.tgt), { pad: PAD, bos: BOS, eos: EOS });
           total += lossOf(batch).item() * batch.tgtTokens;
           tokens += batch.tgtTokens;
         }));
