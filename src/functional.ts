@@ -1,4 +1,6 @@
 // F: the functional API, shaped like torch.nn.functional.
+// Loading it also installs Tensor's convenience methods (add, sum, reshape ...).
+import './ops/tensor-methods.js';
 export { scaledDotProductAttention, type AttentionOptions } from './ops/attention.js';
 export { linear, matmul } from './ops/matmul.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';

@@ -8,6 +8,7 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { sameShape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { installTensorMethods } from '../tensor/methods.js';
 import { keep } from '../tensor/scope.js';
 import { accumulate, onesLike } from './grad-helpers.js';
 import { SliceGrad, toTensor, type Grad } from './slice-grad.js';
@@ -111,9 +112,12 @@ export function needsGrad(...inputs: ReadonlyArray<Tensor | null | undefined>): 
  * Record `out = name(inputs)` on the tape. `save` lists tensors the backward
  * needs; the node keeps its own aliases of them. Returns `out`.
  */
+// the tape sets every gradFn, so each one is a GradNode (the tensor layer knows only its GradFn side)
+const nodeOf = (t: Tensor): GradNode | null => t.gradFn as GradNode | null;
+
 export function record(name: string, out: Tensor, inputs: ReadonlyArray<Tensor | null>, save: readonly Tensor[], backward: BackwardFn): Tensor {
   const edges: Edge[] = inputs.map((t) => ({
-    node: t?.gradFn ?? null,
+    node: t === null ? null : nodeOf(t),
     leaf: t !== null && t.gradFn === null && t.requiresGrad ? t : null,
     shape: t?.shape ?? [],
   }));
@@ -141,17 +145,18 @@ export function runBackward(root: Tensor, gradOut: Tensor | undefined, retainGra
     seed = gradOut.alias(gradOut.shape, false);
   }
   noGradScope(() => {
-    if (root.gradFn === null) {
+    const rootNode = nodeOf(root);
+    if (rootNode === null) {
       accumulateIntoLeaf(root, seed);
       return;
     }
-    const order = topologicalOrder(root.gradFn);
+    const order = topologicalOrder(rootNode);
     // gradients for leaves are summed here first (slices of one weight join lazily), then accumulated
     // once, as soon as the last node that feeds the leaf has run (so hooks see each leaf's final
     // gradient while the backward goes on: data-parallel training starts its all-reduce there)
     const leafGrads = new Map<Tensor, Grad>();
     const finalAt = lastUses(order);
-    const grads = new Map<GradNode, Grad>([[root.gradFn, seed]]);
+    const grads = new Map<GradNode, Grad>([[rootNode, seed]]);
     const finishLeaves = (index: number): void => {
       for (const leaf of finalAt.get(index) ?? []) {
         const g = leafGrads.get(leaf);
@@ -271,3 +276,5 @@ function topologicalOrder(root: GradNode): GradNode[] {
   }
   return postOrder.reverse();
 }
+
+installTensorMethods({ backward: runBackward });

@@ -1,5 +1,8 @@
-// The ops Tensor's convenience methods call (kept apart to make the import graph obvious).
-export { add, sub, mul, div } from './elementwise.js';
-export { sum, mean } from './reduce.js';
-export { reshape, permute, transpose } from './layout.js';
-export { matmul } from './matmul.js';
+// Installs the ops that Tensor's convenience methods call (src/tensor/methods.ts).
+import { installTensorMethods } from '../tensor/methods.js';
+import { add, sub, mul, div } from './elementwise.js';
+import { sum, mean } from './reduce.js';
+import { reshape, permute, transpose } from './layout.js';
+import { matmul } from './matmul.js';
+
+installTensorMethods({ add, sub, mul, div, sum, mean, reshape, permute, transpose, matmul });

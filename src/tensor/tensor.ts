@@ -1,12 +1,10 @@
 import type { Backend, KResult } from '../backends/backend.js';
 import { describeShape, rangeError, typeError } from '../errors.js';
-import type { GradNode } from '../autograd/tape.js';
-import { runBackward } from '../autograd/tape.js';
 import { bytesPerElement, type DType, type TypedArray } from '../util/dtype.js';
 import { sizeOf } from '../util/shape.js';
 import { Storage } from './storage.js';
 import { trackTensor } from './scope.js';
-import * as ops from '../ops/tensor-methods.js';
+import { tensorMethod } from './methods.js';
 
 // Backstop only: a tensor that is collected without dispose() releases its
 // storage here. dispose() is the deterministic path and unregisters.
@@ -14,13 +12,22 @@ const finalizer = new FinalizationRegistry<Storage>((storage) => storage.release
 
 export type NestedArray = number | NestedArray[];
 
+/** What a tensor holds of the op that produced it (autograd's GradNode, src/autograd/tape.ts). */
+export interface GradFn {
+  readonly name: string;
+  retainRef(): void;
+  releaseRef(): void;
+  /** Free the saved tensors now. */
+  release(): void;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly backend: Backend;
   /** Gradient accumulated by backward() into leaf tensors that require it. */
   grad: Tensor | null = null;
-  private _gradFn: GradNode | null = null;
+  private _gradFn: GradFn | null = null;
   private _requiresGrad = false;
   private storage: Storage | null;
 
@@ -60,9 +67,9 @@ export class Tensor {
   get __isTensor(): true { return true; }
 
   /** The op that produced this tensor, when it was recorded for autograd. */
-  get gradFn(): GradNode | null { return this._gradFn; }
+  get gradFn(): GradFn | null { return this._gradFn; }
   /** @internal Set by the tape; the handle holds a reference on the node until disposed. */
-  set gradFn(node: GradNode | null) {
+  set gradFn(node: GradFn | null) {
     if (node === this._gradFn) return;
     node?.retainRef();
     const previous = this._gradFn;
@@ -94,7 +101,7 @@ export class Tensor {
 
   /** Backpropagate from this tensor; gradOut defaults to 1 for a scalar. */
   backward(gradOut?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    runBackward(this, gradOut, options.retainGraph ?? false);
+    tensorMethod('backward')(this, gradOut, options.retainGraph ?? false);
   }
 
   /** A copy of the values as a Float32Array (any dtype converts). */
@@ -130,16 +137,16 @@ export class Tensor {
   }
 
   // Thin conveniences over the functional ops, so expressions read naturally.
-  add(other: Tensor | number): Tensor { return ops.add(this, other); }
-  sub(other: Tensor | number): Tensor { return ops.sub(this, other); }
-  mul(other: Tensor | number): Tensor { return ops.mul(this, other); }
-  div(other: Tensor | number): Tensor { return ops.div(this, other); }
-  matmul(other: Tensor): Tensor { return ops.matmul(this, other); }
-  sum(dims?: number | number[], keepDims = false): Tensor { return ops.sum(this, dims, keepDims); }
-  mean(dims?: number | number[], keepDims = false): Tensor { return ops.mean(this, dims, keepDims); }
-  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  permute(dims: readonly number[]): Tensor { return ops.permute(this, dims); }
-  transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
+  add(other: Tensor | number): Tensor { return tensorMethod('add')(this, other); }
+  sub(other: Tensor | number): Tensor { return tensorMethod('sub')(this, other); }
+  mul(other: Tensor | number): Tensor { return tensorMethod('mul')(this, other); }
+  div(other: Tensor | number): Tensor { return tensorMethod('div')(this, other); }
+  matmul(other: Tensor): Tensor { return tensorMethod('matmul')(this, other); }
+  sum(dims?: number | number[], keepDims = false): Tensor { return tensorMethod('sum')(this, dims, keepDims); }
+  mean(dims?: number | number[], keepDims = false): Tensor { return tensorMethod('mean')(this, dims, keepDims); }
+  reshape(shape: readonly number[]): Tensor { return tensorMethod('reshape')(this, shape); }
+  permute(dims: readonly number[]): Tensor { return tensorMethod('permute')(this, dims); }
+  transpose(dim0: number, dim1: number): Tensor { return tensorMethod('transpose')(this, dim0, dim1); }
   /** A tensor over the same storage that autograd does not track. */
   detach(): Tensor { return this.alias(); }
 }
