@@ -4,8 +4,9 @@
 // methods, signature and printed format.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import {
-  checkBoolean, checkPositiveInt, normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References,
+  normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References,
 } from './common.js';
+import { checkBoolean, checkInteger } from '../validate/checks.js';
 import { BLEU_TOKENIZERS, pyRstrip, pySplit, type BleuTokenizerName } from './tokenizer-13a.js';
 
 export type BleuSmoothMethod = 'exp' | 'none' | 'floor' | 'add-k';
@@ -226,7 +227,7 @@ function resolveOptions(fn: string, options: unknown, effectiveDefault: boolean)
   const lowercase = o.lowercase === undefined ? false : checkBoolean(fn, 'options.lowercase', o.lowercase);
   const effectiveOrder = o.effectiveOrder === undefined
     ? effectiveDefault : checkBoolean(fn, 'options.effectiveOrder', o.effectiveOrder);
-  const maxNgramOrder = o.maxNgramOrder === undefined ? 4 : checkPositiveInt(fn, 'options.maxNgramOrder', o.maxNgramOrder);
+  const maxNgramOrder = o.maxNgramOrder === undefined ? 4 : checkInteger(fn, 'options.maxNgramOrder', o.maxNgramOrder, 1);
   return { tokenize, smooth, smoothValue, lowercase, effectiveOrder, maxNgramOrder };
 }
 

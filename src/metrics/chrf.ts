@@ -4,7 +4,8 @@
 // the corpus per order, then precision and recall averaged over the orders that
 // occur (effective order) unless eps smoothing is asked for.
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkBoolean, checkPositiveInt, normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References } from './common.js';
+import { normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References } from './common.js';
+import { checkBoolean, checkInteger } from '../validate/checks.js';
 import { pySplit } from './tokenizer-13a.js';
 
 export interface ChrfOptions {
@@ -169,8 +170,8 @@ function resolveOptions(fn: string, options: unknown): ResolvedChrfOptions {
     throw typeError(fn, 'options', 'an object', describeValue(options));
   }
   const o = options as ChrfOptions;
-  const charOrder = o.charOrder === undefined ? 6 : checkPositiveInt(fn, 'options.charOrder', o.charOrder, 0);
-  const wordOrder = o.wordOrder === undefined ? 0 : checkPositiveInt(fn, 'options.wordOrder', o.wordOrder, 0);
+  const charOrder = o.charOrder === undefined ? 6 : checkInteger(fn, 'options.charOrder', o.charOrder, 0);
+  const wordOrder = o.wordOrder === undefined ? 0 : checkInteger(fn, 'options.wordOrder', o.wordOrder, 0);
   if (charOrder + wordOrder === 0) {
     throw rangeError(fn, 'options.charOrder + options.wordOrder', 'at least 1', '0');
   }

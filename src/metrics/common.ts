@@ -104,14 +104,3 @@ export function pyFixed(x: number, digits: number): string {
   const negative = x < 0 || Object.is(x, -0);
   return negative ? `-${out}` : out;
 }
-
-export function checkBoolean(fn: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw typeError(fn, name, 'a boolean', describeValue(value));
-  return value;
-}
-
-export function checkPositiveInt(fn: string, name: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number') throw typeError(fn, name, 'a number', describeValue(value));
-  if (!Number.isInteger(value) || value < min) throw rangeError(fn, name, `an integer >= ${min}`, String(value));
-  return value;
-}

@@ -62,8 +62,8 @@ import { scaledDotProductAttention } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { narrow, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
-import { checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
-import { divides, nonNegativeFinite, nullable, numberWhere, oneOf, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
+import { checkNonNegativeFinite, checkOptions, checkPositiveInt, checkProbability, checkTensor, isTensor } from '../validate/checks.js';
+import { divides, nullable, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { load } from '../io/checkpoint.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -148,12 +148,12 @@ const FN = 'BertEncoder';
 const CONFIG: Schema<ResolvedBertConfig> = {
   ...sizes('vocabSize', 'hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'intermediateSize', 'maxPositionEmbeddings'),
   typeVocabSize: { check: checkPositiveInt, default: 2 },
-  layerNormEps: { check: nonNegativeFinite, default: 1e-12 },
-  hiddenDropout: { check: probability, default: 0.1 },
-  attentionDropout: { check: probability, default: 0.1 },
+  layerNormEps: { check: checkNonNegativeFinite, default: 1e-12 },
+  hiddenDropout: { check: checkProbability, default: 0.1 },
+  attentionDropout: { check: checkProbability, default: 0.1 },
   numLabels: { check: numberWhere((v) => Number.isInteger(v) && v >= 0, 'a non-negative integer (0 = no classifier)'), default: 0 },
   padTokenId: { check: nullable(numberWhere(() => true, 'a token id or null')), default: 0 },
-  initializerRange: { check: nonNegativeFinite, default: 0.02 },
+  initializerRange: { check: checkNonNegativeFinite, default: 0.02 },
   hiddenAct: { check: oneOf(['gelu', 'gelu_new', 'relu']), default: 'gelu' },
 };
 

@@ -9,10 +9,9 @@
 import { describeShape, rangeError } from '../errors.js';
 import { gelu, relu, silu } from '../ops/activation.js';
 import { mul } from '../ops/elementwise.js';
-import { checkBoolean, checkOneOf, checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkOneOf, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDropoutP } from './attention.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -54,7 +53,7 @@ export class FeedForward extends Module {
     const { opts, factory } = factoryOptions(fn, options, ['activation', 'bias', 'dropout']);
     this.activation = opts.activation === undefined ? 'relu' : checkOneOf(fn, 'options.activation', opts.activation, ACTIVATIONS);
     const bias = checkBoolean(fn, 'options.bias', opts.bias, true);
-    const p = checkDropoutP(fn, 'options.dropout', opts.dropout, 0);
+    const p = checkProbability(fn, 'options.dropout', opts.dropout, 0);
     this.w1 = this.registerModule('w1', new Linear(dModel, dFF, { bias, ...factory }));
     this.w3 = this.activation === 'swiglu' ? this.registerModule('w3', new Linear(dModel, dFF, { bias, ...factory })) : null;
     this.dropout = this.registerModule('dropout', new Dropout(p));

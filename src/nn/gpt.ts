@@ -43,8 +43,8 @@ import { scaledDotProductAttention, type CausalOption } from '../ops/attention.j
 import { add, mul } from '../ops/elementwise.js';
 import { split, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
-import { checkBoolean, checkInteger, checkOptions, checkPositiveInt, checkTensor, isTensor } from '../validate/checks.js';
-import { divides, nonNegativeFinite, oneOf, positiveFinite, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
+import { checkBoolean, checkInteger, checkNonNegativeFinite, checkOptions, checkPositiveFinite, checkPositiveInt, checkProbability, checkTensor, isTensor } from '../validate/checks.js';
+import { divides, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { noGrad } from '../autograd/tape.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -119,7 +119,7 @@ const FN = 'GPT';
 
 const CONFIG: Schema<ResolvedGPTConfig> = {
   ...sizes('vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'),
-  dropout: { check: probability, default: 0 },
+  dropout: { check: checkProbability, default: 0 },
   bias: { check: checkBoolean, default: true },
   norm: { check: oneOf(['layernorm', 'rmsnorm']), default: 'layernorm' },
   mlp: { check: oneOf(['gelu', 'swiglu']), default: 'gelu' },
@@ -128,8 +128,8 @@ const CONFIG: Schema<ResolvedGPTConfig> = {
   ffnHidden: { check: checkPositiveInt, default: (c) => (c.mlp === 'gelu' ? 4 * c.nEmbd : Math.ceil((8 * c.nEmbd) / 3 / 8) * 8) },
   positions: { check: oneOf(['learned', 'rope']), default: 'learned' },
   nKvHead: { check: checkPositiveInt, default: (c) => c.nHead },
-  ropeBase: { check: positiveFinite, default: 10000 },
-  normEps: { check: nonNegativeFinite, default: 1e-5 },
+  ropeBase: { check: checkPositiveFinite, default: 10000 },
+  normEps: { check: checkNonNegativeFinite, default: 1e-5 },
   tieWeights: { check: checkBoolean, default: true },
   naming: { check: oneOf(['nanogpt', 'llama']), default: 'nanogpt' },
 };

@@ -4,13 +4,7 @@ import { layerNorm, rmsNorm } from '../ops/norm.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 import { factoryOptions, makeParameter, type FactoryOptions } from './parameter.js';
-import { checkBoolean, checkNormalizedShape } from '../validate/checks.js';
-
-function checkEps(fn: string, eps: unknown): number {
-  if (typeof eps !== 'number') throw typeError(fn, 'options.eps', 'a non-negative finite number', describeValue(eps));
-  if (!(eps >= 0 && Number.isFinite(eps))) throw rangeError(fn, 'options.eps', 'a non-negative finite number', String(eps));
-  return eps;
-}
+import { checkBoolean, checkNonNegativeFinite, checkNormalizedShape } from '../validate/checks.js';
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -44,7 +38,7 @@ export class LayerNorm extends Module {
     const fn = 'LayerNorm';
     const shape = checkNormalizedShape(fn, normalizedShape);
     const { opts, factory } = factoryOptions(fn, options, ['eps', 'elementwiseAffine', 'bias']);
-    this.eps = opts.eps === undefined ? 1e-5 : checkEps(fn, opts.eps);
+    this.eps = checkNonNegativeFinite(fn, 'options.eps', opts.eps, 1e-5);
     this.elementwiseAffine = checkBoolean(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
     const hasBias = checkBoolean(fn, 'options.bias', opts.bias, true);
     this.normalizedShape = Object.freeze(shape);
@@ -88,7 +82,7 @@ export class RMSNorm extends Module {
     const fn = 'RMSNorm';
     const shape = checkNormalizedShape(fn, normalizedShape);
     const { opts, factory } = factoryOptions(fn, options, ['eps', 'elementwiseAffine']);
-    this.eps = opts.eps == null ? null : checkEps(fn, opts.eps);
+    this.eps = opts.eps == null ? null : checkNonNegativeFinite(fn, 'options.eps', opts.eps);
     this.elementwiseAffine = checkBoolean(fn, 'options.elementwiseAffine', opts.elementwiseAffine, true);
     this.normalizedShape = Object.freeze(shape);
     this.registerParameter('weight', this.elementwiseAffine ? makeParameter(new Float64Array(sizeOf(shape)).fill(1), shape, factory) : null);

@@ -7,11 +7,10 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
 import { narrow } from '../ops/layout.js';
-import { checkBoolean, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDropoutP } from './attention.js';
 import { Dropout } from './dropout.js';
 import { Module } from './module.js';
 import { factoryOptions, makeParameter, normalValues, type FactoryOptions } from './parameter.js';
@@ -72,7 +71,7 @@ export class SinusoidalPositionalEncoding extends Module {
     this.dModel = checkPositiveInt(fn, 'dModel', dModel);
     this.maxLen = checkPositiveInt(fn, 'maxLen', maxLen);
     const { opts, factory } = factoryOptions(fn, options, ['dropout', 'base']);
-    const p = checkDropoutP(fn, 'options.dropout', opts.dropout, 0);
+    const p = checkProbability(fn, 'options.dropout', opts.dropout, 0);
     if (opts.base !== undefined && typeof opts.base !== 'number') throw typeError(fn, 'options.base', 'a number > 1', describeValue(opts.base));
     const base = (opts.base as number | undefined) ?? 10000;
     if (!(base > 1 && Number.isFinite(base))) throw rangeError(fn, 'options.base', 'a finite number > 1', String(base));

@@ -9,8 +9,8 @@
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { load } from '../io/checkpoint.js';
 import { scale } from '../ops/elementwise.js';
-import { checkBoolean, checkOptions, checkPositiveInt } from '../validate/checks.js';
-import { divides, numberWhere, oneOf, probability, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability } from '../validate/checks.js';
+import { divides, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -58,7 +58,7 @@ const CONFIG: Schema<Required<Seq2SeqConfig>> = {
   numEncoderLayers: { check: checkPositiveInt, default: 6 },
   numDecoderLayers: { check: checkPositiveInt, default: 6 },
   dimFeedforward: { check: checkPositiveInt, default: 2048 },
-  dropout: { check: probability, default: 0.1 },
+  dropout: { check: checkProbability, default: 0.1 },
   activation: { check: oneOf(['relu', 'gelu']), default: 'relu' },
   normFirst: { check: checkBoolean, default: false },
   maxLen: { check: checkPositiveInt, default: 512 },

@@ -17,11 +17,11 @@
 // Inputs are batch-first only: src [B,S,E], tgt [B,T,E].
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { checkBoolean, checkOneOf, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkNonNegativeFinite, checkOneOf, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDropoutP, MultiheadAttention, type AttentionKV } from './attention.js';
+import { MultiheadAttention, type AttentionKV } from './attention.js';
 import { ModuleList } from './container.js';
 import { Dropout } from './dropout.js';
 import { applyActivation } from './feedforward.js';
@@ -122,13 +122,6 @@ interface ResolvedLayer {
 
 const LAYER_KEYS = ['dimFeedforward', 'dropout', 'activation', 'layerNormEps', 'normFirst', 'bias', 'batchFirst'];
 
-function checkEps(fn: string, value: unknown): number {
-  if (value === undefined) return 1e-5;
-  if (typeof value !== 'number') throw typeError(fn, 'options.layerNormEps', 'a non-negative finite number', describeValue(value));
-  if (!(value >= 0 && Number.isFinite(value))) throw rangeError(fn, 'options.layerNormEps', 'a non-negative finite number', String(value));
-  return value;
-}
-
 function checkActivation(fn: string, value: unknown): TransformerActivation {
   if (value === undefined) return 'relu';
   if (typeof value === 'function') return value as (x: Tensor) => Tensor;
@@ -151,9 +144,9 @@ function resolveLayer(fn: string, dModel: unknown, nhead: unknown, options: unkn
     dModel: d,
     nhead: h,
     dimFeedforward: opts.dimFeedforward === undefined ? 2048 : checkPositiveInt(fn, 'options.dimFeedforward', opts.dimFeedforward),
-    dropout: checkDropoutP(fn, 'options.dropout', opts.dropout, 0.1),
+    dropout: checkProbability(fn, 'options.dropout', opts.dropout, 0.1),
     activation: checkActivation(fn, opts.activation),
-    layerNormEps: checkEps(fn, opts.layerNormEps),
+    layerNormEps: checkNonNegativeFinite(fn, 'options.layerNormEps', opts.layerNormEps, 1e-5),
     normFirst: checkBoolean(fn, 'options.normFirst', opts.normFirst, false),
     bias: checkBoolean(fn, 'options.bias', opts.bias, true),
     factory,

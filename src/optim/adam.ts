@@ -14,7 +14,8 @@ import { scale } from '../ops/elementwise.js';
 import { zeros } from '../tensor/create.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { nonNegative, Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { checkNonNegativeFinite } from '../validate/checks.js';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamHyper {
   lr: number;
@@ -47,7 +48,7 @@ function checkBetas(fn: string, arg: string, value: unknown): [number, number] {
   return [value[0] as number, value[1] as number];
 }
 
-const CHECKS = { lr: nonNegative, betas: checkBetas, eps: nonNegative, weightDecay: nonNegative };
+const CHECKS = { lr: checkNonNegativeFinite, betas: checkBetas, eps: checkNonNegativeFinite, weightDecay: checkNonNegativeFinite };
 
 abstract class AdamBase extends Optimizer<AdamHyper> {
   protected abstract readonly decoupled: boolean;

@@ -1,13 +1,13 @@
 // optim.decayGroups: split a model's parameters into a weight-decay group and a
 // no-decay group, the usual recipe for (Adam)W on Transformers.
 import { describeValue, typeError } from '../errors.js';
-import { checkOptions } from '../validate/checks.js';
+import { checkNonNegativeFinite, checkOptions } from '../validate/checks.js';
 import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm, RMSNorm } from '../nn/norm.js';
 import { LearnedPositionalEmbedding } from '../nn/positions.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { nonNegative, type BaseHyper, type ParamGroupInput } from './optimizer.js';
+import type { BaseHyper, ParamGroupInput } from './optimizer.js';
 
 /** Decides for one parameter: name is its dotted name, module the module that registered it. */
 export type NoDecayRule = (name: string, param: Tensor, module: Module) => boolean;
@@ -40,7 +40,7 @@ export function decayGroups(model: Module, options?: DecayGroupsOptions): Array<
   const fn = 'decayGroups';
   if (!(model instanceof Module)) throw typeError(fn, 'model', 'an nn.Module', describeValue(model));
   const opts = checkOptions(fn, options, ['weightDecay', 'noDecay']);
-  const weightDecay = opts.weightDecay === undefined ? undefined : nonNegative(fn, 'options.weightDecay', opts.weightDecay);
+  const weightDecay = opts.weightDecay === undefined ? undefined : checkNonNegativeFinite(fn, 'options.weightDecay', opts.weightDecay);
   if (opts.noDecay !== undefined && typeof opts.noDecay !== 'function') throw typeError(fn, 'options.noDecay', 'a function (name, param, module) => boolean', describeValue(opts.noDecay));
   const rule = (opts.noDecay as NoDecayRule | undefined) ?? defaultNoDecay;
   // the module that registered each tensor first, in namedParameters() order

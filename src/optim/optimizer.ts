@@ -26,7 +26,7 @@
 // another backend or be disposed afterwards.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions } from '../validate/checks.js';
+import { checkOptions, isTensor } from '../validate/checks.js';
 import { tensor as makeTensor } from '../tensor/create.js';
 import { keep } from '../tensor/scope.js';
 import { sameShape } from '../util/shape.js';
@@ -56,17 +56,6 @@ export interface OptimizerStateDict {
 
 /** Checks one hyperparameter (`arg` is e.g. 'options.lr' or 'params[1].lr') and returns it normalized. */
 export type HyperCheck = (fn: string, arg: string, value: unknown) => unknown;
-
-function isTensor(value: unknown): value is Tensor {
-  return value instanceof Tensor || (typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true);
-}
-
-/** A finite non-negative number: `toroid.AdamW: options.lr must be a non-negative number, got -1`. */
-export function nonNegative(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a non-negative number', describeValue(value));
-  if (!(value >= 0 && value <= Number.MAX_VALUE)) throw rangeError(fn, arg, 'a non-negative number', String(value));
-  return value;
-}
 
 /**
  * @internal Replace the values of `target` with those of `fresh` (same backend, dtype

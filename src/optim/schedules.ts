@@ -17,7 +17,7 @@
 // be 0, so toroid counts from 1 (the Annotated Transformer's `if step == 0: step = 1`
 // does the same).
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkOptions } from '../validate/checks.js';
+import { checkNonNegativeFinite, checkNonNegativeInt, checkOptions, checkPositiveFinite } from '../validate/checks.js';
 import type { BaseHyper, Optimizer } from './optimizer.js';
 
 /** lr for optimizer step s (1-based). */
@@ -29,34 +29,16 @@ function checkStep(fn: string, step: unknown): number {
   return step;
 }
 
-function positiveNumber(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a positive number', describeValue(value));
-  if (!(value > 0 && value <= Number.MAX_VALUE)) throw rangeError(fn, arg, 'a positive number', String(value));
-  return value;
-}
-
-function nonNegativeNumber(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a non-negative number', describeValue(value));
-  if (!(value >= 0 && value <= Number.MAX_VALUE)) throw rangeError(fn, arg, 'a non-negative number', String(value));
-  return value;
-}
-
-function nonNegativeInt(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a non-negative integer', describeValue(value));
-  if (!Number.isInteger(value) || value < 0) throw rangeError(fn, arg, 'a non-negative integer', String(value));
-  return value;
-}
-
 /**
  * The paper's schedule (Vaswani et al. 2017, eq. 3):
  * factor * dModel^-0.5 * min(s^-0.5, s * warmup^-1.5); it peaks at s = warmup.
  */
 export function noam(dModel: number, warmup: number, factor = 1): Schedule {
   const fn = 'noam';
-  positiveNumber(fn, 'dModel', dModel);
+  checkPositiveFinite(fn, 'dModel', dModel);
   if (typeof warmup !== 'number') throw typeError(fn, 'warmup', 'a positive integer', describeValue(warmup));
   if (!Number.isInteger(warmup) || warmup < 1) throw rangeError(fn, 'warmup', 'a positive integer', String(warmup));
-  nonNegativeNumber(fn, 'factor', factor);
+  checkNonNegativeFinite(fn, 'factor', factor);
   return (step: number) => {
     const s = checkStep(fn, step);
     return factor * dModel ** -0.5 * Math.min(s ** -0.5, s * warmup ** -1.5);
@@ -76,11 +58,11 @@ export interface WarmupDecayOptions {
 function warmupDecay(fn: string, options: unknown, shape: (progress: number) => number): Schedule {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw typeError(fn, 'options', 'an object { warmup, total, maxLr, minLr? }', describeValue(options));
   const opts = checkOptions(fn, options, ['warmup', 'total', 'maxLr', 'minLr']);
-  const warmup = nonNegativeInt(fn, 'options.warmup', opts.warmup);
-  const total = nonNegativeInt(fn, 'options.total', opts.total);
+  const warmup = checkNonNegativeInt(fn, 'options.warmup', opts.warmup);
+  const total = checkNonNegativeInt(fn, 'options.total', opts.total);
   if (total < 1 || total < warmup) throw rangeError(fn, 'options.total', `a positive integer >= warmup (${warmup})`, String(total));
-  const maxLr = nonNegativeNumber(fn, 'options.maxLr', opts.maxLr);
-  const minLr = opts.minLr === undefined ? 0 : nonNegativeNumber(fn, 'options.minLr', opts.minLr);
+  const maxLr = checkNonNegativeFinite(fn, 'options.maxLr', opts.maxLr);
+  const minLr = opts.minLr === undefined ? 0 : checkNonNegativeFinite(fn, 'options.minLr', opts.minLr);
   if (minLr > maxLr) throw rangeError(fn, 'options.minLr', `at most maxLr (${maxLr})`, String(minLr));
   return (step: number) => {
     const s = checkStep(fn, step);
@@ -155,7 +137,7 @@ export class LRScheduler {
   loadStateDict(state: LRSchedulerState): void {
     const fn = 'LRScheduler.loadStateDict';
     if (state === null || typeof state !== 'object') throw typeError(fn, 'state', 'an object { step }', describeValue(state));
-    this.completed = nonNegativeInt(fn, 'state.step', state.step);
+    this.completed = checkNonNegativeInt(fn, 'state.step', state.step);
     this.apply();
   }
 

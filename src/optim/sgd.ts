@@ -9,8 +9,8 @@ import { rangeError, typeError } from '../errors.js';
 import { scale } from '../ops/elementwise.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkBoolean } from '../validate/checks.js';
-import { assignInPlace, nonNegative, Optimizer, type ParamGroup, type ParamGroupInput } from './optimizer.js';
+import { checkBoolean, checkNonNegativeFinite } from '../validate/checks.js';
+import { assignInPlace, Optimizer, type ParamGroup, type ParamGroupInput } from './optimizer.js';
 
 export interface SGDHyper {
   lr: number;
@@ -37,7 +37,7 @@ export class SGD extends Optimizer<SGDHyper> {
   constructor(params: readonly Tensor[] | ReadonlyArray<ParamGroupInput<SGDHyper>>, options: SGDOptions) {
     if (options === undefined) throw typeError('SGD', 'options', 'an object with lr (SGD has no default learning rate)', 'undefined');
     super('SGD', params, options, { lr: undefined, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false },
-      { lr: nonNegative, momentum: nonNegative, dampening: nonNegative, weightDecay: nonNegative, nesterov: checkBoolean });
+      { lr: checkNonNegativeFinite, momentum: checkNonNegativeFinite, dampening: checkNonNegativeFinite, weightDecay: checkNonNegativeFinite, nesterov: checkBoolean });
   }
 
   protected override checkDefaults(h: SGDHyper, where: string): void {

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describeValue, typeError } from '../errors.js';
-import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveInt, checkSignal } from '../validate/checks.js';
-import { oneOf, positiveFinite, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
+import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveFinite, checkPositiveInt, checkSignal } from '../validate/checks.js';
+import { oneOf, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
 import type { DistributedConfig, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type { ProgressEvent } from './protocol.js';
@@ -187,7 +187,7 @@ const ENGINES = ['mpi', 'nccl'] as const;
 
 const DISTRIBUTED: Schema<DistributedConfig> = {
   engine: { check: oneOf(ENGINES) },
-  timeoutSeconds: { check: positiveFinite, default: 300 },
+  timeoutSeconds: { check: checkPositiveFinite, default: 300 },
   bucketBytes: { check: checkPositiveInt, default: 4 * 1024 * 1024 },
   checkEvery: { check: checkNonNegativeInt, default: 0 },
 };

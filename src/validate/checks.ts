@@ -84,6 +84,20 @@ export function checkNumberWhere(fn: string, arg: string, value: unknown, ok: (v
   return value;
 }
 
+/** A dropout-like probability in [0, 1). */
+export function checkProbability(fn: string, arg: string, value: unknown, fallback?: number): number {
+  return checkNumberWhere(fn, arg, value, (v) => v >= 0 && v < 1, 'a probability in [0, 1)', fallback);
+}
+
+/** An eps, a weight decay, a learning rate. */
+export function checkNonNegativeFinite(fn: string, arg: string, value: unknown, fallback?: number): number {
+  return checkNumberWhere(fn, arg, value, (v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number', fallback);
+}
+
+export function checkPositiveFinite(fn: string, arg: string, value: unknown, fallback?: number): number {
+  return checkNumberWhere(fn, arg, value, (v) => v > 0 && Number.isFinite(v), 'a positive finite number', fallback);
+}
+
 /** An integer in [min, max]. */
 export function checkInteger(fn: string, arg: string, value: unknown, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER, fallback?: number): number {
   if (value === undefined && fallback !== undefined) return fallback;

@@ -74,10 +74,6 @@ export function divides<C>(a: keyof C & string, b: keyof C & string): Rule<C> {
   return { key: a, ok: (c) => (c[b] as number) % (c[a] as number) === 0, expected: (c) => `a divisor of ${b}=${String(c[b])}` };
 }
 
-export const probability = numberWhere((v) => v >= 0 && v < 1, 'a probability in [0, 1)');
-export const nonNegativeFinite = numberWhere((v) => v >= 0 && Number.isFinite(v), 'a non-negative finite number');
-export const positiveFinite = numberWhere((v) => v > 0 && Number.isFinite(v), 'a positive finite number');
-
 /** Required positive integers (sizes, counts of layers and heads), one field per key. */
 export function sizes<K extends string>(...keys: K[]): Record<K, Field<number, unknown>> {
   const fields = {} as Record<K, Field<number, unknown>>;

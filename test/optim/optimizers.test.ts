@@ -292,7 +292,7 @@ describe('optimizer bad arguments', () => {
   for (const name of ['Adam', 'AdamW'] as const) {
     it(`${name}`, () => {
       const Opt = optim[name];
-      expect(() => new Opt([p()], { lr: -1 })).toThrow(`toroid.${name}: options.lr must be a non-negative number, got -1`);
+      expect(() => new Opt([p()], { lr: -1 })).toThrow(`toroid.${name}: options.lr must be a non-negative finite number, got -1`);
       expectError(() => new Opt([p()], { lr: -1 }), RangeError, name, 'options.lr');
       expectError(() => new Opt([p()], { lr: '0.1' as unknown as number }), TypeError, name, 'options.lr');
       expectError(() => new Opt([p()], { betas: [0.9, 1] }), RangeError, name, 'options.betas');
@@ -332,7 +332,7 @@ describe('optimizer bad arguments', () => {
   }
 
   it('SGD', () => {
-    expect(() => new optim.SGD([p()], { lr: -1 })).toThrow('toroid.SGD: options.lr must be a non-negative number, got -1');
+    expect(() => new optim.SGD([p()], { lr: -1 })).toThrow('toroid.SGD: options.lr must be a non-negative finite number, got -1');
     expectError(() => new optim.SGD([p()], {} as never), TypeError, 'SGD', 'options.lr');
     expectError(() => new optim.SGD([p()], undefined as never), TypeError, 'SGD', 'options');
     expectError(() => new optim.SGD([p()], { lr: 0.1, momentum: -0.9 }), RangeError, 'SGD', 'options.momentum');
