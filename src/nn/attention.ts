@@ -22,7 +22,7 @@ import { narrow, reshape, split, transpose } from '../ops/layout.js';
 import { linear, matmul } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
 import { softmax } from '../ops/softmax.js';
-import { checkBoolean, checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -97,14 +97,6 @@ export interface MultiheadAttentionOutput {
   weights: Tensor | null;
 }
 
-/** A probability in [0, 1) for a dropout option. */
-export function checkDropoutP(fn: string, arg: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a probability in [0, 1)', describeValue(value));
-  if (!(value >= 0 && value < 1)) throw rangeError(fn, arg, 'a probability in [0, 1)', String(value));
-  return value;
-}
-
 export class MultiheadAttention extends Module {
   readonly embedDim: number;
   readonly numHeads: number;
@@ -146,7 +138,7 @@ export class MultiheadAttention extends Module {
     const numKvHeads = opts.numKvHeads === undefined ? numHeads : checkPositiveInt(fn, 'options.numKvHeads', opts.numKvHeads);
     if (numHeads % numKvHeads !== 0) throw rangeError(fn, 'options.numKvHeads', `a positive integer dividing numHeads=${numHeads}`, String(numKvHeads));
     this.numKvHeads = numKvHeads;
-    this.dropout = checkDropoutP(fn, 'options.dropout', opts.dropout, 0);
+    this.dropout = checkProbability(fn, 'options.dropout', opts.dropout, 0);
     if (opts.batchFirst !== undefined && opts.batchFirst !== true) {
       throw typeError(fn, 'options.batchFirst', 'true (only batch-first [B,T,E] inputs are supported)', describeValue(opts.batchFirst));
     }
