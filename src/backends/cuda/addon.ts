@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { staleBuild, type Addon } from '../native/exports.js';
+import { notLoadable, packageRoot } from '../native/platform.js';
 
 export interface CudaDeviceInfo {
   count: number;
@@ -40,19 +40,11 @@ export interface CudaAddon extends Addon {
   cudaProfile(on: boolean): { name: string; calls: number; ms: number }[] | undefined;
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
 export let cudaUnavailable: string | null = null;
 
 function load(): CudaAddon | null {
-  if (process.env.TOROID_CUDA === '0') {
-    cudaUnavailable = 'disabled by TOROID_CUDA=0';
-    return null;
-  }
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    cudaUnavailable = `no CUDA build for ${process.platform}-${process.arch}`;
-    return null;
-  }
+  cudaUnavailable = notLoadable('TOROID_CUDA', (platform) => `no CUDA build for ${platform}`);
+  if (cudaUnavailable !== null) return null;
   const candidates = [
     path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'toroid_cuda.node'),
     path.join(packageRoot, 'build', 'Release', 'toroid_cuda.node'),

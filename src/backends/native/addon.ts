@@ -8,25 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { staleBuild, type Addon } from './exports.js';
+import { notLoadable, packageRoot } from './platform.js';
 
 export type { Addon } from './exports.js';
-
-// src/backends/native and dist/backends/native are both three levels below the package root
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export let loadError: string | null = null;
 
 function load(): Addon | null {
-  if (process.env.TOROID_NATIVE === '0') {
-    loadError = 'disabled by TOROID_NATIVE=0';
-    return null;
-  }
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
-    loadError = `no native build for ${process.platform}-${process.arch} yet`;
-    return null;
-  }
+  loadError = notLoadable('TOROID_NATIVE', (platform) => `no native build for ${platform} yet`);
+  if (loadError !== null) return null;
   // OpenMP workers spin after each parallel region (libgomp: up to ~300k spins). When
   // other processes share the cores, that spinning steals the time the busy thread
   // needs; a short spin keeps back-to-back kernels fast without burning a core.

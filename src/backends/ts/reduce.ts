@@ -1,7 +1,7 @@
 // sum over axes, and its adjoint broadcastTo; permute copies into a new layout.
 import type { KResult, KTensor } from '../backend.js';
 import { sizeOf, stridesOf } from '../../util/shape.js';
-import { broadcastIndex, output, values } from './util.js';
+import { broadcastIndex, output, stridedIndex, values } from './util.js';
 
 export function sum(x: KTensor, axes: readonly number[], keepDims: boolean): KResult {
   const kept = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
@@ -28,20 +28,9 @@ export function permute(x: KTensor, dims: readonly number[]): KResult {
   const shape = dims.map((d) => x.shape[d]!);
   const inStrides = stridesOf(x.shape);
   // out element's multi-index walks the permuted strides of x
-  const permutedStrides = dims.map((d) => inStrides[d]!);
+  const source = stridedIndex(shape, dims.map((d) => inStrides[d]!));
   const X = values(x);
   const { data: Y, result } = output(shape, x.dtype);
-  const counter = new Array<number>(shape.length).fill(0);
-  let offset = 0;
-  for (let e = 0; e < Y.length; e++) {
-    Y[e] = X[offset]!;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      counter[d]!++;
-      offset += permutedStrides[d]!;
-      if (counter[d]! < shape[d]!) break;
-      offset -= permutedStrides[d]! * shape[d]!;
-      counter[d] = 0;
-    }
-  }
+  for (let e = 0; e < Y.length; e++) Y[e] = X[source[e]!]!;
   return result;
 }

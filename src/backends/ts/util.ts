@@ -19,11 +19,16 @@ export function output(shape: readonly number[], dtype: DType): { data: FloatArr
 export function broadcastIndex(outShape: readonly number[], inShape: readonly number[]): Int32Array {
   const rank = outShape.length;
   const inStrides = stridesOf(inShape);
-  const strides = outShape.map((_, i) => {
+  return stridedIndex(outShape, outShape.map((_, i) => {
     const j = i - (rank - inShape.length);
     return j < 0 || inShape[j] === 1 ? 0 : inStrides[j]!;
-  });
-  const n = sizeOf(outShape);
+  }));
+}
+
+/** For every element of `shape` (row-major), the flat index sum_k idx_k * strides[k] (native strided_copy's walk). */
+export function stridedIndex(shape: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = shape.length;
+  const n = sizeOf(shape);
   const index = new Int32Array(n);
   const counter = new Array<number>(rank).fill(0);
   let offset = 0;
@@ -33,8 +38,8 @@ export function broadcastIndex(outShape: readonly number[], inShape: readonly nu
     for (let d = rank - 1; d >= 0; d--) {
       counter[d]!++;
       offset += strides[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      offset -= strides[d]! * outShape[d]!;
+      if (counter[d]! < shape[d]!) break;
+      offset -= strides[d]! * shape[d]!;
       counter[d] = 0;
     }
   }
