@@ -64,11 +64,11 @@ import { narrow, transpose } from '../ops/layout.js';
 import { crossEntropy } from '../ops/loss.js';
 import { checkNonNegativeFinite, checkOptions, checkPositiveInt, checkProbability, checkTensor, isTensor } from '../validate/checks.js';
 import { divides, nullable, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
-import { load } from '../io/checkpoint.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ModuleList } from './container.js';
+import { loadModelFile } from './model-file.js';
 import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { zeros_ } from './init.js';
@@ -591,22 +591,7 @@ export class BertEncoder extends Module {
 
   /** Build the model a file written by save() describes and load its parameters (strict). */
   static async load(path: string, options?: FactoryOptions): Promise<BertEncoder> {
-    const { tensors, metadata } = await load(path, { backend: 'ts' });
-    try {
-      if (metadata.model !== FN || metadata.config === undefined) {
-        throw rangeError('BertEncoder.load', 'path', 'a file written by BertEncoder.save (metadata.model and config)', `metadata keys ${JSON.stringify(Object.keys(metadata))}`);
-      }
-      const model = new BertEncoder(JSON.parse(metadata.config) as BertConfig, options);
-      try {
-        model.loadStateDict(tensors, { strict: true });
-      } catch (err) {
-        model.dispose();
-        throw err;
-      }
-      return model;
-    } finally {
-      for (const t of Object.values(tensors)) t.dispose();
-    }
+    return loadModelFile(FN, path, (config) => new BertEncoder(config as BertConfig, options));
   }
 }
 

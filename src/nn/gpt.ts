@@ -37,7 +37,6 @@
 // come from toroid's global generator (toroid.manualSeed), so the same seed gives
 // bitwise-equal models on every backend.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { load as loadSafetensors } from '../io/checkpoint.js';
 import { gelu, silu, swiglu } from '../ops/activation.js';
 import { scaledDotProductAttention, type CausalOption } from '../ops/attention.js';
 import { add, mul } from '../ops/elementwise.js';
@@ -50,6 +49,7 @@ import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ModuleList } from './container.js';
+import { loadModelFile } from './model-file.js';
 import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { normal_, zeros_ } from './init.js';
@@ -562,31 +562,7 @@ export class GPT extends Module {
    * do not fit the config.
    */
   static async load(path: string, options?: FactoryOptions): Promise<GPT> {
-    const fn = 'GPT.load';
-    if (typeof path !== 'string') throw typeError(fn, 'path', 'a string', describeValue(path));
-    // staged on the ts backend, which holds every dtype; loadStateDict converts
-    const { tensors, metadata } = await loadSafetensors(path, { backend: 'ts' });
-    try {
-      if (metadata.model !== 'GPT' || metadata.config === undefined) {
-        throw rangeError(fn, 'path', "a file written by GPT.save (metadata.model 'GPT' and metadata.config)", `metadata keys ${JSON.stringify(Object.keys(metadata))}${metadata.model === undefined ? '' : ` with model ${JSON.stringify(metadata.model)}`}`);
-      }
-      let config: unknown;
-      try {
-        config = JSON.parse(metadata.config);
-      } catch (err) {
-        throw rangeError(fn, 'path', 'a file whose metadata.config is JSON', (err as Error).message);
-      }
-      const model = new GPT(config as GPTConfig, options);
-      try {
-        model.loadStateDict(tensors, { strict: true });
-      } catch (err) {
-        model.dispose();
-        throw err;
-      }
-      return model;
-    } finally {
-      for (const t of Object.values(tensors)) t.dispose();
-    }
+    return loadModelFile('GPT', path, (config) => new GPT(config as GPTConfig, options));
   }
 
   /**

@@ -7,7 +7,6 @@
 // src_pos_emb.weight / tgt_pos_emb.weight. Shared weights appear under every name
 // (stateDict), as in PyTorch.
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { load } from '../io/checkpoint.js';
 import { scale } from '../ops/elementwise.js';
 import { checkBoolean, checkOptions, checkPositiveInt, checkProbability } from '../validate/checks.js';
 import { divides, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
@@ -17,6 +16,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
+import { loadModelFile } from './model-file.js';
 import { factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
 import type { AttentionKV } from './attention.js';
@@ -234,22 +234,6 @@ export class Seq2SeqTransformer extends Module {
 
   /** Build the model a file's metadata describes and load its parameters (strict). */
   static async load(path: string, options?: FactoryOptions): Promise<Seq2SeqTransformer> {
-    const { tensors, metadata } = await load(path, { backend: 'ts' });
-    try {
-      if (metadata.model !== 'Seq2SeqTransformer' || metadata.config === undefined) {
-        throw rangeError('Seq2SeqTransformer.load', 'path', 'a file written by Seq2SeqTransformer.save (metadata.model and config)', `metadata keys ${JSON.stringify(Object.keys(metadata))}`);
-      }
-      let config: Seq2SeqConfig;
-      try {
-        config = JSON.parse(metadata.config) as Seq2SeqConfig;
-      } catch (err) {
-        throw rangeError('Seq2SeqTransformer.load', 'path', 'a file whose metadata.config is JSON', (err as Error).message);
-      }
-      const model = new Seq2SeqTransformer(config, options);
-      model.loadStateDict(tensors, { strict: true });
-      return model;
-    } finally {
-      for (const t of Object.values(tensors)) t.dispose();
-    }
+    return loadModelFile('Seq2SeqTransformer', path, (config) => new Seq2SeqTransformer(config as Seq2SeqConfig, options));
   }
 }
