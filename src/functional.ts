@@ -1,7 +1,7 @@
 // F: the functional API, shaped like torch.nn.functional.
 // Loading it also installs Tensor's convenience methods (add, sum, reshape ...).
 import './ops/tensor-methods.js';
-export { scaledDotProductAttention, type AttentionOptions } from './ops/attention.js';
+export { attentionWithWeights, scaledDotProductAttention, type AttentionOptions, type AttentionWithWeights, type CausalOption } from './ops/attention.js';
 export { linear, matmul } from './ops/matmul.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { relu, gelu, silu, tanh, swiglu } from './ops/activation.js';

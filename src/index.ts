@@ -3,6 +3,7 @@ import './backends/load.js';
 
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType, TypedArray } from './util/dtype.js';
+export type { CausalOption } from './ops/attention.js';
 export { tensor, zeros, ones, full, rand, randn, type TensorOptions, type FromArrayOptions } from './tensor/create.js';
 export { tidy, keep } from './tensor/scope.js';
 export { memory, type MemoryInfo } from './tensor/storage.js';

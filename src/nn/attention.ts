@@ -10,20 +10,16 @@
 //
 // Inputs are batch-first only: query [B,Tq,E], key/value [B,Tk,E]. Masks follow
 // PyTorch: bool true = MASKED (ignored); a float attnMask is added to the scores.
-// The default path is the fused F.scaledDotProductAttention; needWeights: true
-// computes softmax(q k^T * scale + mask) explicitly so the weights can be returned.
+// The module projects and reshapes; attention itself, the masks' checks included, is
+// F.scaledDotProductAttention (fused) or, with needWeights: true, F.attentionWithWeights.
 // A query row whose keys are all masked outputs zeros on both paths (PyTorch gives NaN).
 // The masks never receive a gradient.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { scaledDotProductAttention } from '../ops/attention.js';
-import { dropout as dropoutOp } from '../ops/dropout.js';
-import { add, mul, scale as scaleOp } from '../ops/elementwise.js';
+import { attend, type CausalOption } from '../ops/attention.js';
 import { narrow, reshape, split, transpose } from '../ops/layout.js';
-import { linear, matmul } from '../ops/matmul.js';
+import { linear } from '../ops/matmul.js';
 import { mean } from '../ops/reduce.js';
-import { softmax } from '../ops/softmax.js';
-import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
-import { tensor } from '../tensor/create.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor, isTensor } from '../validate/checks.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { xavierUniform_, zeros_ } from './init.js';
@@ -61,8 +57,8 @@ export interface MultiheadAttentionForwardOptions {
    * Apply a causal mask (key j visible to query i iff j <= i; 'bottom-right' aligns the
    * last query with the last key, for KV caches). Combined with attnMask when both are given.
    */
-  isCausal?: boolean | 'top-left' | 'bottom-right';
-  /** Return the attention weights (slow explicit path). Default false. */
+  isCausal?: CausalOption;
+  /** Return the attention weights (F.attentionWithWeights: slower, O(Tq*Tk) memory). Default false. */
   needWeights?: boolean;
   /** With needWeights: average the weights over heads ([B,Tq,Tk], default) or not ([B,h,Tq,Tk]). */
   averageAttnWeights?: boolean;
@@ -87,7 +83,7 @@ export interface AttendKeyValueOptions {
   /** [B,Tk] bool, true = padded key (ignored). */
   keyPaddingMask?: Tensor | null;
   /** Causal mask; with a KV cache use 'bottom-right' (query i sees keys j <= i + Tk - Tq). Default false. */
-  isCausal?: boolean | 'top-left' | 'bottom-right';
+  isCausal?: CausalOption;
 }
 
 export interface MultiheadAttentionOutput {
@@ -193,52 +189,16 @@ export class MultiheadAttention extends Module {
     }
     const needWeights = checkBoolean(fn, 'options.needWeights', opts.needWeights, false);
     const average = checkBoolean(fn, 'options.averageAttnWeights', opts.averageAttnWeights, true);
-    const isCausal = opts.isCausal ?? false;
-    if (isCausal !== true && isCausal !== false && isCausal !== 'top-left' && isCausal !== 'bottom-right') {
-      throw typeError(fn, 'options.isCausal', "a boolean, 'top-left' or 'bottom-right'", describeValue(isCausal));
-    }
-    let keyPadding: Tensor | null = null;
-    if (opts.keyPaddingMask != null) {
-      keyPadding = checkTensor(fn, 'options.keyPaddingMask', opts.keyPaddingMask, ['bool']);
-      if (keyPadding.rank !== 2 || keyPadding.shape[0] !== B || keyPadding.shape[1] !== Tk) {
-        throw rangeError(fn, 'options.keyPaddingMask', `bool [B,Tk] with B=${B}, Tk=${Tk}`, `bool ${describeShape(keyPadding.shape)}`);
-      }
-      if (keyPadding.device !== query.device) throw typeError(fn, 'options.keyPaddingMask', `on backend '${query.device}' like query`, `'${keyPadding.device}'`);
-    }
-    let attnMask: Tensor | null = null;
-    if (opts.attnMask != null) {
-      attnMask = checkTensor(fn, 'options.attnMask', opts.attnMask, ['bool', query.dtype]);
-      const m = attnMask;
-      const ok = m.rank === 2
-        ? m.shape[0] === Tq && m.shape[1] === Tk
-        : m.rank === 3
-          ? m.shape[0] === B * h && m.shape[1] === Tq && m.shape[2] === Tk
-          : m.rank === 4 && (m.shape[0] === 1 || m.shape[0] === B) && (m.shape[1] === 1 || m.shape[1] === h) && m.shape[2] === Tq && m.shape[3] === Tk;
-      if (!ok) {
-        throw rangeError(fn, 'options.attnMask', `bool or ${query.dtype} [Tq,Tk], [1|B,1|h,Tq,Tk] or [B*h,Tq,Tk] with B=${B}, h=${h}, Tq=${Tq}, Tk=${Tk}`, `${m.dtype} ${describeShape(m.shape)}`);
-      }
-      if (m.device !== query.device) throw typeError(fn, 'options.attnMask', `on backend '${query.device}' like query`, `'${m.device}'`);
-    }
-
     return tidy(() => {
       const { q, k, v } = this.project(query, key, value);
-      // [B,T,n*d] -> [B,n,T,d]
-      const qh = transpose(reshape(q, [B, Tq, h, d]), 1, 2);
-      const kh = transpose(reshape(k, [B, Tk, hkv, d]), 1, 2);
-      const vh = transpose(reshape(v, [B, Tk, hkv, d]), 1, 2);
-      const mask = attnMask !== null && attnMask.rank === 3 ? reshape(attnMask, [B, h, Tq, Tk]) : attnMask;
-      const p = this.training ? this.dropout : 0;
-      let y: Tensor;
-      let weights: Tensor | null = null;
-      if (!needWeights) {
-        y = scaledDotProductAttention(qh, kh, vh, { attnMask: mask, keyPaddingMask: keyPadding, isCausal, dropoutP: p });
-      } else {
-        const r = explicitAttention(qh, kh, vh, mask, keyPadding, isCausal, p);
-        y = r.y;
-        weights = average ? mean(r.weights, 1) : r.weights;
-      }
-      const merged = reshape(transpose(y, 1, 2), [B, Tq, E]);
-      return { output: this.outProj.forward(merged), weights };
+      const qh = this.splitHeads(q, h), kh = this.splitHeads(k, hkv), vh = this.splitHeads(v, hkv);
+      // PyTorch's [B*h,Tq,Tk] mask is [B,h,Tq,Tk] to the op, which checks every mask
+      const m = opts.attnMask;
+      const attnMask = isTensor(m) && m.rank === 3 && m.shape[0] === B * h ? reshape(m, [B, h, m.shape[1]!, m.shape[2]!]) : m;
+      const { output, weights } = attend({ fn, prefix: 'options.' }, qh, kh, vh, {
+        attnMask, keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.training ? this.dropout : 0,
+      }, needWeights);
+      return { output: this.mergeHeads(output), weights: weights !== null && average ? mean(weights, 1) : weights };
     });
   }
 
@@ -250,32 +210,16 @@ export class MultiheadAttention extends Module {
    */
   projectKeyValue(key: Tensor, value: Tensor = key): AttentionKV {
     const fn = 'MultiheadAttention.projectKeyValue';
-    const E = this.embedDim, hkv = this.numKvHeads, d = this.headDim;
+    const E = this.embedDim, hkv = this.numKvHeads;
     checkTensor(fn, 'key', key);
     if (key.rank !== 3 || key.shape[2] !== E) throw rangeError(fn, 'key', `${key.dtype} [B,T,E] with E=${E}`, `${key.dtype} ${describeShape(key.shape)}`);
     checkTensor(fn, 'value', value);
     if (value.rank !== 3 || value.shape[0] !== key.shape[0] || value.shape[1] !== key.shape[1] || value.shape[2] !== E) {
       throw rangeError(fn, 'value', `${value.dtype} ${describeShape(key.shape)} like key`, `${value.dtype} ${describeShape(value.shape)}`);
     }
-    const [B, T] = key.shape as [number, number, number];
     return tidy(() => {
-      let k: Tensor, v: Tensor;
-      if (!this.packed) {
-        k = this.kProj!.forward(key);
-        v = this.vProj!.forward(value);
-      } else {
-        const w = this.inProjWeight!, b = this.inProjBias;
-        if (key === value) {
-          [k, v] = split(linear(key, narrow(w, 0, E, 2 * E), b === null ? null : narrow(b, 0, E, 2 * E)), E, -1) as [Tensor, Tensor];
-        } else {
-          k = linear(key, narrow(w, 0, E, E), b === null ? null : narrow(b, 0, E, E));
-          v = linear(value, narrow(w, 0, 2 * E, E), b === null ? null : narrow(b, 0, 2 * E, E));
-        }
-      }
-      return {
-        k: transpose(reshape(k, [B, T, hkv, d]), 1, 2),
-        v: transpose(reshape(v, [B, T, hkv, d]), 1, 2),
-      };
+      const { k, v } = this.projectKV(key, value);
+      return { k: this.splitHeads(k, hkv), v: this.splitHeads(v, hkv) };
     });
   }
 
@@ -290,7 +234,7 @@ export class MultiheadAttention extends Module {
     const E = this.embedDim, h = this.numHeads, hkv = this.numKvHeads, d = this.headDim;
     checkTensor(fn, 'query', query);
     if (query.rank !== 3 || query.shape[2] !== E) throw rangeError(fn, 'query', `${query.dtype} [B,Tq,E] with E=${E}`, `${query.dtype} ${describeShape(query.shape)}`);
-    const [B, Tq] = query.shape as [number, number, number];
+    const B = query.shape[0]!;
     if (kv === null || typeof kv !== 'object') throw typeError(fn, 'kv', 'an object { k, v } of [B,hkv,Tk,d] tensors', describeValue(kv));
     checkTensor(fn, 'kv.k', kv.k);
     const Tk = cachedLength(kv);
@@ -304,121 +248,59 @@ export class MultiheadAttention extends Module {
     if (kv.v.rank !== 4 || kv.v.shape.some((s, i) => s !== kv.k.shape[i])) {
       throw rangeError(fn, 'kv.v', `${kv.v.dtype} ${describeShape(kv.k.shape)} like kv.k`, `${kv.v.dtype} ${describeShape(kv.v.shape)}`);
     }
-    const isCausal = opts.isCausal ?? false;
-    if (isCausal !== true && isCausal !== false && isCausal !== 'top-left' && isCausal !== 'bottom-right') {
-      throw typeError(fn, 'options.isCausal', "a boolean, 'top-left' or 'bottom-right'", describeValue(isCausal));
-    }
-    let keyPadding: Tensor | null = null;
-    if (opts.keyPaddingMask != null) {
-      keyPadding = checkTensor(fn, 'options.keyPaddingMask', opts.keyPaddingMask, ['bool']);
-      if (keyPadding.rank !== 2 || keyPadding.shape[0] !== B || keyPadding.shape[1] !== Tk) {
-        throw rangeError(fn, 'options.keyPaddingMask', `bool [B,Tk] with B=${B}, Tk=${Tk}`, `bool ${describeShape(keyPadding.shape)}`);
-      }
-    }
     return tidy(() => {
-      const q = this.packed
-        ? linear(query, narrow(this.inProjWeight!, 0, 0, E), this.inProjBias === null ? null : narrow(this.inProjBias, 0, 0, E))
-        : this.qProj!.forward(query);
-      const qh = transpose(reshape(q, [B, Tq, h, d]), 1, 2);
+      const qh = this.splitHeads(this.projectQuery(query), h);
       const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
-      const y = scaledDotProductAttention(qh, kv.k, kv.v, { keyPaddingMask: keyPadding, isCausal, dropoutP: this.training ? this.dropout : 0, ...kvLength });
-      return this.outProj.forward(reshape(transpose(y, 1, 2), [B, Tq, E]));
+      const { output } = attend({ fn, prefix: 'options.' }, qh, kv.k, kv.v, {
+        keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.training ? this.dropout : 0, ...kvLength,
+      }, false);
+      return this.mergeHeads(output);
     });
   }
 
-  /** The q, k, v projections [B,T,E], [B,Tk,hkv*d], [B,Tk,hkv*d]. */
+  /** The q, k, v projections [B,T,E], [B,Tk,hkv*d], [B,Tk,hkv*d]; one matmul for packed self-attention. */
   private project(query: Tensor, key: Tensor, value: Tensor): { q: Tensor; k: Tensor; v: Tensor } {
-    if (!this.packed) {
-      return { q: this.qProj!.forward(query), k: this.kProj!.forward(key), v: this.vProj!.forward(value) };
+    if (this.packed && query === key && key === value) {
+      const [q, k, v] = split(linear(query, this.inProjWeight!, this.inProjBias), this.embedDim, -1) as [Tensor, Tensor, Tensor];
+      return { q, k, v };
     }
+    return { q: this.projectQuery(query), ...this.projectKV(key, value) };
+  }
+
+  /** query [B,T,E] -> q [B,T,E]. */
+  private projectQuery(query: Tensor): Tensor {
+    return this.packed ? linear(query, ...this.packedRows(0, this.embedDim)) : this.qProj!.forward(query);
+  }
+
+  /** key, value [B,T,E] -> k, v [B,T,hkv*d]; one matmul when key === value (packed). */
+  private projectKV(key: Tensor, value: Tensor): { k: Tensor; v: Tensor } {
+    if (!this.packed) return { k: this.kProj!.forward(key), v: this.vProj!.forward(value) };
     const E = this.embedDim;
-    const w = this.inProjWeight!, b = this.inProjBias;
-    if (query === key && key === value) {
-      const [q, k, v] = split(linear(query, w, b), E, -1) as [Tensor, Tensor, Tensor];
-      return { q, k, v };
-    }
-    // slices of the packed weight: narrow's backward places each gradient in its rows
-    const rows = (start: number, n: number): [Tensor, Tensor | null] => [narrow(w, 0, start, n), b === null ? null : narrow(b, 0, start, n)];
-    const [wq, bq] = rows(0, E);
-    const q = linear(query, wq, bq);
     if (key === value) {
-      const [wkv, bkv] = rows(E, 2 * E);
-      const [k, v] = split(linear(key, wkv, bkv), E, -1) as [Tensor, Tensor];
-      return { q, k, v };
+      const [k, v] = split(linear(key, ...this.packedRows(E, 2 * E)), E, -1) as [Tensor, Tensor];
+      return { k, v };
     }
-    const [wk, bk] = rows(E, E);
-    const [wv, bv] = rows(2 * E, E);
-    return { q, k: linear(key, wk, bk), v: linear(value, wv, bv) };
+    return { k: linear(key, ...this.packedRows(E, E)), v: linear(value, ...this.packedRows(2 * E, E)) };
+  }
+
+  /** Rows start..start+n of in_proj_weight and in_proj_bias: narrow's backward places each gradient in its rows. */
+  private packedRows(start: number, n: number): [Tensor, Tensor | null] {
+    const b = this.inProjBias;
+    return [narrow(this.inProjWeight!, 0, start, n), b === null ? null : narrow(b, 0, start, n)];
+  }
+
+  /** [B,T,n*d] -> [B,n,T,d] */
+  private splitHeads(x: Tensor, n: number): Tensor {
+    return transpose(reshape(x, [x.shape[0]!, x.shape[1]!, n, this.headDim]), 1, 2);
+  }
+
+  /** y [B,h,T,d] -> the output projection of [B,T,E]. */
+  private mergeHeads(y: Tensor): Tensor {
+    return this.outProj.forward(reshape(transpose(y, 1, 2), [y.shape[0]!, y.shape[2]!, this.embedDim]));
   }
 
   override extraRepr(): string {
     const kv = (this.numKvHeads === this.numHeads ? '' : `, numKvHeads=${this.numKvHeads}`) + (this.packed ? '' : ', packed=false');
     return `embedDim=${this.embedDim}, numHeads=${this.numHeads}${kv}, dropout=${this.dropout}, bias=${this.outProj.bias !== null}, batchFirst=true`;
   }
-}
-
-/**
- * softmax(q k^T / sqrt(d) + mask) v computed with matmul + softmax, returning the weights.
- * q [B,h,Tq,d], k/v [B,hkv,Tk,d]. The masks are folded on the host into one additive
- * float bias; rows with every key masked get weights 0 (and output 0), like the fused kernel.
- * Call inside tidy().
- */
-function explicitAttention(q: Tensor, k: Tensor, v: Tensor, attnMask: Tensor | null, keyPadding: Tensor | null,
-  isCausal: boolean | 'top-left' | 'bottom-right', dropoutP: number): { y: Tensor; weights: Tensor } {
-  const [B, h, Tq, d] = q.shape as [number, number, number, number];
-  const hkv = k.shape[1]!, Tk = k.shape[2]!, rep = h / hkv;
-  // GQA: view q as [B,hkv,rep,Tq,d] against k [B,hkv,1,Tk,d] (matmul broadcasts and sums the grads back)
-  const qg = rep === 1 ? q : reshape(q, [B, hkv, rep, Tq, d]);
-  const kg = rep === 1 ? k : reshape(k, [B, hkv, 1, Tk, d]);
-  const vg = rep === 1 ? v : reshape(v, [B, hkv, 1, Tk, d]);
-  let scores = matmul(scaleOp(qg, 1 / Math.sqrt(d)), transpose(kg, -1, -2));
-  if (rep !== 1) scores = reshape(scores, [B, h, Tq, Tk]);
-  const bias = hostBias(q, attnMask, keyPadding, isCausal, B, h, Tq, Tk);
-  if (bias !== null) scores = add(scores, bias.bias);
-  let weights = softmax(scores, -1);
-  if (bias !== null && bias.keep !== null) weights = mul(weights, bias.keep);
-  if (dropoutP > 0) weights = dropoutOp(weights, dropoutP, true);
-  let y = matmul(rep === 1 ? weights : reshape(weights, [B, hkv, rep, Tq, Tk]), vg);
-  if (rep !== 1) y = reshape(y, [B, h, Tq, d]);
-  return { y, weights };
-}
-
-/** The masks as one additive bias [1|B,1|h,Tq,Tk] (0 / -inf / float values) and a row keep mask [.,.,Tq,1] when some row is fully masked. */
-function hostBias(q: Tensor, attnMask: Tensor | null, keyPadding: Tensor | null, isCausal: boolean | 'top-left' | 'bottom-right',
-  B: number, h: number, Tq: number, Tk: number): { bias: Tensor; keep: Tensor | null } | null {
-  const causal = isCausal === true || isCausal === 'top-left' ? 0 : isCausal === 'bottom-right' ? Tk - Tq : null;
-  if (attnMask === null && keyPadding === null && causal === null) return null;
-  const mb = attnMask !== null && attnMask.rank === 4 ? attnMask.shape[0]! : 1;
-  const mh = attnMask !== null && attnMask.rank === 4 ? attnMask.shape[1]! : 1;
-  const Bo = keyPadding !== null ? B : mb, Ho = mh;
-  const mask = attnMask?.toTypedArray() ?? null;
-  const maskBool = attnMask?.dtype === 'bool';
-  const pad = keyPadding?.toTypedArray() ?? null;
-  const out = new Float64Array(Bo * Ho * Tq * Tk);
-  const keep = new Float64Array(Bo * Ho * Tq).fill(1);
-  let anyEmpty = false;
-  for (let b = 0; b < Bo; b++) for (let hh = 0; hh < Ho; hh++) for (let i = 0; i < Tq; i++) {
-    const row = (b * Ho + hh) * Tq + i;
-    const mrow = (((mb === 1 ? 0 : b) * mh + hh) * Tq + i) * Tk;
-    let visible = 0;
-    for (let j = 0; j < Tk; j++) {
-      let value = 0;
-      if (causal !== null && j > i + causal) value = -Infinity;
-      else if (pad !== null && pad[b * Tk + j] !== 0) value = -Infinity;
-      else if (mask !== null) value = maskBool ? (mask[mrow + j] !== 0 ? -Infinity : 0) : mask[mrow + j]!;
-      out[row * Tk + j] = value;
-      if (value !== -Infinity) visible++;
-    }
-    if (visible === 0) {
-      // every key masked: a finite row, zeroed after the softmax
-      out.fill(0, row * Tk, (row + 1) * Tk);
-      keep[row] = 0;
-      anyEmpty = true;
-    }
-  }
-  const options = { dtype: q.dtype, backend: q.device };
-  return {
-    bias: tensor(out, { shape: [Bo, Ho, Tq, Tk], ...options }),
-    keep: anyEmpty ? tensor(keep, { shape: [Bo, Ho, Tq, 1], ...options }) : null,
-  };
 }

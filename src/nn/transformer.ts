@@ -16,6 +16,7 @@
 // result is the same), so `tgtIsCausal: true` alone is enough for a decoder.
 // Inputs are batch-first only: src [B,S,E], tgt [B,T,E].
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
+import type { CausalOption } from '../ops/attention.js';
 import { add } from '../ops/elementwise.js';
 import { checkBoolean, checkNonNegativeFinite, checkOneOf, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
@@ -31,8 +32,6 @@ import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { LayerNorm } from './norm.js';
 import { factoryOptions, type FactoryOptions } from './parameter.js';
-
-type Causal = boolean | 'top-left' | 'bottom-right';
 
 /** 'relu' (default), 'gelu' (erf), 'gelu_tanh', or any Tensor -> Tensor function (not registered, no parameters). */
 export type TransformerActivation = 'relu' | 'gelu' | 'gelu_tanh' | ((x: Tensor) => Tensor);
@@ -66,7 +65,7 @@ export interface EncoderLayerForwardOptions {
   /** [B,S] bool, true = padding. */
   srcKeyPaddingMask?: Tensor | null;
   /** Causal self-attention (combined with srcMask). */
-  isCausal?: Causal;
+  isCausal?: CausalOption;
 }
 
 export interface DecoderLayerForwardOptions {
@@ -74,8 +73,8 @@ export interface DecoderLayerForwardOptions {
   memoryMask?: Tensor | null;
   tgtKeyPaddingMask?: Tensor | null;
   memoryKeyPaddingMask?: Tensor | null;
-  tgtIsCausal?: Causal;
-  memoryIsCausal?: Causal;
+  tgtIsCausal?: CausalOption;
+  memoryIsCausal?: CausalOption;
 }
 
 /** One decoder layer's cache for incremental decoding (see TransformerDecoderLayer.forwardCached). */
@@ -433,7 +432,7 @@ export interface EncoderForwardOptions {
   /** Self-attention mask for every layer (PyTorch's `mask`). */
   mask?: Tensor | null;
   srcKeyPaddingMask?: Tensor | null;
-  isCausal?: Causal;
+  isCausal?: CausalOption;
 }
 
 /** A stack of encoder layers (children layers.<i>) and an optional final norm. */
@@ -552,9 +551,9 @@ export interface TransformerForwardOptions {
   srcKeyPaddingMask?: Tensor | null;
   tgtKeyPaddingMask?: Tensor | null;
   memoryKeyPaddingMask?: Tensor | null;
-  srcIsCausal?: Causal;
-  tgtIsCausal?: Causal;
-  memoryIsCausal?: Causal;
+  srcIsCausal?: CausalOption;
+  tgtIsCausal?: CausalOption;
+  memoryIsCausal?: CausalOption;
 }
 
 /**

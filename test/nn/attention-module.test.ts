@@ -183,6 +183,34 @@ describeEachBackend('nn.MultiheadAttention', (backend) => {
     for (const t of [x, kpm]) t.dispose();
     mha.dispose();
   });
+  it('needWeights computes on the backend: nothing is downloaded, the masks included', () => {
+    toroid.manualSeed(9);
+    const mha = new MultiheadAttention(8, 2, { backend });
+    const x = randn([2, 4, 8], backend);
+    const kpm = bool([[0, 0, 1, 0], [1, 0, 0, 0]], backend);
+    const boolMask = bool([[0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]], backend);
+    const floatMask = toroid.tidy(() => randn([1, 2, 4, 4], backend).mul(0.5));
+    // every device-to-host copy (Tensor.toTypedArray and the rest) goes through the backend's download
+    const download = vi.spyOn(toroid.getBackend(backend), 'download');
+    toroid.tidy(() => {
+      const cases = [
+        { isCausal: true, keyPaddingMask: kpm, attnMask: boolMask },
+        { isCausal: 'bottom-right' as const, attnMask: floatMask },
+      ];
+      const results = cases.map((opts) => mha.forward(x, x, x, { ...opts, needWeights: true }));
+      expect(download).not.toHaveBeenCalled();
+      download.mockRestore();
+      cases.forEach((opts, i) => {
+        const fast = mha.forward(x, x, x, opts).output;
+        expectClose(results[i]!.output.toTypedArray(), fast.toTypedArray(), TOL, `case ${i}`);
+        expect(Array.from(results[i]!.weights!.toTypedArray()).every(Number.isFinite)).toBe(true);
+      });
+    });
+    download.mockRestore();
+    for (const t of [x, kpm, boolMask, floatMask]) t.dispose();
+    mha.dispose();
+  });
+
 
   it('attnMask as [Tq,Tk], [B,h,Tq,Tk] and PyTorch\'s [B*h,Tq,Tk] agree', () => {
     toroid.manualSeed(5);
