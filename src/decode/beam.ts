@@ -19,7 +19,7 @@ import { noGrad } from '../autograd/tape.js';
 import { describeValue, rangeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkNumberWhere, checkOptions, checkPositiveInt } from '../validate/checks.js';
+import { checkFinite, checkNumberWhere, checkOptions, checkPositiveInt } from '../validate/checks.js';
 import { checkSeq2Seq, enterEval, logSoftmaxRow } from './common.js';
 import { resolveSeq2Seq, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions } from './greedy.js';
 import { seq2seqStepper, type StepFunction } from './step.js';
@@ -235,7 +235,7 @@ function checkBeamCore(fn: string, options: unknown): BeamCoreOptions {
   return {
     batch: checkPositiveInt(fn, 'options.batch', o.batch, 1), vocabSize, beam,
     maxLen: checkPositiveInt(fn, 'options.maxLen', o.maxLen),
-    lengthPenalty: checkNumberWhere(fn, 'options.lengthPenalty', o.lengthPenalty, Number.isFinite, 'a finite number', 0.6),
+    lengthPenalty: checkFinite(fn, 'options.lengthPenalty', o.lengthPenalty, 0.6),
     nBest, bos: id('bos', o.bos, 1), eos: id('eos', o.eos, 2), banned: banned as number[],
   };
 }
@@ -259,7 +259,7 @@ export interface ResolvedBeam {
 
 export function resolveBeam(fn: string, opts: Record<string, unknown>): ResolvedBeam {
   const beam = checkPositiveInt(fn, 'options.beam', opts.beam, 4);
-  const alpha = checkNumberWhere(fn, 'options.lengthPenalty', opts.lengthPenalty, Number.isFinite, 'a finite number', 0.6);
+  const alpha = checkFinite(fn, 'options.lengthPenalty', opts.lengthPenalty, 0.6);
   const nBest = checkPositiveInt(fn, 'options.nBest', opts.nBest, 1);
   if (nBest > beam) throw rangeError(fn, 'options.nBest', `at most beam=${beam}`, String(nBest));
   return { beam, alpha, nBest };

@@ -634,8 +634,7 @@ export interface GPT2ConversionOptions {
 export function gpt2StateDictToNanoGPT(stateDict: Record<string, Tensor> | Map<string, Tensor>, options?: GPT2ConversionOptions): Record<string, Tensor> {
   const fn = 'gpt2StateDictToNanoGPT';
   const opts = checkOptions(fn, options, ['tieWeights']);
-  if (opts.tieWeights !== undefined && typeof opts.tieWeights !== 'boolean') throw typeError(fn, 'options.tieWeights', 'a boolean', describeValue(opts.tieWeights));
-  const tie = opts.tieWeights !== false;
+  const tie = checkBoolean(fn, 'options.tieWeights', opts.tieWeights, true);
   let entries: Array<[string, unknown]>;
   if (stateDict instanceof Map) entries = [...stateDict];
   else if (stateDict !== null && typeof stateDict === 'object' && !Array.isArray(stateDict) && !isTensor(stateDict)) entries = Object.entries(stateDict);

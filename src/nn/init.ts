@@ -13,7 +13,7 @@
 // kaiming_uniform_ -> kaimingUniform_; string arguments keep PyTorch's spelling
 // (mode 'fan_in' | 'fan_out', nonlinearity 'leaky_relu', ...).
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { checkNumber, checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
+import { checkFinite, checkNumber, checkOneOf, checkOptions, checkTensor } from '../validate/checks.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { normalValues, overwrite, uniformValues } from './parameter.js';
 
@@ -62,18 +62,12 @@ export function calculateFanInAndFanOut(t: Tensor | readonly number[]): { fanIn:
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }
 
-function finite(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a finite number', describeValue(value));
-  if (!Number.isFinite(value)) throw rangeError(fn, arg, 'a finite number', String(value));
-  return value;
-}
-
 /** Fill with U(a, b), a <= b. */
 export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
   const fn = 'init.uniform_';
   checkTensor(fn, 'tensor', t);
-  finite(fn, 'a', a);
-  finite(fn, 'b', b);
+  checkFinite(fn, 'a', a);
+  checkFinite(fn, 'b', b);
   if (a > b) throw rangeError(fn, 'b', `at least a=${a}`, String(b));
   overwrite(t, uniformValues(t.size, a, b));
   return t;
@@ -83,8 +77,8 @@ export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   const fn = 'init.normal_';
   checkTensor(fn, 'tensor', t);
-  finite(fn, 'mean', mean);
-  finite(fn, 'std', std);
+  checkFinite(fn, 'mean', mean);
+  checkFinite(fn, 'std', std);
   if (std < 0) throw rangeError(fn, 'std', 'a non-negative number', String(std));
   overwrite(t, normalValues(t.size, mean, std));
   return t;
@@ -113,7 +107,7 @@ export function ones_(t: Tensor): Tensor {
 export function xavierUniform_(t: Tensor, gain = 1): Tensor {
   const fn = 'init.xavierUniform_';
   checkTensor(fn, 'tensor', t);
-  finite(fn, 'gain', gain);
+  checkFinite(fn, 'gain', gain);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   if (t.size > 0) overwrite(t, uniformValues(t.size, -bound, bound));
@@ -124,7 +118,7 @@ export function xavierUniform_(t: Tensor, gain = 1): Tensor {
 export function xavierNormal_(t: Tensor, gain = 1): Tensor {
   const fn = 'init.xavierNormal_';
   checkTensor(fn, 'tensor', t);
-  finite(fn, 'gain', gain);
+  checkFinite(fn, 'gain', gain);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   if (t.size > 0) overwrite(t, normalValues(t.size, 0, gain * Math.sqrt(2 / (fanIn + fanOut))));
   return t;
@@ -133,7 +127,7 @@ export function xavierNormal_(t: Tensor, gain = 1): Tensor {
 function kaimingStd(fn: string, t: Tensor, options: KaimingOptions | undefined): number {
   checkTensor(fn, 'tensor', t);
   const opts = checkOptions(fn, options, ['a', 'mode', 'nonlinearity']);
-  const a = opts.a === undefined ? 0 : finite(fn, 'options.a', opts.a);
+  const a = opts.a === undefined ? 0 : checkFinite(fn, 'options.a', opts.a);
   const mode = opts.mode === undefined ? 'fan_in' : checkOneOf(fn, 'options.mode', opts.mode, ['fan_in', 'fan_out'] as const);
   const nonlinearity = opts.nonlinearity === undefined ? 'leaky_relu' : checkOneOf(fn, 'options.nonlinearity', opts.nonlinearity, NONLINEARITIES);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);

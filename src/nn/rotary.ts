@@ -17,7 +17,7 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add, mul, scale } from '../ops/elementwise.js';
 import { cat, narrow } from '../ops/layout.js';
-import { checkPositiveInt, checkTensor } from '../validate/checks.js';
+import { checkPositiveFinite, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -84,12 +84,7 @@ export class RotaryEmbedding extends Module {
     const { opts, factory } = factoryOptions(fn, options, ['base', 'maxLen']);
     if (opts.maxLen === undefined) throw typeError(fn, 'options.maxLen', 'a positive integer', 'undefined');
     this.maxLen = checkPositiveInt(fn, 'options.maxLen', opts.maxLen);
-    let base = 10000;
-    if (opts.base !== undefined) {
-      if (typeof opts.base !== 'number') throw typeError(fn, 'options.base', 'a positive finite number', describeValue(opts.base));
-      if (!(opts.base > 0 && Number.isFinite(opts.base))) throw rangeError(fn, 'options.base', 'a positive finite number', String(opts.base));
-      base = opts.base;
-    }
+    const base = checkPositiveFinite(fn, 'options.base', opts.base, 10000);
     this.headDim = headDim;
     this.base = base;
     const { cos, sin } = rotaryTables(headDim, this.maxLen, base);

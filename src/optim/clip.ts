@@ -8,7 +8,7 @@
 // the grads to the host.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions } from '../validate/checks.js';
+import { checkBoolean, checkOptions } from '../validate/checks.js';
 import { scale } from '../ops/elementwise.js';
 import { keep } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -37,8 +37,7 @@ export function clipGradNorm(parameters: Tensor | readonly Tensor[], maxNorm: nu
   const normType = opts.normType === undefined ? 2 : opts.normType;
   if (typeof normType !== 'number') throw typeError(fn, 'options.normType', 'a positive number or Infinity', describeValue(normType));
   if (!(normType > 0)) throw rangeError(fn, 'options.normType', 'a positive number or Infinity', String(normType));
-  const errorIfNonfinite = opts.errorIfNonfinite ?? false;
-  if (typeof errorIfNonfinite !== 'boolean') throw typeError(fn, 'options.errorIfNonfinite', 'a boolean', describeValue(errorIfNonfinite));
+  const errorIfNonfinite = checkBoolean(fn, 'options.errorIfNonfinite', opts.errorIfNonfinite, false);
 
   const grads: Tensor[] = [];
   list.forEach((p, i) => {

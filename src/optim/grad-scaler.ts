@@ -37,7 +37,7 @@
 // is read to the host.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
-import { checkOptions, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveFinite, checkTensor, isTensor } from '../validate/checks.js';
 import { scale as scaleBy } from '../ops/elementwise.js';
 import { keep, tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -72,16 +72,6 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 interface OptimizerStage {
   stage: 'unscaled' | 'stepped';
   foundInf: boolean;
-}
-
-function isTensor(value: unknown): value is Tensor {
-  return value instanceof Tensor || (typeof value === 'object' && value !== null && (value as { __isTensor?: unknown }).__isTensor === true);
-}
-
-function positiveFinite(fn: string, arg: string, value: unknown): number {
-  if (typeof value !== 'number') throw typeError(fn, arg, 'a positive finite number', describeValue(value));
-  if (!(value > 0 && value <= Number.MAX_VALUE)) throw rangeError(fn, arg, 'a positive finite number', String(value));
-  return value;
 }
 
 function checkGrowthFactor(fn: string, arg: string, value: unknown): number {
@@ -123,13 +113,11 @@ export class GradScaler {
   constructor(options?: GradScalerOptions) {
     const fn = 'GradScaler';
     const opts = checkOptions(fn, options, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled']);
-    this._scale = positiveFinite(fn, 'options.initScale', opts.initScale ?? 2 ** 16);
+    this._scale = checkPositiveFinite(fn, 'options.initScale', opts.initScale ?? 2 ** 16);
     this.growthFactor = checkGrowthFactor(fn, 'options.growthFactor', opts.growthFactor ?? 2);
     this.backoffFactor = checkBackoffFactor(fn, 'options.backoffFactor', opts.backoffFactor ?? 0.5);
     this.growthInterval = checkInterval(fn, 'options.growthInterval', opts.growthInterval ?? 2000);
-    const enabled = opts.enabled ?? true;
-    if (typeof enabled !== 'boolean') throw typeError(fn, 'options.enabled', 'a boolean', describeValue(enabled));
-    this.enabled = enabled;
+    this.enabled = checkBoolean(fn, 'options.enabled', opts.enabled, true);
   }
 
   /** Whether scaling is on (the constructor's `enabled`). */
@@ -209,7 +197,7 @@ export class GradScaler {
     const fn = 'GradScaler.update';
     if (!this.enabled) return;
     if (newScale !== undefined) {
-      this._scale = positiveFinite(fn, 'newScale', newScale);
+      this._scale = checkPositiveFinite(fn, 'newScale', newScale);
       this.stages.clear();
       return;
     }
@@ -249,7 +237,7 @@ export class GradScaler {
     if (state === null || typeof state !== 'object' || Array.isArray(state)) {
       throw typeError(fn, 'state', 'an object { scale, growthFactor, backoffFactor, growthInterval, growthTracker }', describeValue(state));
     }
-    const scale = positiveFinite(fn, 'state.scale', state.scale);
+    const scale = checkPositiveFinite(fn, 'state.scale', state.scale);
     const growthFactor = checkGrowthFactor(fn, 'state.growthFactor', state.growthFactor);
     const backoffFactor = checkBackoffFactor(fn, 'state.backoffFactor', state.backoffFactor);
     const growthInterval = checkInterval(fn, 'state.growthInterval', state.growthInterval);

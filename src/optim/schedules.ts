@@ -17,7 +17,7 @@
 // be 0, so toroid counts from 1 (the Annotated Transformer's `if step == 0: step = 1`
 // does the same).
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkNonNegativeFinite, checkNonNegativeInt, checkOptions, checkPositiveFinite } from '../validate/checks.js';
+import { checkBoolean, checkNonNegativeFinite, checkNonNegativeInt, checkOptions, checkPositiveFinite } from '../validate/checks.js';
 import type { BaseHyper, Optimizer } from './optimizer.js';
 
 /** lr for optimizer step s (1-based). */
@@ -108,8 +108,7 @@ export class LRScheduler {
     }
     if (typeof schedule !== 'function') throw typeError(fn, 'schedule', 'a function of the step', describeValue(schedule));
     const opts = checkOptions(fn, options, ['relative']);
-    if (opts.relative !== undefined && typeof opts.relative !== 'boolean') throw typeError(fn, 'options.relative', 'a boolean', describeValue(opts.relative));
-    this.relative = opts.relative === true;
+    this.relative = checkBoolean(fn, 'options.relative', opts.relative, false);
     this.initialLrs = optimizer.paramGroups.map((g) => g.lr);
     this.apply();
   }

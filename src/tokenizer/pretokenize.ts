@@ -21,6 +21,7 @@
 // pretokenize splits off again, so pretokenize(detokenize(words)) equals words
 // whenever words came from pretokenize.
 import { describeValue, typeError } from '../errors.js';
+import { checkBoolean, checkOptions } from '../validate/checks.js';
 
 const WORD_RE = /[\p{L}\p{N}\p{M}]+|[^\s\p{L}\p{N}\p{M}]/gu;
 const WORD_ONLY_RE = /^[\p{L}\p{N}\p{M}]+$/u;
@@ -49,12 +50,8 @@ export function isWordRun(s: string): boolean {
 export function pretokenize(text: string, options?: PretokenizeOptions): string[] {
   const fn = 'tokenizer.pretokenize';
   if (typeof text !== 'string') throw typeError(fn, 'text', 'a string', describeValue(text));
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw typeError(fn, 'options', 'an object', describeValue(options));
-  }
-  const lowercase = options?.lowercase ?? false;
-  if (typeof lowercase !== 'boolean') throw typeError(fn, 'options.lowercase', 'a boolean', describeValue(lowercase));
-  return splitWords(text, lowercase);
+  const opts = checkOptions(fn, options);
+  return splitWords(text, checkBoolean(fn, 'options.lowercase', opts.lowercase, false));
 }
 
 const CLOSING = new Set(['.', ',', ';', ':', '!', '?', ')', ']', '}', '%', '…', '»', '”', '’']);

@@ -84,6 +84,10 @@ export function checkNumberWhere(fn: string, arg: string, value: unknown, ok: (v
   return value;
 }
 
+export function checkFinite(fn: string, arg: string, value: unknown, fallback?: number): number {
+  return checkNumberWhere(fn, arg, value, Number.isFinite, 'a finite number', fallback);
+}
+
 /** A dropout-like probability in [0, 1). */
 export function checkProbability(fn: string, arg: string, value: unknown, fallback?: number): number {
   return checkNumberWhere(fn, arg, value, (v) => v >= 0 && v < 1, 'a probability in [0, 1)', fallback);
