@@ -4,14 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { F } = toroid;
 
 type ErrorClass = typeof TypeError | typeof RangeError;
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -20,15 +17,6 @@ function thrown(fn: () => unknown): unknown {
     return err;
   }
   return undefined;
-}
-
-/** fn throws exactly `cls` whose message is `toroid.<name>: <arg> must be ..., got ...` (and matches `detail`). */
-function expectError(fn: () => unknown, cls: ErrorClass, name: string, arg: string, detail?: RegExp): void {
-  const err = thrown(fn);
-  expect(err, 'expected a throw').toBeInstanceOf(Error);
-  expect((err as Error).constructor, (err as Error).message).toBe(cls);
-  expect((err as Error).message).toMatch(new RegExp(`^toroid\\.${escape(name)}: ${escape(arg)} must be .+, got .+$`, 's'));
-  if (detail) expect((err as Error).message).toMatch(detail);
 }
 
 /** skip: why this case cannot run on the backend under test (reported as skipped, never passed). */

@@ -7,6 +7,7 @@ import { MultiheadAttention } from '../../src/nn/attention.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
 import { gradcheck, randLeaf } from '../helpers/gradcheck.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { F } = toroid;
 type Tensor = toroid.Tensor;
@@ -24,19 +25,6 @@ function expectGradClose(actual: ArrayLike<number>, expected: ArrayLike<number>,
   let max = 0;
   for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]!));
   expectClose(actual, expected, { atol: Math.max(2e-5 * max, 1e-5), rtol: 2e-5 }, label);
-}
-
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
 }
 
 function randn(shape: number[], backend: string): Tensor {

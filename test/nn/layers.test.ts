@@ -4,24 +4,11 @@
 import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { nn, F } = toroid;
 const { init } = nn;
 type Tensor = toroid.Tensor;
-
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string, detail?: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
-  if (detail) expect(message).toMatch(detail);
-}
 
 function stats(t: Tensor): { min: number; max: number; mean: number; variance: number } {
   const v = t.toTypedArray();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
+import { expectErrorPrefix } from '../helpers/expect-error.js';
 
 const { nn, F } = toroid;
 type Tensor = toroid.Tensor;
@@ -69,22 +70,6 @@ function values(m: toroid.nn.Module): Record<string, number[]> {
   return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.toTypedArray())]));
 }
 
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, prefix: string, detail?: RegExp): string {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `should throw ${kind.name} ${prefix}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(prefix), message).toBe(true);
-  expect(message).toContain(' must be ');
-  expect(message).toContain(', got ');
-  if (detail) expect(message).toMatch(detail);
-  return message;
-}
-
 let dir: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'toroid-nn-'));
@@ -117,7 +102,7 @@ describeEachBackend('nn.Module', (backend) => {
     expect(net.children()).toEqual([net.embed, net.layers, net.lnFinal, net.head]);
     expect(net.getSubmodule('layers.1.norm')).toBe(net.layers.get(1).norm);
     expect(net.getSubmodule('')).toBe(net);
-    expectError(() => net.getSubmodule('layers.2'), RangeError, 'toroid.Module.getSubmodule: target must be', /no '2' in ModuleList/);
+    expectErrorPrefix(() => net.getSubmodule('layers.2'), RangeError, 'toroid.Module.getSubmodule: target must be', /no '2' in ModuleList/);
     net.dispose();
   });
 
@@ -216,7 +201,7 @@ describeEachBackend('nn.Module', (backend) => {
     sd['position_ids'] = wrongDType;
     sd['encoder.layers.0.extra'] = extra1;
     sd['lm_head.bias'] = extra2;
-    const message = expectError(() => net.loadStateDict(sd), RangeError, 'toroid.Module.loadStateDict: stateDict must be a dict with exactly the keys, shapes and dtypes of Net.stateDict(), got ');
+    const message = expectErrorPrefix(() => net.loadStateDict(sd), RangeError, 'toroid.Module.loadStateDict: stateDict must be a dict with exactly the keys, shapes and dtypes of Net.stateDict(), got ');
     expect(message).toContain("2 missing keys: 'layers.1.fc2.bias', 'head.weight'");
     expect(message).toContain("2 unexpected keys: 'encoder.layers.0.extra', 'lm_head.bias'");
     expect(message).toContain("1 size mismatch: 'layers.0.fc1.weight' is [4,8] in stateDict, [8,4] in the module");
@@ -237,7 +222,7 @@ describeEachBackend('nn.Module', (backend) => {
     expect(Array.from(net.embed.weight.toTypedArray())).toEqual(new Array(40).fill(0.5));
     // a shape mismatch still throws, naming the key
     const bad = toroid.zeros([4, 10], { backend });
-    expectError(() => net.loadStateDict({ 'head.weight': bad, nope: extra }, { strict: false }), RangeError,
+    expectErrorPrefix(() => net.loadStateDict({ 'head.weight': bad, nope: extra }, { strict: false }), RangeError,
       'toroid.Module.loadStateDict: stateDict must be a dict with the shapes and dtypes of Net.stateDict() for the keys they share, got 1 size mismatch',
       /'head.weight' is \[4,10\] in stateDict, \[10,4\] in the module$/);
     for (const t of [w, extra, bad]) t.dispose();
@@ -248,12 +233,12 @@ describeEachBackend('nn.Module', (backend) => {
     const m = new nn.Linear(2, 2, { backend });
     const gone = toroid.zeros([2, 2], { backend });
     gone.dispose();
-    expectError(() => m.loadStateDict(null as never), TypeError, 'toroid.Module.loadStateDict: stateDict must be an object or Map', /got null/);
-    expectError(() => m.loadStateDict([] as never), TypeError, 'toroid.Module.loadStateDict: stateDict must be an object or Map', /got array\(0\)/);
-    expectError(() => m.loadStateDict({ weight: [[1, 2], [3, 4]] } as never), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a Tensor");
-    expectError(() => m.loadStateDict({ weight: gone }), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a live Tensor");
-    expectError(() => m.loadStateDict(m.stateDict(), { strict: 'no' } as never), TypeError, 'toroid.Module.loadStateDict: options.strict must be a boolean');
-    expectError(() => m.loadStateDict(m.stateDict(), { strcit: false } as never), RangeError, 'toroid.Module.loadStateDict: options must be an object with keys among { strict }');
+    expectErrorPrefix(() => m.loadStateDict(null as never), TypeError, 'toroid.Module.loadStateDict: stateDict must be an object or Map', /got null/);
+    expectErrorPrefix(() => m.loadStateDict([] as never), TypeError, 'toroid.Module.loadStateDict: stateDict must be an object or Map', /got array\(0\)/);
+    expectErrorPrefix(() => m.loadStateDict({ weight: [[1, 2], [3, 4]] } as never), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a Tensor");
+    expectErrorPrefix(() => m.loadStateDict({ weight: gone }), TypeError, "toroid.Module.loadStateDict: stateDict['weight'] must be a live Tensor");
+    expectErrorPrefix(() => m.loadStateDict(m.stateDict(), { strict: 'no' } as never), TypeError, 'toroid.Module.loadStateDict: options.strict must be a boolean');
+    expectErrorPrefix(() => m.loadStateDict(m.stateDict(), { strcit: false } as never), RangeError, 'toroid.Module.loadStateDict: options must be an object with keys among { strict }');
     m.dispose();
   });
 
@@ -298,7 +283,7 @@ describeEachBackend('nn.Module', (backend) => {
     expect(net.layers.get(0).drop.training).toBe(false);
     expect(net.layers.get(1).drop.training).toBe(true);
     expect(net.training).toBe(true);
-    expectError(() => net.train('yes' as never), TypeError, 'toroid.Module.train: mode must be a boolean');
+    expectErrorPrefix(() => net.train('yes' as never), TypeError, 'toroid.Module.train: mode must be a boolean');
     net.dispose();
   });
 
@@ -389,21 +374,21 @@ describeEachBackend('nn.Module', (backend) => {
     const m = new Empty();
     const t = toroid.zeros([2], { backend });
     m.registerParameter('w', t);
-    expectError(() => m.registerParameter('a.b', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerParameter: name must be a non-empty string without "."', /got "a.b"/);
-    expectError(() => m.registerParameter('', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerParameter: name must be');
-    expectError(() => m.registerParameter(3 as never, t), TypeError, 'toroid.Module.registerParameter: name must be a string');
-    expectError(() => m.registerBuffer('w', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerBuffer: name must be a name not already used by a parameter of Empty');
-    expectError(() => m.registerModule('w', new Empty()), RangeError, 'toroid.Module.registerModule: name must be a name not already used by a parameter');
-    expectError(() => m.registerParameter('x', new Float32Array(2) as never), TypeError, "toroid.Module.registerParameter: parameter 'x' must be a Tensor");
-    expectError(() => m.registerParameter('x', toroid.zeros([2], { dtype: 'int32', backend })), TypeError, "toroid.Module.registerParameter: parameter 'x' must be float32 or float64");
+    expectErrorPrefix(() => m.registerParameter('a.b', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerParameter: name must be a non-empty string without "."', /got "a.b"/);
+    expectErrorPrefix(() => m.registerParameter('', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerParameter: name must be');
+    expectErrorPrefix(() => m.registerParameter(3 as never, t), TypeError, 'toroid.Module.registerParameter: name must be a string');
+    expectErrorPrefix(() => m.registerBuffer('w', toroid.zeros([1], { backend })), RangeError, 'toroid.Module.registerBuffer: name must be a name not already used by a parameter of Empty');
+    expectErrorPrefix(() => m.registerModule('w', new Empty()), RangeError, 'toroid.Module.registerModule: name must be a name not already used by a parameter');
+    expectErrorPrefix(() => m.registerParameter('x', new Float32Array(2) as never), TypeError, "toroid.Module.registerParameter: parameter 'x' must be a Tensor");
+    expectErrorPrefix(() => m.registerParameter('x', toroid.zeros([2], { dtype: 'int32', backend })), TypeError, "toroid.Module.registerParameter: parameter 'x' must be float32 or float64");
     const leaf = toroid.zeros([2], { backend, requiresGrad: true });
     const computed = leaf.mul(2);
-    expectError(() => m.registerParameter('x', computed), TypeError, "toroid.Module.registerParameter: parameter 'x' must be a leaf tensor", /got one computed by/);
-    expectError(() => m.registerModule('self', m), RangeError, "toroid.Module.registerModule: module 'self' must be a module that does not contain Empty");
+    expectErrorPrefix(() => m.registerParameter('x', computed), TypeError, "toroid.Module.registerParameter: parameter 'x' must be a leaf tensor", /got one computed by/);
+    expectErrorPrefix(() => m.registerModule('self', m), RangeError, "toroid.Module.registerModule: module 'self' must be a module that does not contain Empty");
     const child = m.registerModule('child', new Empty());
-    expectError(() => child.registerModule('parent', m), RangeError, 'toroid.Module.registerModule', /cycle/);
-    expectError(() => m.registerModule('y', {} as never), TypeError, "toroid.Module.registerModule: module 'y' must be an nn.Module");
-    expectError(() => m.registerBuffer('b', toroid.zeros([1], { backend }), { persistant: false } as never), RangeError, 'toroid.Module.registerBuffer: options must be an object with keys among { persistent }');
+    expectErrorPrefix(() => child.registerModule('parent', m), RangeError, 'toroid.Module.registerModule', /cycle/);
+    expectErrorPrefix(() => m.registerModule('y', {} as never), TypeError, "toroid.Module.registerModule: module 'y' must be an nn.Module");
+    expectErrorPrefix(() => m.registerBuffer('b', toroid.zeros([1], { backend }), { persistant: false } as never), RangeError, 'toroid.Module.registerBuffer: options must be an object with keys among { persistent }');
     // same-kind re-registration replaces in place and keeps the position
     const t2 = toroid.ones([2], { backend });
     m.registerParameter('v', toroid.zeros([1], { backend }));

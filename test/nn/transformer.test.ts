@@ -19,6 +19,7 @@ import {
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
 import { gradcheck, randLeaf } from '../helpers/gradcheck.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { nn, F } = toroid;
 type Tensor = toroid.Tensor;
@@ -62,19 +63,6 @@ function expectCloseScaled(actual: ArrayLike<number>, want: Float64Array, label:
   let max = 0;
   for (const v of want) max = Math.max(max, Math.abs(v));
   expectClose(actual, want, { atol: 1e-5 * Math.max(max, 1e-30), rtol: 1e-4 }, label);
-}
-
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
 }
 
 function randn(shape: number[], backend: string, dtype: 'float32' | 'float64' = 'float32'): Tensor {

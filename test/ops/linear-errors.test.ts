@@ -1,23 +1,9 @@
 import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { F } = toroid;
-
-/** Throws `kind` with `toroid.<fn>: <arg> must be ..., got ...`, and the message matches `detail` when given. */
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string, detail?: RegExp): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
-  if (detail) expect(message).toMatch(detail);
-}
 
 describeEachBackend('linear rejects bad input', (backend) => {
   const x = toroid.randn([2, 4], { backend });

@@ -5,22 +5,10 @@ import { describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { optim, nn } = toroid;
 type Tensor = toroid.Tensor;
-
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
-}
 
 function param(values: number[], backend: string): Tensor {
   const t = toroid.tensor(values, { backend });

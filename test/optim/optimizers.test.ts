@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectError } from '../helpers/expect-error.js';
 
 const { optim, nn } = toroid;
 type Tensor = toroid.Tensor;
@@ -272,19 +273,6 @@ describe('optim.decayGroups', () => {
     model.dispose();
   });
 });
-
-function expectError(call: () => unknown, kind: typeof TypeError | typeof RangeError, fn: string, arg: string): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `toroid.${fn} should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.${fn}: ${arg} must be `), message).toBe(true);
-  expect(message).toContain(', got ');
-}
 
 describe('optimizer bad arguments', () => {
   const p = (): Tensor => param([1, 2], 'ts');
