@@ -179,27 +179,33 @@ function checkInput(fn: string, arg: string, x: unknown, dModel: number, B?: num
 
 // ---------------------------------------------------------------- layers
 
-/** One encoder block: self-attention and a feed-forward block, each with a residual and a LayerNorm. */
-export class TransformerEncoderLayer extends Module {
+/**
+ * What both layers share: the resolved configuration, the children, registered in PyTorch's
+ * order (the order of the state dict and of the init draws): the attentions, linear1, dropout,
+ * linear2, then one norm<i> and one dropout<i> per sublayer (the attentions and the
+ * feed-forward block); the residual wiring and clone().
+ */
+abstract class TransformerLayerBase extends Module {
   readonly dModel: number;
   readonly nhead: number;
   readonly dimFeedforward: number;
   readonly normFirst: boolean;
   readonly activation: TransformerActivation;
-  /** The resolved configuration (for clone() and TransformerEncoder). */
+  /** The resolved configuration (for clone() and the stacks). */
   readonly config: TransformerLayerConfig;
   readonly selfAttn: MultiheadAttention;
   readonly linear1: Linear;
   readonly dropout: Dropout;
   readonly linear2: Linear;
-  readonly norm1: LayerNorm;
-  readonly norm2: LayerNorm;
-  readonly dropout1: Dropout;
-  readonly dropout2: Dropout;
+  /** norm1, norm2, ...: one per sublayer. */
+  protected readonly norms: LayerNorm[];
+  /** dropout1, dropout2, ...: each sublayer's output dropout. */
+  protected readonly dropouts: Dropout[];
+  /** self_attn, then multihead_attn in a decoder. */
+  protected readonly attentions: MultiheadAttention[];
 
-  constructor(dModel: number, nhead: number, options?: TransformerLayerOptions) {
+  protected constructor(r: ResolvedLayer, attentionNames: readonly string[]) {
     super();
-    const r = resolveLayer('TransformerEncoderLayer', dModel, nhead, options);
     this.dModel = r.dModel;
     this.nhead = r.nhead;
     this.dimFeedforward = r.dimFeedforward;
@@ -207,45 +213,39 @@ export class TransformerEncoderLayer extends Module {
     this.activation = r.activation;
     this.config = Object.freeze(layerConfig(r));
     const f = r.factory;
-    this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(r.dModel, r.nhead, { dropout: r.dropout, bias: r.bias, ...f }));
+    this.attentions = attentionNames.map((name) => this.registerModule(name, new MultiheadAttention(r.dModel, r.nhead, { dropout: r.dropout, bias: r.bias, ...f })));
+    this.selfAttn = this.attentions[0]!;
     this.linear1 = this.registerModule('linear1', new Linear(r.dModel, r.dimFeedforward, { bias: r.bias, ...f }));
     this.dropout = this.registerModule('dropout', new Dropout(r.dropout));
     this.linear2 = this.registerModule('linear2', new Linear(r.dimFeedforward, r.dModel, { bias: r.bias, ...f }));
-    this.norm1 = this.registerModule('norm1', new LayerNorm(r.dModel, { eps: r.layerNormEps, bias: r.bias, ...f }));
-    this.norm2 = this.registerModule('norm2', new LayerNorm(r.dModel, { eps: r.layerNormEps, bias: r.bias, ...f }));
-    this.dropout1 = this.registerModule('dropout1', new Dropout(r.dropout));
-    this.dropout2 = this.registerModule('dropout2', new Dropout(r.dropout));
+    const sublayers = attentionNames.length + 1;
+    this.norms = Array.from({ length: sublayers }, (_, i) => this.registerModule(`norm${i + 1}`, new LayerNorm(r.dModel, { eps: r.layerNormEps, bias: r.bias, ...f })));
+    this.dropouts = Array.from({ length: sublayers }, (_, i) => this.registerModule(`dropout${i + 1}`, new Dropout(r.dropout)));
   }
 
+  get norm1(): LayerNorm { return this.norms[0]!; }
+  get norm2(): LayerNorm { return this.norms[1]!; }
+  get dropout1(): Dropout { return this.dropouts[0]!; }
+  get dropout2(): Dropout { return this.dropouts[1]!; }
+
   /** A new layer with the same configuration and a copy of this one's parameters (PyTorch's deepcopy). */
-  clone(): TransformerEncoderLayer {
+  clone(): this {
     const { dModel, nhead, ...rest } = this.config;
-    const copy = new TransformerEncoderLayer(dModel, nhead, rest);
+    const copy = new (this.constructor as new (d: number, h: number, o: TransformerLayerOptions) => this)(dModel, nhead, rest);
     copy.loadStateDict(this.stateDict());
     copy.train(this.training);
     return copy;
   }
 
-  /** src [B,S,E] -> [B,S,E]. */
-  forward(src: Tensor, options?: EncoderLayerForwardOptions): Tensor {
-    const fn = 'TransformerEncoderLayer.forward';
-    checkInput(fn, 'src', src, this.dModel);
-    const opts = checkOptions(fn, options, ['srcMask', 'srcKeyPaddingMask', 'isCausal']) as EncoderLayerForwardOptions;
-    return tidy(() => {
-      const sa = (x: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forward(x, x, x, {
-        attnMask: opts.srcMask ?? null, keyPaddingMask: opts.srcKeyPaddingMask ?? null, isCausal: opts.isCausal ?? false,
-      }).output);
-      const ff = (x: Tensor): Tensor => this.dropout2.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
-      let x = src;
-      if (this.normFirst) {
-        x = add(x, sa(this.norm1.forward(x)));
-        x = add(x, ff(this.norm2.forward(x)));
-      } else {
-        x = this.norm1.forward(add(x, sa(x)));
-        x = this.norm2.forward(add(x, ff(x)));
-      }
-      return x;
-    });
+  /** linear2(dropout(activation(linear1(x)))), without the residual's dropout. */
+  protected feedForward(x: Tensor): Tensor {
+    return this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x))));
+  }
+
+  /** Each [norm, sublayer] with its residual: pre-LN x + f(norm(x)), post-LN norm(x + f(x)). */
+  protected residuals(x: Tensor, blocks: Array<[LayerNorm, (x: Tensor) => Tensor]>): Tensor {
+    for (const [norm, f] of blocks) x = this.normFirst ? add(x, f(norm.forward(x))) : norm.forward(add(x, f(x)));
+    return x;
   }
 
   override extraRepr(): string {
@@ -253,58 +253,35 @@ export class TransformerEncoderLayer extends Module {
   }
 }
 
-/** One decoder block: causal self-attention, cross-attention over the memory, and a feed-forward block. */
-export class TransformerDecoderLayer extends Module {
-  readonly dModel: number;
-  readonly nhead: number;
-  readonly dimFeedforward: number;
-  readonly normFirst: boolean;
-  readonly activation: TransformerActivation;
-  readonly config: TransformerLayerConfig;
-  readonly selfAttn: MultiheadAttention;
-  readonly multiheadAttn: MultiheadAttention;
-  readonly linear1: Linear;
-  readonly dropout: Dropout;
-  readonly linear2: Linear;
-  readonly norm1: LayerNorm;
-  readonly norm2: LayerNorm;
-  readonly norm3: LayerNorm;
-  readonly dropout1: Dropout;
-  readonly dropout2: Dropout;
-  readonly dropout3: Dropout;
-
+/** One encoder block: self-attention and a feed-forward block, each with a residual and a LayerNorm. */
+export class TransformerEncoderLayer extends TransformerLayerBase {
   constructor(dModel: number, nhead: number, options?: TransformerLayerOptions) {
-    super();
-    const r = resolveLayer('TransformerDecoderLayer', dModel, nhead, options);
-    this.dModel = r.dModel;
-    this.nhead = r.nhead;
-    this.dimFeedforward = r.dimFeedforward;
-    this.normFirst = r.normFirst;
-    this.activation = r.activation;
-    this.config = Object.freeze(layerConfig(r));
-    const f = r.factory;
-    const ln = (): LayerNorm => new LayerNorm(r.dModel, { eps: r.layerNormEps, bias: r.bias, ...f });
-    this.selfAttn = this.registerModule('self_attn', new MultiheadAttention(r.dModel, r.nhead, { dropout: r.dropout, bias: r.bias, ...f }));
-    this.multiheadAttn = this.registerModule('multihead_attn', new MultiheadAttention(r.dModel, r.nhead, { dropout: r.dropout, bias: r.bias, ...f }));
-    this.linear1 = this.registerModule('linear1', new Linear(r.dModel, r.dimFeedforward, { bias: r.bias, ...f }));
-    this.dropout = this.registerModule('dropout', new Dropout(r.dropout));
-    this.linear2 = this.registerModule('linear2', new Linear(r.dimFeedforward, r.dModel, { bias: r.bias, ...f }));
-    this.norm1 = this.registerModule('norm1', ln());
-    this.norm2 = this.registerModule('norm2', ln());
-    this.norm3 = this.registerModule('norm3', ln());
-    this.dropout1 = this.registerModule('dropout1', new Dropout(r.dropout));
-    this.dropout2 = this.registerModule('dropout2', new Dropout(r.dropout));
-    this.dropout3 = this.registerModule('dropout3', new Dropout(r.dropout));
+    super(resolveLayer('TransformerEncoderLayer', dModel, nhead, options), ['self_attn']);
   }
 
-  /** A new layer with the same configuration and a copy of this one's parameters (PyTorch's deepcopy). */
-  clone(): TransformerDecoderLayer {
-    const { dModel, nhead, ...rest } = this.config;
-    const copy = new TransformerDecoderLayer(dModel, nhead, rest);
-    copy.loadStateDict(this.stateDict());
-    copy.train(this.training);
-    return copy;
+  /** src [B,S,E] -> [B,S,E]. */
+  forward(src: Tensor, options?: EncoderLayerForwardOptions): Tensor {
+    const fn = 'TransformerEncoderLayer.forward';
+    checkInput(fn, 'src', src, this.dModel);
+    const opts = checkOptions(fn, options, ['srcMask', 'srcKeyPaddingMask', 'isCausal']) as EncoderLayerForwardOptions;
+    return tidy(() => this.residuals(src, [
+      [this.norm1, (x) => this.dropout1.forward(this.selfAttn.forward(x, x, x, {
+        attnMask: opts.srcMask ?? null, keyPaddingMask: opts.srcKeyPaddingMask ?? null, isCausal: opts.isCausal ?? false,
+      }).output)],
+      [this.norm2, (x) => this.dropout2.forward(this.feedForward(x))],
+    ]));
   }
+}
+
+/** One decoder block: causal self-attention, cross-attention over the memory, and a feed-forward block. */
+export class TransformerDecoderLayer extends TransformerLayerBase {
+  constructor(dModel: number, nhead: number, options?: TransformerLayerOptions) {
+    super(resolveLayer('TransformerDecoderLayer', dModel, nhead, options), ['self_attn', 'multihead_attn']);
+  }
+
+  get multiheadAttn(): MultiheadAttention { return this.attentions[1]!; }
+  get norm3(): LayerNorm { return this.norms[2]!; }
+  get dropout3(): Dropout { return this.dropouts[2]!; }
 
   /** tgt [B,T,E], memory [B,S,E] -> [B,T,E]. */
   forward(tgt: Tensor, memory: Tensor, options?: DecoderLayerForwardOptions): Tensor {
@@ -312,26 +289,15 @@ export class TransformerDecoderLayer extends Module {
     const t = checkInput(fn, 'tgt', tgt, this.dModel);
     checkInput(fn, 'memory', memory, this.dModel, t.shape[0]);
     const opts = checkOptions(fn, options, ['tgtMask', 'memoryMask', 'tgtKeyPaddingMask', 'memoryKeyPaddingMask', 'tgtIsCausal', 'memoryIsCausal']) as DecoderLayerForwardOptions;
-    return tidy(() => {
-      const sa = (x: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forward(x, x, x, {
+    return tidy(() => this.residuals(tgt, [
+      [this.norm1, (x) => this.dropout1.forward(this.selfAttn.forward(x, x, x, {
         attnMask: opts.tgtMask ?? null, keyPaddingMask: opts.tgtKeyPaddingMask ?? null, isCausal: opts.tgtIsCausal ?? false,
-      }).output);
-      const mha = (x: Tensor): Tensor => this.dropout2.forward(this.multiheadAttn.forward(x, memory, memory, {
+      }).output)],
+      [this.norm2, (x) => this.dropout2.forward(this.multiheadAttn.forward(x, memory, memory, {
         attnMask: opts.memoryMask ?? null, keyPaddingMask: opts.memoryKeyPaddingMask ?? null, isCausal: opts.memoryIsCausal ?? false,
-      }).output);
-      const ff = (x: Tensor): Tensor => this.dropout3.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
-      let x = tgt;
-      if (this.normFirst) {
-        x = add(x, sa(this.norm1.forward(x)));
-        x = add(x, mha(this.norm2.forward(x)));
-        x = add(x, ff(this.norm3.forward(x)));
-      } else {
-        x = this.norm1.forward(add(x, sa(x)));
-        x = this.norm2.forward(add(x, mha(x)));
-        x = this.norm3.forward(add(x, ff(x)));
-      }
-      return x;
-    });
+      }).output)],
+      [this.norm3, (x) => this.dropout3.forward(this.feedForward(x))],
+    ]));
   }
 
   /** The cross-attention keys/values of memory [B,S,E] (a DecoderLayerCache's `cross`): computed once per source. */
@@ -369,24 +335,11 @@ export class TransformerDecoderLayer extends Module {
       const mha = (x: Tensor): Tensor => this.dropout2.forward(this.multiheadAttn.attendKeyValue(x, cache.cross, {
         keyPaddingMask: opts.memoryKeyPaddingMask ?? null,
       }));
-      const ff = (x: Tensor): Tensor => this.dropout3.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
-      let x = tgt;
-      if (this.normFirst) {
-        x = add(x, sa(this.norm1.forward(x)));
-        x = add(x, mha(this.norm2.forward(x)));
-        x = add(x, ff(this.norm3.forward(x)));
-      } else {
-        x = this.norm1.forward(add(x, sa(x)));
-        x = this.norm2.forward(add(x, mha(x)));
-        x = this.norm3.forward(add(x, ff(x)));
-      }
-      return { output: x, self: [held.kv!] };
+      const output = this.residuals(tgt, [[this.norm1, sa], [this.norm2, mha], [this.norm3, (x) => this.dropout3.forward(this.feedForward(x))]]);
+      return { output, self: [held.kv!] };
     });
   }
 
-  override extraRepr(): string {
-    return `dModel=${this.dModel}, nhead=${this.nhead}, dimFeedforward=${this.dimFeedforward}, activation=${describeActivation(this.activation)}, normFirst=${this.normFirst}`;
-  }
 }
 
 // ---------------------------------------------------------------- stacks
