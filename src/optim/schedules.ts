@@ -17,7 +17,7 @@
 // be 0, so toroid counts from 1 (the Annotated Transformer's `if step == 0: step = 1`
 // does the same).
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { checkBoolean, checkNonNegativeFinite, checkNonNegativeInt, checkOptions, checkPositiveFinite } from '../validate/checks.js';
+import { checkBoolean, checkNonNegativeFinite, checkNonNegativeInt, checkOptions, checkPositiveFinite, checkPositiveInt } from '../validate/checks.js';
 import type { BaseHyper, Optimizer } from './optimizer.js';
 
 /** lr for optimizer step s (1-based). */
@@ -36,8 +36,7 @@ function checkStep(fn: string, step: unknown): number {
 export function noam(dModel: number, warmup: number, factor = 1): Schedule {
   const fn = 'noam';
   checkPositiveFinite(fn, 'dModel', dModel);
-  if (typeof warmup !== 'number') throw typeError(fn, 'warmup', 'a positive integer', describeValue(warmup));
-  if (!Number.isInteger(warmup) || warmup < 1) throw rangeError(fn, 'warmup', 'a positive integer', String(warmup));
+  checkPositiveInt(fn, 'warmup', warmup);
   checkNonNegativeFinite(fn, 'factor', factor);
   return (step: number) => {
     const s = checkStep(fn, step);

@@ -15,6 +15,8 @@ import * as optim from '../../optim/index.js';
 import { manualSeed } from '../../random/generator.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { checkNonNegativeFinite, checkNonNegativeInt, checkNumber, checkObject, checkPath, checkPositiveFinite, checkPositiveInt } from '../../validate/checks.js';
+import { resolveConfig, type Schema } from '../../validate/schema.js';
 import type { TaskContext, TrainTask } from '../task.js';
 
 export interface TranslationTaskOptions {
@@ -40,6 +42,27 @@ export interface TranslationTaskOptions {
 
 const PAD = 0, BOS = 1, EOS = 2, UNK = 3;
 
+/** TranslationTaskOptions with the defaults filled in. */
+type ResolvedOptions = Required<Omit<TranslationTaskOptions, 'validSource' | 'validTarget'>> & Pick<TranslationTaskOptions, 'validSource' | 'validTarget'>;
+
+// the `task` object of `toroid train`'s config (src/train/cli-config.ts); model is checked by Seq2SeqTransformer
+const OPTIONS: Schema<ResolvedOptions> = {
+  source: { check: checkPath },
+  target: { check: checkPath },
+  validSource: { check: checkPath, optional: true },
+  validTarget: { check: checkPath, optional: true },
+  vocabSize: { check: checkPositiveInt, default: 8000 },
+  maxLen: { check: checkPositiveInt, default: 48 },
+  batchTokens: { check: checkPositiveInt, default: 2048 },
+  model: { check: checkObject, default: () => ({}) },
+  lrFactor: { check: checkPositiveFinite, default: 1 },
+  warmup: { check: checkPositiveInt, default: 4000 },
+  clip: { check: checkNonNegativeFinite, default: 1 },
+  labelSmoothing: { check: (fn, arg, value) => checkNumber(fn, arg, value, 0, 1), default: 0.1 },
+  weightDecay: { check: checkNonNegativeFinite, default: 0.01 },
+  seed: { check: checkNonNegativeInt, default: 0 },
+};
+
 async function readAll(path: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of readLines(path)) lines.push(line);
@@ -61,10 +84,10 @@ function buildVocab(sentences: string[][], size: number): Map<string, number> {
 const encode = (s: string[], vocab: Map<string, number>): Int32Array => Int32Array.from(s, (w) => vocab.get(w) ?? UNK);
 
 export async function createTask(options: TranslationTaskOptions, context?: TaskContext): Promise<TrainTask> {
-  const o = options;
+  const o = resolveConfig('train', 'task', options, OPTIONS);
   const dist = context?.distributed ?? null;
-  const vocabSize = o.vocabSize ?? 8000, maxLen = o.maxLen ?? 48;
-  manualSeed(o.seed ?? 0);
+  const { vocabSize, maxLen } = o;
+  manualSeed(o.seed);
   const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
   if (srcLines.length !== tgtLines.length) throw new RangeError(`toroid train: source and target must have the same number of lines, got ${srcLines.length} and ${tgtLines.length}`);
   const srcWords = srcLines.map(words), tgtWords = tgtLines.map(words);
@@ -88,13 +111,13 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
   };
   const model = new nn.Seq2SeqTransformer(config);
   const dModel = model.config.dModel;
-  const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: o.weightDecay ?? 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
-  const scheduler = new optim.LRScheduler(optimizer, optim.noam(dModel, o.warmup ?? 4000, o.lrFactor ?? 1));
-  const sampler = new TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens ?? 2048, seed: o.seed ?? 0 });
+  const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: o.weightDecay }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
+  const scheduler = new optim.LRScheduler(optimizer, optim.noam(dModel, o.warmup, o.lrFactor));
+  const sampler = new TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens, seed: o.seed });
   const data = { stateDict: () => sampler.state(), loadStateDict: (s: unknown) => sampler.restore(s as ReturnType<typeof sampler.state>) };
   const lossOf = (batch: Seq2SeqBatch): Tensor =>
-    F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
-  const clip = o.clip ?? 1;
+    F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing });
+  const clip = o.clip;
   return {
     parts: { model, optimizer, scheduler, data },
     trainStep() {
