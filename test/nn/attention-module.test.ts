@@ -171,6 +171,31 @@ describeEachBackend('nn.MultiheadAttention', (backend) => {
     for (const t of [x, kpm]) t.dispose();
     mha.dispose();
   });
+  it('F.attentionWithWeights: the fused output with GQA, kvLength and empty rows; weights 0 on masked keys', () => {
+    toroid.manualSeed(10);
+    // Tq = 5 > Tk = 3 with 'bottom-right': queries 0 and 1 see no key
+    const [B, h, hkv, Tq, Tk, d] = [2, 4, 2, 5, 3, 8];
+    const q = randn([B, h, Tq, d], backend), k = randn([B, hkv, Tk + 2, d], backend), v = randn([B, hkv, Tk + 2, d], backend);
+    const kpm = bool([[0, 1, 0], [0, 0, 0]], backend);
+    toroid.tidy(() => {
+      const opts = { isCausal: 'bottom-right' as const, keyPaddingMask: kpm, kvLength: Tk };
+      const { output, weights } = F.attentionWithWeights(q, k, v, opts);
+      expect(weights.shape).toEqual([B, h, Tq, Tk]);
+      expectClose(output.toTypedArray(), F.scaledDotProductAttention(q, k, v, opts).toTypedArray(), TOL, 'output');
+      const w = weights.toTypedArray();
+      for (let b = 0; b < B; b++) for (let hh = 0; hh < h; hh++) for (let i = 0; i < Tq; i++) {
+        let sum = 0;
+        for (let j = 0; j < Tk; j++) {
+          const x = w[((b * h + hh) * Tq + i) * Tk + j]!;
+          if (j > i + Tk - Tq || (b === 0 && j === 1)) expect(x).toBe(0);
+          sum += x;
+        }
+        expect(sum).toBeCloseTo(i < Tq - Tk ? 0 : 1, 5);
+      }
+    });
+    for (const t of [q, k, v, kpm]) t.dispose();
+  });
+
   it('needWeights computes on the backend: nothing is downloaded, the masks included', () => {
     toroid.manualSeed(9);
     const mha = new MultiheadAttention(8, 2, { backend });
