@@ -29,9 +29,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #include "backend.h"
+#include "cuda/attention_args.cuh"
 #include "cuda/attention_mma.cuh"
 #include "cuda/common.cuh"
 
@@ -39,7 +39,7 @@ namespace toroid {
 
 namespace {
 
-// ---- primitives begin (the CPU emulator swaps this section)
+// ---- primitives: the inline PTX (pack, mma, ldmatrix)
 
 // Two floats rounded (nearest even) to bf16 / fp16, lo in the low half.
 template <bool HALF>
@@ -85,34 +85,6 @@ __device__ __forceinline__ void ldsm_x4_trans(std::uint32_t (&r)[4], const std::
 #endif
 }
 // ---- primitives end
-
-constexpr int THREADS = 128;
-constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
-
-// The fp32 kernels' Args (attention.cu), minus the chunking.
-struct Args {
-  const float* q; const float* k; const float* v;
-  const std::uint8_t* key_padding;
-  const void* attn_mask;
-  bool mask_is_bool;
-  i64 mask_b_stride, mask_h_stride;
-  i64 B, h, hkv, group, Tq, Tk, d;
-  i64 kv_stride;  // elements between kv heads (forward: a KV-cache buffer may be longer than Tk)
-  float scale;
-  bool causal;
-  i64 causal_shift;
-  bool dropout;
-  std::uint32_t threshold;
-  float keep_scale;
-  Rng rng;
-  bool vec;  // d % 4 == 0 and every pointer 16-byte aligned
-};
-
-__device__ __forceinline__ i64 min64(i64 x, i64 y) { return x < y ? x : y; }
-__device__ __forceinline__ i64 max64(i64 x, i64 y) { return x > y ? x : y; }
-__device__ __forceinline__ i64 last_key(const Args& a, i64 i) { return a.causal ? min64(i + a.causal_shift, a.Tk - 1) : a.Tk - 1; }
-__device__ __forceinline__ i64 key_end(const Args& a, i64 i0, i64 rows) { return max64(0, last_key(a, i0 + rows - 1) + 1); }
-__device__ __forceinline__ i64 first_query(const Args& a, i64 j0) { return a.causal ? max64(0, j0 - a.causal_shift) : 0; }
 
 // dst[r][c] (row stride D + 8 halves) = 16-bit(src[r*d + c] * mul) for r < rows, c < d, else 0.
 template <bool HALF, int R, int D>
@@ -183,46 +155,6 @@ __device__ __forceinline__ void tile_store(std::uint16_t* dst, const float4 (&x)
     y.y = pack2<HALF>(x[step].z * mul, x[step].w * mul);
     *reinterpret_cast<uint2*>(dst + r * LD + c) = y;
   }
-}
-
-__device__ __forceinline__ std::uint32_t pick_word(const cuda::PhiloxWords& lo, const cuda::PhiloxWords& hi, int i) {
-  switch (i) {
-    case 0: return lo.w[0];
-    case 1: return lo.w[1];
-    case 2: return lo.w[2];
-    case 3: return lo.w[3];
-    case 4: return hi.w[0];
-    case 5: return hi.w[1];
-    default: return hi.w[2];
-  }
-}
-
-// keep[r*BC + c] = 1 where weight (bh, i0 + r, j0 + c) survives dropout (attention.cu's fill_keep).
-template <int BR, int BC>
-__device__ __forceinline__ void fill_keep(std::uint8_t* keep, const Args& a, i64 bh, i64 i0, i64 j0) {
-  for (int e = threadIdx.x; e < BR * BC / 4; e += THREADS) {
-    const int r = e / (BC / 4), c = (e % (BC / 4)) * 4;
-    std::uint32_t bits = 0;
-    if (i0 + r < a.Tq) {
-      const std::uint64_t index = static_cast<std::uint64_t>((bh * a.Tq + i0 + r) * a.Tk + j0 + c);
-      const std::uint64_t counter = a.rng.offset + index / 4;
-      const int first = static_cast<int>(index & 3);
-      const cuda::PhiloxWords lo = cuda::philox4x32_10(counter, a.rng.seed);
-      const cuda::PhiloxWords hi = first != 0 ? cuda::philox4x32_10(counter + 1, a.rng.seed) : lo;
-#pragma unroll
-      for (int t = 0; t < 4; t++) bits |= ((pick_word(lo, hi, first + t) >> 8) >= a.threshold ? 1u : 0u) << (8 * t);
-    }
-    *reinterpret_cast<std::uint32_t*>(keep + r * BC + c) = bits;
-  }
-}
-
-// One warp's sum of x[c] * y[c], lane-strided (attention.cu's row_dot: the same bits).
-__device__ __forceinline__ float row_dot(const float* __restrict__ x, const float* __restrict__ y, i64 d, int lane) {
-  float s = 0.0f;
-  for (i64 c = lane; c < d; c += 32) s = fmaf(__ldg(x + c), __ldg(y + c), s);
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-  return s;
 }
 
 __device__ __forceinline__ float quad_max(float x) {
@@ -602,37 +534,6 @@ mma_dq_kernel(const Args a, const float* __restrict__ dout, const float* __restr
 }
 
 // ---- host side --------------------------------------------------------------
-
-bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
-
-Args make_args(const AttentionParams& p) {
-  Args a{};
-  a.q = p.q; a.k = p.k; a.v = p.v;
-  a.key_padding = p.key_padding;
-  a.attn_mask = p.attn_mask;
-  a.mask_is_bool = p.mask_is_bool;
-  if (p.attn_mask != nullptr) {
-    a.mask_h_stride = p.mask_h == 1 ? 0 : p.Tq * p.Tk;
-    a.mask_b_stride = p.mask_B == 1 ? 0 : p.mask_h * p.Tq * p.Tk;
-  }
-  a.B = p.B; a.h = p.h; a.hkv = p.hkv; a.group = p.h / p.hkv; a.Tq = p.Tq; a.Tk = p.Tk; a.d = p.d;
-  a.kv_stride = p.kv_stride;
-  a.scale = p.scale;
-  a.causal = p.causal != Causal::none;
-  a.causal_shift = p.causal == Causal::bottom_right ? p.Tk - p.Tq : 0;
-  a.dropout = p.dropout_p > 0;
-  a.threshold = static_cast<std::uint32_t>(std::ceil(p.dropout_p * 16777216.0));
-  a.keep_scale = static_cast<float>(1.0 / (1.0 - p.dropout_p));
-  a.rng = p.rng;
-  return a;
-}
-
-unsigned grid_for(i64 tiles) { return static_cast<unsigned>(tiles < 0x7fffffff ? tiles : 0x7fffffff); }
-
-template <class Kernel>
-void allow_smem(Kernel kernel, std::size_t bytes, const char* what) {
-  cuda::check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)), what);
-}
 
 // Shared memory in bytes: 16-bit tiles of `rows` rows, `floats` float32 values, keep bytes with dropout.
 constexpr std::size_t tile_bytes(int D, int rows) { return static_cast<std::size_t>(rows) * (D + 8) * 2; }
