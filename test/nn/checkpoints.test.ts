@@ -428,6 +428,7 @@ it('Seq2SeqTransformer rejects bad configs with the toroid error format', () => 
   expectSeq2SeqError({ ...S2S, positions: 'rotary' }, RangeError, /^toroid\.Seq2SeqTransformer: config\.positions must be one of 'sinusoidal', 'learned', got "rotary"$/);
   expectSeq2SeqError({ ...S2S, shareEmbeddings: true }, RangeError, /^toroid\.Seq2SeqTransformer: config\.shareEmbeddings must be false unless srcVocab equals tgtVocab \(13 vs 11\), got true$/);
   expectSeq2SeqError({ ...S2S, dModel: 0 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.dModel must be a positive integer, got 0$/);
+  expectSeq2SeqError({ ...S2S, normFirst: 'yes' }, TypeError, /^toroid\.Seq2SeqTransformer: config\.normFirst must be a boolean, got "yes"$/);
   expectSeq2SeqError({ ...S2S, d_model: 16 }, RangeError, /^toroid\.Seq2SeqTransformer: config must be an object with keys among .*, got unknown key 'd_model'$/);
   // checked before any parameter exists, under the model's own name
   expectSeq2SeqError({ ...S2S, nhead: 3 }, RangeError, /^toroid\.Seq2SeqTransformer: config\.nhead must be a divisor of dModel=16, got 3$/);

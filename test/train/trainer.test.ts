@@ -105,6 +105,7 @@ describe('Trainer bad options', () => {
     ['zero threads', { task, maxSteps: 1, threads: 0 }, RangeError, /options\.threads must be a positive integer/],
     ['checkpointPath not a string', { task, maxSteps: 1, checkpointPath: 3 }, TypeError, /options\.checkpointPath must be a file path string, got number 3$/],
     ['signal not an AbortSignal', { task, maxSteps: 1, signal: {} }, TypeError, /options\.signal must be an AbortSignal/],
+    ['a misspelled option', { task, maxSteps: 1, checkpointEvry: 5 }, RangeError, /options must be an object with keys among \{ task, .* \}, got unknown key 'checkpointEvry'$/],
   ];
   for (const [title, options, type, message] of cases) {
     it(title, () => {
