@@ -14,6 +14,8 @@ import { appendFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as toroid from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { OP_TABLE } from '../test/ops/table/index.js';
+import type { AnyOpSpec } from '../test/ops/table/types.js';
 import { machineLine, PEAK_GBPS, PEAK_GFLOPS_FP32, today } from './machine.js';
 
 const { F } = toroid;
@@ -191,6 +193,35 @@ const sgemmCase: CaseDef = {
 };
 
 /** Row-wise kernels over x[N,C] with an optional weight (and bias): read x, write y; read dy, x, write dx. */
+/** PyTorch's names (bench/torch_kernels.py) for the op table's input names. */
+const TORCH_INPUT: Record<string, string> = { weight: 'w', bias: 'b' };
+
+/** The op table's bench rows (test/ops/table/): fwd+bwd over [N,C], described once with the tests. */
+function tableCases(spec: AnyOpSpec): CaseDef[] {
+  return (spec.bench ?? []).map((row) => {
+    const renamed = (name: string): string => TORCH_INPUT[name] ?? name;
+    return {
+      kernel: row.kernel,
+      mode: 'fwd+bwd',
+      op: row.torchOp,
+      attrs: row.attrs,
+      full: { ...row.full },
+      check: { ...row.check },
+      scaleKey: 'N',
+      shape: (p) => `[${p.N},${p.C}]`,
+      problem: (p) => ({
+        inputs: spec.inputs(row.params(p.N!, p.C!)).map((def) => ({ name: renamed(def.name), shape: [...def.shape], kind: 'randn' as const, grad: true })),
+        upstream: [...spec.outShape(row.params(p.N!, p.C!))],
+      }),
+      work: (p) => ({ bytes: 5 * p.N! * p.C! * f32 }),
+      forward: (t, p) => {
+        const params = row.params(p.N!, p.C!);
+        return spec.forward(params, Object.fromEntries(spec.inputs(params).map((def) => [def.name, t[renamed(def.name)]!])));
+      },
+    };
+  });
+}
+
 function rowCase(kernel: string, op: string, N: number, C: number, params: Array<'w' | 'b'>, forward: (t: Record<string, Tensor>, p: P) => Tensor, attrs: Record<string, number | boolean> = {}): CaseDef {
   return {
     kernel,
@@ -212,8 +243,6 @@ function rowCase(kernel: string, op: string, N: number, C: number, params: Array
     forward,
   };
 }
-
-const EPS_LN = 1e-5, EPS_RMS = 1e-6;
 
 const crossEntropyCase: CaseDef = {
   kernel: 'crossentropy',
@@ -290,8 +319,7 @@ const ALL_CASES: CaseDef[] = [
   linearCase('fwd+bwd'),
   linearCase('fwd'),
   sgemmCase,
-  rowCase('layernorm', 'layernorm', 2048, 512, ['w', 'b'], (t, p) => F.layerNorm(t.x!, [p.C!], t.w!, t.b!, EPS_LN), { eps: EPS_LN }),
-  rowCase('rmsnorm', 'rmsnorm', 2048, 512, ['w'], (t, p) => F.rmsNorm(t.x!, [p.C!], t.w!, EPS_RMS), { eps: EPS_RMS }),
+  ...OP_TABLE.flatMap(tableCases),
   rowCase('gelu', 'gelu', 2048, 2048, [], (t) => F.gelu(t.x!)),
   rowCase('softmax', 'softmax', 2048, 512, [], (t) => F.softmax(t.x!, -1)),
   crossEntropyCase,

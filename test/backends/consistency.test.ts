@@ -12,6 +12,8 @@ import {
   BACKENDS, NATIVE, Rng, boolT, caseSeed, check, f32, fmt, grad, i32, maxAbs, runBoth, sameZeros, sizeOf, worstRatio,
   type Outputs,
 } from './consistency-helpers.js';
+import { OP_TABLE } from '../ops/table/index.js';
+import { drawInputs, runOp } from '../ops/table/run.js';
 
 const { F } = toroid;
 
@@ -263,60 +265,16 @@ function suite(): void {
     if (c.bias) check('linear', label, 'db', out, { K: rows });
   });
 
-  // ---------------------------------------------------------------- norms
-  cases('layerNorm', 200, (rng) => {
-    const big = rng.bool(0.04);
-    const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(rng, 70)] : [small(rng, 6), small(rng, 9)];
-    return {
-      x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length,
-      weight: rng.bool(), bias: rng.bool(), eps: rng.pick([1e-5, 1e-5, 1e-6, 0.1]),
-      mu: rng.pick([0, 0, 1, -3]), sigma: rng.pick([1, 1, 0.1, 3]),
-    };
-  }, (c, rng, label) => {
-    const normShape = c.x.slice(c.x.length - c.nd), C = sizeOf(normShape), N = sizeOf(c.x) / C;
-    const x = rng.randn(sizeOf(c.x), c.sigma, c.mu), w = rng.randn(C, 0.5, 1), b = rng.randn(C, 0.5);
-    const g = rng.randn(sizeOf(c.x));
-    const out = runBoth((backend) => {
-      const tx = f32(backend, x, c.x, true);
-      const tw = c.weight ? f32(backend, w, normShape, true) : null, tb = c.bias ? f32(backend, b, normShape, true) : null;
-      const y = F.layerNorm(tx, normShape, tw, tb, c.eps);
-      y.backward(f32(backend, g, c.x));
-      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx) };
-      if (tw) r.dw = grad(tw);
-      if (tb) r.db = grad(tb);
-      return r;
-    });
-    const cond = Math.abs(c.mu) / c.sigma;
-    check('layerNorm', label, 'y', out, { K: C, cond });
-    check('layerNorm', label, 'dx', out, { K: C, cond });
-    if (c.weight) check('layerNorm', label, 'dw', out, { K: N, cond });
-    if (c.bias) check('layerNorm', label, 'db', out, { K: N });
-  });
-
-  cases('rmsNorm', 200, (rng) => {
-    const big = rng.bool(0.04);
-    const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(rng, 70)] : [small(rng, 6), small(rng, 9)];
-    return {
-      x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length,
-      weight: rng.bool(), eps: rng.pick([undefined, 1e-6, 1e-5]), sigma: rng.pick([1, 0.1, 3]),
-    };
-  }, (c, rng, label) => {
-    const normShape = c.x.slice(c.x.length - c.nd), C = sizeOf(normShape), N = sizeOf(c.x) / C;
-    const x = rng.randn(sizeOf(c.x), c.sigma), w = rng.randn(C, 0.5, 1);
-    const g = rng.randn(sizeOf(c.x));
-    const out = runBoth((backend) => {
-      const tx = f32(backend, x, c.x, true);
-      const tw = c.weight ? f32(backend, w, normShape, true) : null;
-      const y = F.rmsNorm(tx, normShape, tw, c.eps);
-      y.backward(f32(backend, g, c.x));
-      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx) };
-      if (tw) r.dw = grad(tw);
-      return r;
-    });
-    check('rmsNorm', label, 'y', out, { K: C });
-    check('rmsNorm', label, 'dx', out, { K: C });
-    if (c.weight) check('rmsNorm', label, 'dw', out, { K: N });
-  });
+  // ---------------------------------------------------------------- the op table (test/ops/table/)
+  for (const spec of OP_TABLE) {
+    const c = spec.consistency;
+    if (!c) continue;
+    cases(spec.name, c.count, (rng) => c.random(rng), (p, rng, label) => {
+      const data = drawInputs(spec, p, rng, spec.outShape(p));
+      const out = runBoth((backend) => runOp(spec, p, data, backend));
+      for (const name of Object.keys(out.ts)) check(spec.name, label, name, out, c.tolerance(p, name));
+    }, c.fixed);
+  }
 
   // ---------------------------------------------------------------- activations
   function activationInput(rng: Rng, n: number, scale: number): Float32Array {

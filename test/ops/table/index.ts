@@ -1,0 +1,5 @@
+// Every op described in the table, in the order the drivers run them.
+import { layerNorm, rmsNorm } from './norm.js';
+import type { AnyOpSpec } from './types.js';
+
+export const OP_TABLE: readonly AnyOpSpec[] = [layerNorm, rmsNorm];

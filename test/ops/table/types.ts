@@ -1,0 +1,89 @@
+// The op table: one description per op, read by every driver (ggml's test-backend-ops,
+// tfjs's one suite over ALL_ENVS). From one OpSpec:
+//   test/ops/op-table.test.ts        the PyTorch fixture on every backend x dtype, the finite-
+//                                    difference checks (float64, ts) and the invalid-input classes
+//   test/backends/consistency.test.ts ts vs the native backend on random shapes
+//   bench/kernels.bench.ts           the kernel timings (rows in `bench`)
+//
+// Adding a dtype: a line in the op's `dtypes` with its fixture tolerance; every backend that
+//   supports it (test/helpers/backends.ts) then runs the fixture in it.
+// Adding a backend: register it; describeEachBackend picks it up, nothing here changes.
+// Adding an op: an OpSpec in its family's file and the family in ./index.ts.
+import type * as toroid from '../../../src/index.js';
+import type { Tolerance } from '../../helpers/compare.js';
+import type { Rng } from '../../helpers/random.js';
+import type { Spec } from '../../backends/consistency-helpers.js';
+
+export type Tensor = toroid.Tensor;
+export type DType = toroid.DType;
+
+/** One input of an op: its name (the fixture's name too), shape, and how random cases fill it. */
+export interface InputDef {
+  name: string;
+  shape: readonly number[];
+  /** float inputs take part in the backward unless `grad: false`; int32/bool never do */
+  kind?: 'float' | 'int32' | 'bool';
+  grad?: boolean;
+  /** host data of a random case (default: standard normal) */
+  fill?: (rng: Rng, n: number) => Float32Array;
+}
+
+/** A call that must throw `kind` with `toroid.<op>: <arg> must be ...` (and match `detail`). */
+export interface InvalidCase {
+  title: string;
+  call: () => unknown;
+  kind: typeof TypeError | typeof RangeError;
+  arg: string;
+  detail?: RegExp;
+  /** why this case cannot run on the backend under test (reported as skipped) */
+  skip?: string | false;
+}
+
+/** A row of bench/kernels.bench.ts: full and equal-work-check sizes, PyTorch's op name and attributes. */
+export interface BenchRow<P> {
+  kernel: string;
+  torchOp: string;
+  attrs: Record<string, number | boolean>;
+  full: { N: number; C: number };
+  check: { N: number; C: number };
+  params(N: number, C: number): P;
+}
+
+export interface OpSpec<P> {
+  /** the F function: errors read `toroid.<name>: ...` and consistency stats are keyed by it */
+  name: string;
+  /** the inputs for parameters `p`, in draw order; absent optional inputs are left out */
+  inputs(p: P): InputDef[];
+  /** the shape of the output, which the upstream gradient `dy` takes */
+  outShape(p: P): readonly number[];
+  /** the F call; `t` holds the present inputs by name */
+  forward(p: P, t: Record<string, Tensor>): Tensor;
+  /** the dtypes the op computes in, each with its tolerance against the PyTorch fixture */
+  dtypes: Partial<Record<DType, Tolerance>>;
+  fixture?: {
+    /** test/fixtures/<file>.safetensors */
+    file: string;
+    /** the fixture cases of this op, and their attributes as parameters */
+    select(attrs: Record<string, unknown>): boolean;
+    /** the parameters of one fixture case from its attributes and its inputs' shapes */
+    params(attrs: Record<string, unknown>, shapeOf: (input: string) => number[]): P;
+  };
+  /** finite differences in float64 on ts: every float input with grad is a leaf */
+  gradcheck?: Array<{ title: string; seed: number; p: P; options?: { h?: number; atol?: number; rtol?: number };
+    /** a leaf other than randLeaf(shape) for one input */
+    leaf?: Record<string, (shape: readonly number[]) => Tensor> }>;
+  /** ts vs native on random shapes: `count` drawn cases plus `fixed` ones */
+  consistency?: {
+    count: number;
+    random(rng: Rng): P;
+    fixed?: P[];
+    /** the float32 tolerance (consistency-helpers' tolFor) of output `y` or gradient `d<input>` */
+    tolerance(p: P, output: string): Spec;
+  };
+  /** the invalid-input classes, built on the backend under test */
+  invalid?(backend: string): InvalidCase[];
+  bench?: BenchRow<P>[];
+}
+
+/** A spec with its parameter type erased, as the drivers see it. */
+export type AnyOpSpec = OpSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
