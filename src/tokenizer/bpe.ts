@@ -38,6 +38,7 @@ import { readFile } from 'node:fs/promises';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkBoolean, checkInteger, checkKnownKeys, checkPath, isPlainObject } from '../validate/checks.js';
+import { resolveConfig, type Schema } from '../validate/schema.js';
 import { applyMerges, PAIR_KEY } from './merge.js';
 import { isWordRun, joinWords, splitWords } from './pretokenize.js';
 
@@ -436,22 +437,22 @@ function parseTrainOptions(fn: string, options: unknown): BPEOptions {
   return parseOptionFields(fn, 'options', options, false);
 }
 
+const ENCODE_OPTIONS: Schema<{ addBos: boolean; addEos: boolean }> = {
+  addBos: { check: checkBoolean, default: false },
+  addEos: { check: checkBoolean, default: false },
+};
+
+const DECODE_OPTIONS: Schema<{ skipSpecial: boolean; detokenize: boolean }> = {
+  skipSpecial: { check: checkBoolean, default: true },
+  detokenize: { check: checkBoolean, default: false },
+};
+
 function parseEncodeOptions(fn: string, options: unknown): { addBos: boolean; addEos: boolean } {
-  if (options === undefined) return { addBos: false, addEos: false };
-  if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
-  return {
-    addBos: checkBoolean(fn, 'options.addBos', options.addBos, false),
-    addEos: checkBoolean(fn, 'options.addEos', options.addEos, false),
-  };
+  return resolveConfig(fn, 'options', options === undefined ? {} : options, ENCODE_OPTIONS);
 }
 
 function parseDecodeOptions(fn: string, options: unknown): { skipSpecial: boolean; detokenize: boolean } {
-  if (options === undefined) return { skipSpecial: true, detokenize: false };
-  if (!isPlainObject(options)) throw typeError(fn, 'options', 'an object', describeValue(options));
-  return {
-    skipSpecial: checkBoolean(fn, 'options.skipSpecial', options.skipSpecial, true),
-    detokenize: checkBoolean(fn, 'options.detokenize', options.detokenize, false),
-  };
+  return resolveConfig(fn, 'options', options === undefined ? {} : options, DECODE_OPTIONS);
 }
 
 function checkIds(fn: string, arg: string, ids: unknown, n: number): void {

@@ -37,7 +37,7 @@ export function resolveConfig<C>(fn: string, arg: string, value: unknown, schema
   const keys = Object.keys(schema) as Array<keyof C & string>;
   if (!isPlainObject(value)) {
     const required = keys.filter((k) => schema[k].default === undefined && schema[k].optional === undefined);
-    throw typeError(fn, arg, `an object { ${[...required, '...'].join(', ')} }`, describeValue(value));
+    throw typeError(fn, arg, required.length === 0 ? 'an object' : `an object { ${[...required, '...'].join(', ')} }`, describeValue(value));
   }
   checkKnownKeys(fn, arg, value, keys);
   const c = {} as C;

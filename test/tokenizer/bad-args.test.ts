@@ -89,6 +89,7 @@ describe('BPETokenizer.encode', () => {
     ['options a boolean', () => tok.encode('a', bad(true)), TypeError, /options must be an object, got boolean true/],
     ['addBos a number', () => tok.encode('a', bad({ addBos: 1 })), TypeError, /options.addBos must be a boolean, got number 1/],
     ['addEos a string', () => tok.encode('a', bad({ addEos: 'yes' })), TypeError, /options.addEos must be a boolean, got "yes"/],
+    ['a misspelled option', () => tok.encode('a', bad({ addBOS: true })), RangeError, /options must be an object with keys among \{ addBos, addEos \}, got unknown key 'addBOS'/],
   ]);
 });
 
@@ -126,6 +127,7 @@ describe('BPETokenizer.decode', () => {
     ['options a string', () => tok.decode([5], bad('raw')), TypeError, /options must be an object, got "raw"/],
     ['skipSpecial a number', () => tok.decode([5], bad({ skipSpecial: 0 })), TypeError, /options.skipSpecial must be a boolean, got number 0/],
     ['detokenize a string', () => tok.decode([5], bad({ detokenize: 'yes' })), TypeError, /options.detokenize must be a boolean, got "yes"/],
+    ['a misspelled option', () => tok.decode([5], bad({ skipSpecials: false })), RangeError, /options must be an object with keys among \{ skipSpecial, detokenize \}, got unknown key 'skipSpecials'/],
   ]);
 });
 
