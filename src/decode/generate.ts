@@ -63,7 +63,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
     const c = m.config;
     const maxNew = checkPositiveInt(fn, 'options.maxNewTokens', opts.maxNewTokens);
     const eos = opts.eos === undefined ? null : checkTokenId(fn, 'options.eos', opts.eos, null, c.vocabSize);
-    const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
+    const signal = opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal);
     const pick = picker(fn, opts);
     const { ids, rows, owned } = idsTensor(fn, 'prompt', input, c.vocabSize, m.lmHead.weight.device, null);
     if (owned) ids.dispose();
@@ -83,7 +83,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
     };
   }
   const opts = checkOptions(fn, options, S2S_KEYS);
-  const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
+  const signal = opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal);
   const pick = picker(fn, opts);
   const r = resolveSeq2Seq(fn, m, input, opts);
   return {
@@ -160,7 +160,7 @@ export function generateSync(model: GPT | Seq2SeqTransformer, input: TokenInput,
 export async function generateBeam(model: Seq2SeqTransformer, src: TokenInput, options?: GenerateBeamOptions): Promise<BeamHypothesis[][]> {
   const fn = 'decode.generateBeam';
   const opts = checkOptions(fn, options, [...BEAM_KEYS, 'signal']);
-  const signal = (opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal));
+  const signal = opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal);
   const { run, dispose } = seq2seqBeamRun(model, fn, src, options);
   try {
     await drive(run, signal);
