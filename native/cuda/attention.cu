@@ -182,6 +182,26 @@ __device__ __forceinline__ float keep_at(const Args& a, const std::uint8_t* keep
   return a.dropout ? (keep[index] != 0 ? a.keep_scale : 0.0f) : 1.0f;
 }
 
+// The backward's scores: P = exp(S - lse) (0 on a row whose keys are all masked) and
+// dS = P (keep*dP - D) into dSs [BR,LDS]; WITH_P: P*keep into Ps too (dV's operand).
+template <class T, bool WITH_P>
+__device__ __forceinline__ void backward_scores(const Args& a, const float (&s)[RM][T::SC], const float (&dp)[RM][T::SC],
+                                                const float* lse_s, const float* Di_s, const std::uint8_t* keep,
+                                                float* Ps, float* dSs, int rg, int cg) {
+#pragma unroll
+  for (int r = 0; r < RM; r++) {
+    const int row = rg + T::RG * r;
+    const float L = lse_s[row], Di = Di_s[row];
+#pragma unroll
+    for (int c = 0; c < T::SC; c++) {
+      const int col = cg + T::TPR * c;
+      const float p = L == NEG_INF ? 0.0f : __expf(s[r][c] - L), kp = keep_at(a, keep, row * T::BC + col);
+      if constexpr (WITH_P) Ps[row * T::LDS + col] = p * kp;
+      dSs[row * T::LDS + col] = p * (kp * dp[r][c] - Di);
+    }
+  }
+}
+
 // Row i of a [*, d] output: the thread's float4 columns col0 + 4*(cg + TPR*m), clipped at d.
 template <int N, int STRIDE>
 __device__ __forceinline__ void store_row(float* __restrict__ row, const float4 (&x)[N], float mul, i64 d, i64 col0, int cg, bool vec) {
@@ -392,18 +412,7 @@ attention_backward_dkdv_kernel(const Args a, const float* __restrict__ dout, con
           }
         }
         mask_scores<T>(a, s, b, head, i0 + rg, j0 + cg);
-#pragma unroll
-        for (int r = 0; r < RM; r++) {
-          const int row = rg + T::RG * r;
-          const float L = lse_s[row], Di = Di_s[row];
-#pragma unroll
-          for (int c = 0; c < T::SC; c++) {
-            const int col = cg + T::TPR * c;
-            const float p = L == NEG_INF ? 0.0f : __expf(s[r][c] - L), kp = keep_at(a, keep, row * BC + col);
-            Ps[row * T::LDS + col] = p * kp;
-            dSs[row * T::LDS + col] = p * (kp * dp[r][c] - Di);
-          }
-        }
+        backward_scores<T, true>(a, s, dp, lse_s, Di_s, keep, Ps, dSs, rg, cg);
         __syncthreads();
 #pragma unroll 1
         for (int i = 0; i < BR; i++) {
@@ -505,17 +514,7 @@ attention_backward_dq_kernel(const Args a, const float* __restrict__ dout, const
         if (oc != a.chunks - 1) load_tile<BC, D>(Ks, K + j0 * a.d, k_rows, a.d, oc * D, a.vec);  // this CTA's dQ columns
       }
       mask_scores<T>(a, s, b, head, i0 + rg, j0 + cg);
-#pragma unroll
-      for (int r = 0; r < RM; r++) {
-        const int row = rg + T::RG * r;
-        const float L = lse_s[row], Di = Di_s[row];
-#pragma unroll
-        for (int c = 0; c < T::SC; c++) {
-          const int col = cg + T::TPR * c;
-          const float p = L == NEG_INF ? 0.0f : __expf(s[r][c] - L);
-          dSs[row * T::LDS + col] = p * (keep_at(a, keep, row * BC + col) * dp[r][c] - Di);
-        }
-      }
+      backward_scores<T, false>(a, s, dp, lse_s, Di_s, keep, nullptr, dSs, rg, cg);
       __syncthreads();
       gemm_pv<T>(acc, dSs, Ks, rg, cg);
       __syncthreads();  // the next tile's loads overwrite K and V/dS

@@ -364,6 +364,29 @@ __global__ void mma_row_dot_kernel(const float* __restrict__ dout, const float* 
   }
 }
 
+// The backward kernels' shared memory, in order: two 16-bit tiles of R0 rows, two of R1 rows
+// (row stride D + 8), lse and D [BR] floats, then the keep bytes.
+struct BackwardSmem {
+  std::uint16_t* tiles[4];
+  float* lse;
+  float* Di;
+  std::uint8_t* keep;
+};
+
+template <int D, int R0, int R1, int BR>
+__device__ __forceinline__ BackwardSmem backward_smem(float4* smem) {
+  constexpr int LD = D + 8;
+  BackwardSmem m;
+  m.tiles[0] = reinterpret_cast<std::uint16_t*>(smem);
+  m.tiles[1] = m.tiles[0] + R0 * LD;
+  m.tiles[2] = m.tiles[1] + R0 * LD;
+  m.tiles[3] = m.tiles[2] + R1 * LD;
+  m.lse = reinterpret_cast<float*>(m.tiles[3] + R1 * LD);
+  m.Di = m.lse + BR;
+  m.keep = reinterpret_cast<std::uint8_t*>(m.Di + BR);
+  return m;
+}
+
 // dk, dv [B,hkv,Tk,d]. Tiles (key tile of 64, b*hkv); a warp owns 16 keys. For each query
 // head of the group, each query tile of BR rows that can see the keys (fixed order):
 //   S^T = K Q^T (Q pre-scaled), P^T = exp(S^T - lse), dP^T = V dO^T,
@@ -375,13 +398,10 @@ mma_dkdv_kernel(const Args a, const float* __restrict__ dout, const float* __res
                 float* __restrict__ dk, float* __restrict__ dv, i64 tiles) {
   constexpr int BC = 64, LD = D + 8, NQ = BR / 8, DK = D / 16, ON = D / 8;
   extern __shared__ float4 smem[];
-  std::uint16_t* Ks = reinterpret_cast<std::uint16_t*>(smem);
-  std::uint16_t* Vs = Ks + BC * LD;
-  std::uint16_t* Qs = Vs + BC * LD;
-  std::uint16_t* dOs = Qs + BR * LD;
-  float* lse_s = reinterpret_cast<float*>(dOs + BR * LD);
-  float* Di_s = lse_s + BR;
-  std::uint8_t* keep = reinterpret_cast<std::uint8_t*>(Di_s + BR);
+  const BackwardSmem m = backward_smem<D, BC, BR, BR>(smem);
+  std::uint16_t *Ks = m.tiles[0], *Vs = m.tiles[1], *Qs = m.tiles[2], *dOs = m.tiles[3];
+  float *lse_s = m.lse, *Di_s = m.Di;
+  std::uint8_t* keep = m.keep;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const i64 k_tiles = (a.Tk + BC - 1) / BC, kv_heads = a.B * a.hkv;
   for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
@@ -461,13 +481,10 @@ mma_dq_kernel(const Args a, const float* __restrict__ dout, const float* __restr
               float* dq, i64 tiles) {
   constexpr int BR = 64, LD = D + 8, NT = BC / 8, DK = D / 16, ON = D / 8;
   extern __shared__ float4 smem[];
-  std::uint16_t* Qs = reinterpret_cast<std::uint16_t*>(smem);
-  std::uint16_t* dOs = Qs + BR * LD;
-  std::uint16_t* Ks = dOs + BR * LD;
-  std::uint16_t* Vs = Ks + BC * LD;
-  float* lse_s = reinterpret_cast<float*>(Vs + BC * LD);
-  float* Di_s = lse_s + BR;
-  std::uint8_t* keep = reinterpret_cast<std::uint8_t*>(Di_s + BR);
+  const BackwardSmem m = backward_smem<D, BR, BC, BR>(smem);
+  std::uint16_t *Qs = m.tiles[0], *dOs = m.tiles[1], *Ks = m.tiles[2], *Vs = m.tiles[3];
+  float *lse_s = m.lse, *Di_s = m.Di;
+  std::uint8_t* keep = m.keep;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const i64 q_tiles = (a.Tq + BR - 1) / BR, heads = a.B * a.h;
   for (i64 tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
