@@ -321,7 +321,6 @@ const ALL_CASES: CaseDef[] = [
   sgemmCase,
   ...OP_TABLE.flatMap(tableCases),
   rowCase('gelu', 'gelu', 2048, 2048, [], (t) => F.gelu(t.x!)),
-  rowCase('softmax', 'softmax', 2048, 512, [], (t) => F.softmax(t.x!, -1)),
   crossEntropyCase,
   embeddingCase,
   adamwCase,

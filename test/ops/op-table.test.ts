@@ -69,7 +69,7 @@ for (const spec of OP_TABLE) {
         it(c.title, () => {
           toroid.manualSeed(c.seed);
           const defs = spec.inputs(c.p).filter(takesGrad);
-          const leaves = defs.map((def) => (c.leaf?.[def.name] ?? ((s: readonly number[]) => randLeaf([...s])))(def.shape));
+          const leaves = defs.map((def) => (c.leaf?.[def.name] ?? ((s: readonly number[]) => randLeaf([...s], c.scale ?? 1)))(def.shape));
           gradcheck((...a) => spec.forward(c.p, Object.fromEntries(defs.map((def, i) => [def.name, a[i]!]))), leaves, c.options);
         });
       }

@@ -1,5 +1,6 @@
 // Every op described in the table, in the order the drivers run them.
 import { layerNorm, rmsNorm } from './norm.js';
+import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
 
-export const OP_TABLE: readonly AnyOpSpec[] = [layerNorm, rmsNorm];
+export const OP_TABLE: readonly AnyOpSpec[] = [layerNorm, rmsNorm, softmax, logSoftmax];

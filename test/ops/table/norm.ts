@@ -3,6 +3,7 @@
 import * as toroid from '../../../src/index.js';
 import { supportsDType } from '../../helpers/backends.js';
 import type { Rng } from '../../helpers/random.js';
+import { randShape, sizeOf, small } from './shapes.js';
 import type { InputDef, InvalidCase, OpSpec } from './types.js';
 
 const { F } = toroid;
@@ -20,7 +21,6 @@ export interface NormParams {
 }
 
 const normShape = (p: NormParams): number[] => p.x.slice(p.x.length - p.nd);
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function normInputs(p: NormParams, withBias: boolean): InputDef[] {
   const C = normShape(p);
@@ -31,16 +31,10 @@ function normInputs(p: NormParams, withBias: boolean): InputDef[] {
 }
 
 /** Random shapes: mostly one normalized dim (tiny, around a vector width, or up to 1025), sometimes two. */
-function randomNorm(rng: Rng, small: (max: number) => number): Pick<NormParams, 'x' | 'nd'> {
+function randomNorm(rng: Rng): Pick<NormParams, 'x' | 'nd'> {
   const big = rng.bool(0.04);
-  const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(70)] : [small(6), small(9)];
-  const rank = rng.int(0, 2);
-  return { x: [...Array.from({ length: rank }, () => small(5)), ...normalized], nd: normalized.length };
-}
-
-/** Mostly tiny sizes, sometimes exactly 1 (the consistency suite's `small`). */
-function smallOf(rng: Rng): (max: number) => number {
-  return (max) => (rng.bool(0.2) ? 1 : rng.int(1, max));
+  const normalized = rng.bool(0.7) ? [big ? rng.pick([255, 1000, 1025]) : small(rng, 70)] : [small(rng, 6), small(rng, 9)];
+  return { x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length };
 }
 
 const FIXTURE_TOL = { atol: 1e-5, rtol: 1e-4 };
@@ -81,7 +75,7 @@ export const layerNorm: OpSpec<NormParams> = {
   consistency: {
     count: 200,
     random: (rng) => ({
-      ...randomNorm(rng, smallOf(rng)),
+      ...randomNorm(rng),
       weight: rng.bool(), bias: rng.bool(), eps: rng.pick([1e-5, 1e-5, 1e-6, 0.1]),
       mu: rng.pick([0, 0, 1, -3]), sigma: rng.pick([1, 1, 0.1, 3]),
     }),
@@ -155,7 +149,7 @@ export const rmsNorm: OpSpec<NormParams> = {
   consistency: {
     count: 200,
     random: (rng) => ({
-      ...randomNorm(rng, smallOf(rng)),
+      ...randomNorm(rng),
       weight: rng.bool(), bias: false, eps: rng.pick([undefined, 1e-6, 1e-5]), sigma: rng.pick([1, 0.1, 3]),
     }),
     tolerance: (p, output) => {

@@ -13,6 +13,7 @@ import type * as toroid from '../../../src/index.js';
 import type { Tolerance } from '../../helpers/compare.js';
 import type { Rng } from '../../helpers/random.js';
 import type { Spec } from '../../backends/consistency-helpers.js';
+import type { HostData } from './run.js';
 
 export type Tensor = toroid.Tensor;
 export type DType = toroid.DType;
@@ -70,6 +71,8 @@ export interface OpSpec<P> {
   };
   /** finite differences in float64 on ts: every float input with grad is a leaf */
   gradcheck?: Array<{ title: string; seed: number; p: P; options?: { h?: number; atol?: number; rtol?: number };
+    /** leaves are randLeaf(shape, scale) */
+    scale?: number;
     /** a leaf other than randLeaf(shape) for one input */
     leaf?: Record<string, (shape: readonly number[]) => Tensor> }>;
   /** ts vs native on random shapes: `count` drawn cases plus `fixed` ones */
@@ -77,8 +80,8 @@ export interface OpSpec<P> {
     count: number;
     random(rng: Rng): P;
     fixed?: P[];
-    /** the float32 tolerance (consistency-helpers' tolFor) of output `y` or gradient `d<input>` */
-    tolerance(p: P, output: string): Spec;
+    /** the float32 tolerance (consistency-helpers' tolFor) of output `y` or gradient `d<input>`, given the case's host data */
+    tolerance(p: P, output: string, data: HostData): Spec;
   };
   /** the invalid-input classes, built on the backend under test */
   invalid?(backend: string): InvalidCase[];

@@ -1,0 +1,29 @@
+// Random shapes for the table's consistency generators (and the hand-written consistency cases).
+import type { Rng } from '../../helpers/random.js';
+
+/** Mostly tiny sizes, sometimes exactly 1. */
+export function small(rng: Rng, max = 6): number {
+  return rng.bool(0.2) ? 1 : rng.int(1, max);
+}
+
+export function randShape(rng: Rng, minRank: number, maxRank: number, maxDim = 5): number[] {
+  const rank = rng.int(minRank, maxRank);
+  return Array.from({ length: rank }, () => small(rng, maxDim));
+}
+
+/** A shape that broadcasts to `out`: leading dims dropped, some dims set to 1. */
+export function broadcastFrom(rng: Rng, out: readonly number[]): number[] {
+  const drop = rng.bool(0.3) ? rng.int(0, out.length) : 0;
+  return out.slice(drop).map((s) => (rng.bool(0.3) ? 1 : s));
+}
+
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]!);
+    if (Number.isFinite(v) && v > m) m = v;
+  }
+  return m;
+}
