@@ -222,28 +222,6 @@ function tableCases(spec: AnyOpSpec): CaseDef[] {
   });
 }
 
-function rowCase(kernel: string, op: string, N: number, C: number, params: Array<'w' | 'b'>, forward: (t: Record<string, Tensor>, p: P) => Tensor, attrs: Record<string, number | boolean> = {}): CaseDef {
-  return {
-    kernel,
-    mode: 'fwd+bwd',
-    op,
-    attrs,
-    full: { N, C },
-    check: { N: 67, C: Math.min(C, 300) },
-    scaleKey: 'N',
-    shape: (p) => `[${p.N},${p.C}]`,
-    problem: (p) => ({
-      inputs: [
-        { name: 'x', shape: [p.N!, p.C!], kind: 'randn', grad: true },
-        ...params.map((name) => ({ name, shape: [p.C!], kind: 'randn' as const, grad: true })),
-      ],
-      upstream: [p.N!, p.C!],
-    }),
-    work: (p) => ({ bytes: 5 * p.N! * p.C! * f32 }),
-    forward,
-  };
-}
-
 const crossEntropyCase: CaseDef = {
   kernel: 'crossentropy',
   mode: 'fwd+bwd',
@@ -320,7 +298,6 @@ const ALL_CASES: CaseDef[] = [
   linearCase('fwd'),
   sgemmCase,
   ...OP_TABLE.flatMap(tableCases),
-  rowCase('gelu', 'gelu', 2048, 2048, [], (t) => F.gelu(t.x!)),
   crossEntropyCase,
   embeddingCase,
   adamwCase,

@@ -261,49 +261,6 @@ function suite(): void {
     }, c.fixed);
   }
 
-  // ---------------------------------------------------------------- activations
-  function activationInput(rng: Rng, n: number, scale: number): Float32Array {
-    const x = rng.randn(n, scale);
-    // exact zeros (relu's kink) and saturated tails
-    for (let i = 0; i < n; i++) if (rng.bool(0.1)) x[i] = rng.pick([0, -0, 20, -20, 60, -60, 1e-6, -1e-6]);
-    return x;
-  }
-
-  for (const kind of ['relu', 'gelu', 'gelu_tanh', 'silu'] as const) {
-    cases(kind, 200, (rng) => {
-      const big = rng.bool(0.03);
-      return { x: big ? [rng.pick([1023, 4097, 20000])] : randShape(rng, 0, 4, 6), scale: rng.pick([1, 3, 10]) };
-    }, (c, rng, label) => {
-      const x = activationInput(rng, sizeOf(c.x), c.scale), g = rng.randn(sizeOf(c.x));
-      const out = runBoth((backend) => {
-        const tx = f32(backend, x, c.x, true);
-        const y = kind === 'relu' ? F.relu(tx) : kind === 'silu' ? F.silu(tx) : F.gelu(tx, { approximate: kind === 'gelu' ? 'none' : 'tanh' });
-        y.backward(f32(backend, g, c.x));
-        return { y: y.toFloat32Array(), dx: grad(tx) };
-      });
-      check(kind, label, 'y', out, kind === 'relu' ? 'exact' : {});
-      check(kind, label, 'dx', out, kind === 'relu' ? 'exact' : {});
-    });
-  }
-
-  cases('swiglu', 200, (rng) => {
-    const big = rng.bool(0.03);
-    return { x: big ? [rng.int(1, 3), 2 * rng.pick([511, 1024, 1025])] : [...randShape(rng, 0, 3, 5), 2 * small(rng, 9)], scale: rng.pick([1, 3, 10]) };
-  }, (c, rng, label) => {
-    const x = activationInput(rng, sizeOf(c.x), c.scale);
-    const yShape = [...c.x.slice(0, -1), c.x[c.x.length - 1]! / 2];
-    const g = rng.randn(sizeOf(yShape));
-    const out = runBoth((backend) => {
-      const tx = f32(backend, x, c.x, true);
-      const y = F.swiglu(tx);
-      expect(y.shape).toEqual(yShape);
-      y.backward(f32(backend, g, yShape));
-      return { y: y.toFloat32Array(), dx: grad(tx) };
-    });
-    check('swiglu', label, 'y', out);
-    check('swiglu', label, 'dx', out);
-  });
-
   // ---------------------------------------------------------------- cross entropy
   cases('crossEntropy', 220, (rng) => {
     const lead = rng.bool(0.8) ? [small(rng, 20)] : [small(rng, 3), small(rng, 5)];

@@ -1,6 +1,11 @@
 // Every op described in the table, in the order the drivers run them.
+import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
 
-export const OP_TABLE: readonly AnyOpSpec[] = [layerNorm, rmsNorm, softmax, logSoftmax];
+export const OP_TABLE: readonly AnyOpSpec[] = [
+  layerNorm, rmsNorm,
+  relu, gelu, geluTanh, silu, swiglu,
+  softmax, logSoftmax,
+];

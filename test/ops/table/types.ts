@@ -51,8 +51,10 @@ export interface BenchRow<P> {
 }
 
 export interface OpSpec<P> {
-  /** the F function: errors read `toroid.<name>: ...` and consistency stats are keyed by it */
+  /** the case label: consistency stats and test titles are keyed by it */
   name: string;
+  /** the F function when it differs from `name` (gelu_tanh is F.gelu): errors read `toroid.<fn>: ...` */
+  fn?: string;
   /** the inputs for parameters `p`, in draw order; absent optional inputs are left out */
   inputs(p: P): InputDef[];
   /** the shape of the output, which the upstream gradient `dy` takes */
@@ -81,7 +83,7 @@ export interface OpSpec<P> {
     random(rng: Rng): P;
     fixed?: P[];
     /** the float32 tolerance (consistency-helpers' tolFor) of output `y` or gradient `d<input>`, given the case's host data */
-    tolerance(p: P, output: string, data: HostData): Spec;
+    tolerance(p: P, output: string, data: HostData): Spec | 'exact';
   };
   /** the invalid-input classes, built on the backend under test */
   invalid?(backend: string): InvalidCase[];
