@@ -196,7 +196,7 @@ const sgemmCase: CaseDef = {
 /** PyTorch's names (bench/torch_kernels.py) for the op table's input names. */
 const TORCH_INPUT: Record<string, string> = { weight: 'w', bias: 'b' };
 
-/** The op table's bench rows (test/ops/table/): fwd+bwd over [N,C], described once with the tests. */
+/** The op table's bench rows (test/ops/table/): fwd+bwd, described once with the tests. */
 function tableCases(spec: AnyOpSpec): CaseDef[] {
   return (spec.bench ?? []).map((row) => {
     const renamed = (name: string): string => TORCH_INPUT[name] ?? name;
@@ -207,41 +207,26 @@ function tableCases(spec: AnyOpSpec): CaseDef[] {
       attrs: row.attrs,
       full: { ...row.full },
       check: { ...row.check },
-      scaleKey: 'N',
-      shape: (p) => `[${p.N},${p.C}]`,
-      problem: (p) => ({
-        inputs: spec.inputs(row.params(p.N!, p.C!)).map((def) => ({ name: renamed(def.name), shape: [...def.shape], kind: 'randn' as const, grad: true })),
-        upstream: [...spec.outShape(row.params(p.N!, p.C!))],
-      }),
-      work: (p) => ({ bytes: 5 * p.N! * p.C! * f32 }),
+      scaleKey: row.scaleKey,
+      shape: (p) => row.shape(p),
+      problem: (p) => {
+        const params = row.params(p), out = spec.outShape(params);
+        return {
+          inputs: spec.inputs(params).map((def) => (def.kind === 'int32'
+            ? { name: renamed(def.name), shape: [...def.shape], kind: 'ids' as const, grad: false, high: def.high! }
+            : { name: renamed(def.name), shape: [...def.shape], kind: 'randn' as const, grad: true })),
+          // a scalar output (a loss) is backpropagated from 1
+          upstream: out.length === 0 ? null : [...out],
+        };
+      },
+      work: (p) => ({ bytes: row.bytes(p) }),
       forward: (t, p) => {
-        const params = row.params(p.N!, p.C!);
+        const params = row.params(p);
         return spec.forward(params, Object.fromEntries(spec.inputs(params).map((def) => [def.name, t[renamed(def.name)]!])));
       },
     };
   });
 }
-
-const crossEntropyCase: CaseDef = {
-  kernel: 'crossentropy',
-  mode: 'fwd+bwd',
-  op: 'crossentropy',
-  attrs: { labelSmoothing: 0.1 },
-  full: { N: 2048, V: 8000 },
-  check: { N: 67, V: 1000 },
-  scaleKey: 'N',
-  shape: (p) => `logits[${p.N},${p.V}] smoothing 0.1`,
-  problem: (p) => ({
-    inputs: [
-      { name: 'logits', shape: [p.N!, p.V!], kind: 'randn', grad: true },
-      { name: 'target', shape: [p.N!], kind: 'ids', grad: false, high: p.V! },
-    ],
-    upstream: null,
-  }),
-  // forward reads the logits; backward reads them again and writes dlogits
-  work: (p) => ({ bytes: 3 * p.N! * p.V! * f32 }),
-  forward: (t) => F.crossEntropy(t.logits!, t.target!, { labelSmoothing: 0.1 }),
-};
 
 const embeddingCase: CaseDef = {
   kernel: 'embedding',
@@ -298,7 +283,6 @@ const ALL_CASES: CaseDef[] = [
   linearCase('fwd'),
   sgemmCase,
   ...OP_TABLE.flatMap(tableCases),
-  crossEntropyCase,
   embeddingCase,
   adamwCase,
 ];

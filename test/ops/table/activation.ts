@@ -1,6 +1,7 @@
 // Activations: F.relu, F.gelu (erf, and { approximate: 'tanh' }), F.silu elementwise on any
 // shape; F.swiglu(x) = silu(x[..., :F]) * x[..., F:] on x: [..., 2F] -> [..., F].
 import * as toroid from '../../../src/index.js';
+import { benchRows } from './shapes.js';
 import type { Tensor } from '../../../src/index.js';
 import type { Rng } from '../../helpers/random.js';
 import { randShape, small } from './shapes.js';
@@ -91,7 +92,7 @@ export const gelu = elementwise('gelu', (x) => F.gelu(x), {
       { title: 'options that are null', call: () => F.gelu(x, null as never), kind: TypeError, arg: 'options', detail: /got null/ },
     ];
   },
-  bench: [{ kernel: 'gelu', torchOp: 'gelu', attrs: {}, full: { N: 2048, C: 2048 }, check: { N: 67, C: 300 }, params: (N, C) => ({ x: [N, C] }) }],
+  bench: [{ kernel: 'gelu', torchOp: 'gelu', attrs: {}, ...benchRows(2048), params: ({ N, C }) => ({ x: [N!, C!] }) }],
 });
 
 export const geluTanh = elementwise('gelu_tanh', (x) => F.gelu(x, { approximate: 'tanh' }), {

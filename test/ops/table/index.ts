@@ -1,5 +1,6 @@
 // Every op described in the table, in the order the drivers run them.
 import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
+import { crossEntropy } from './cross-entropy.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
@@ -8,4 +9,5 @@ export const OP_TABLE: readonly AnyOpSpec[] = [
   layerNorm, rmsNorm,
   relu, gelu, geluTanh, silu, swiglu,
   softmax, logSoftmax,
+  crossEntropy,
 ];

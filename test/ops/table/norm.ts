@@ -3,7 +3,7 @@
 import * as toroid from '../../../src/index.js';
 import { supportsDType } from '../../helpers/backends.js';
 import type { Rng } from '../../helpers/random.js';
-import { randShape, sizeOf, small } from './shapes.js';
+import { benchRows, randShape, sizeOf, small } from './shapes.js';
 import type { InputDef, InvalidCase, OpSpec } from './types.js';
 
 const { F } = toroid;
@@ -37,6 +37,7 @@ function randomNorm(rng: Rng): Pick<NormParams, 'x' | 'nd'> {
   return { x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length };
 }
 
+const ROWS = benchRows(512);
 const FIXTURE_TOL = { atol: 1e-5, rtol: 1e-4 };
 
 export const layerNorm: OpSpec<NormParams> = {
@@ -122,9 +123,8 @@ export const layerNorm: OpSpec<NormParams> = {
     return cases;
   },
   bench: [{
-    kernel: 'layernorm', torchOp: 'layernorm', attrs: { eps: 1e-5 },
-    full: { N: 2048, C: 512 }, check: { N: 67, C: 300 },
-    params: (N, C) => ({ x: [N, C], nd: 1, weight: true, bias: true, eps: 1e-5 }),
+    kernel: 'layernorm', torchOp: 'layernorm', attrs: { eps: 1e-5 }, ...ROWS,
+    params: ({ N, C }) => ({ x: [N!, C!], nd: 1, weight: true, bias: true, eps: 1e-5 }),
   }],
 };
 
@@ -181,8 +181,7 @@ export const rmsNorm: OpSpec<NormParams> = {
     ];
   },
   bench: [{
-    kernel: 'rmsnorm', torchOp: 'rmsnorm', attrs: { eps: 1e-6 },
-    full: { N: 2048, C: 512 }, check: { N: 67, C: 300 },
-    params: (N, C) => ({ x: [N, C], nd: 1, weight: true, bias: false, eps: 1e-6 }),
+    kernel: 'rmsnorm', torchOp: 'rmsnorm', attrs: { eps: 1e-6 }, ...ROWS,
+    params: ({ N, C }) => ({ x: [N!, C!], nd: 1, weight: true, bias: false, eps: 1e-6 }),
   }],
 };

@@ -24,7 +24,7 @@ export function drawInputs(spec: AnyOpSpec, p: unknown, rng: Rng, outShape: read
   return data;
 }
 
-/** Forward and backward of `spec` on `backend` in `dtype`; returns y and d<input> (float32 copies). */
+/** Forward and backward of `spec` on `backend` in `dtype`; returns the output (y) and d<input> (float32 copies). */
 export function runOp(spec: AnyOpSpec, p: unknown, data: HostData, backend: string, dtype: toroid.DType = 'float32'): Outputs {
   return toroid.tidy(() => {
     const t: Record<string, Tensor> = {};
@@ -36,8 +36,9 @@ export function runOp(spec: AnyOpSpec, p: unknown, data: HostData, backend: stri
       });
     }
     const y = spec.forward(p, t);
+    if (y.shape.join() !== spec.outShape(p).join()) throw new Error(`${spec.name}: output shape [${y.shape}], expected [${spec.outShape(p)}]`);
     y.backward(toroid.tensor(data.dy!, { shape: y.shape, backend, dtype }));
-    const out: Outputs = { y: y.toFloat32Array() };
+    const out: Outputs = { [spec.output ?? 'y']: y.toFloat32Array() };
     for (const def of defs) {
       if (!takesGrad(def)) continue;
       if (t[def.name]!.grad === null) throw new Error(`${spec.name}: no gradient reached ${def.name}`);

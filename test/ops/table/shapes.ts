@@ -27,3 +27,13 @@ export function maxAbs(a: ArrayLike<number>): number {
   }
   return m;
 }
+
+/** The bench's row-wise problems: x [N=2048, C], checked at [67, min(C, 300)], 5 passes over N*C float32. */
+export function benchRows(C: number): { full: Record<string, number>; check: Record<string, number>; scaleKey: string;
+  shape: (s: Record<string, number>) => string; bytes: (s: Record<string, number>) => number } {
+  return {
+    full: { N: 2048, C }, check: { N: 67, C: Math.min(C, 300) }, scaleKey: 'N',
+    shape: ({ N, C: c }) => `[${N},${c}]`,
+    bytes: ({ N, C: c }) => 5 * N! * c! * 4,
+  };
+}

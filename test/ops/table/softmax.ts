@@ -1,5 +1,6 @@
 // softmax and logSoftmax: F.softmax(x, dim), F.logSoftmax(x, dim). x: any shape of rank >= 1.
 import * as toroid from '../../../src/index.js';
+import { benchRows } from './shapes.js';
 import type { Tensor } from '../../../src/index.js';
 import { maxAbs, randShape } from './shapes.js';
 import type { InvalidCase, OpSpec } from './types.js';
@@ -63,7 +64,7 @@ function softmaxSpec(name: 'softmax' | 'logSoftmax', fixtureOp: string, op: Soft
     },
     invalid: (backend) => invalid(name, op, backend),
     bench: name === 'softmax'
-      ? [{ kernel: 'softmax', torchOp: 'softmax', attrs: {}, full: { N: 2048, C: 512 }, check: { N: 67, C: 300 }, params: (N, C) => ({ x: [N, C], dim: -1 }) }]
+      ? [{ kernel: 'softmax', torchOp: 'softmax', attrs: {}, ...benchRows(512), params: ({ N, C }) => ({ x: [N!, C!], dim: -1 }) }]
       : [],
   };
 }

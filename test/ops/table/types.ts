@@ -25,8 +25,10 @@ export interface InputDef {
   /** float inputs take part in the backward unless `grad: false`; int32/bool never do */
   kind?: 'float' | 'int32' | 'bool';
   grad?: boolean;
+  /** int32 inputs: values lie in [0, high) (the bench draws them so) */
+  high?: number;
   /** host data of a random case (default: standard normal) */
-  fill?: (rng: Rng, n: number) => Float32Array;
+  fill?: (rng: Rng, n: number) => Float32Array | Int32Array | Uint8Array;
 }
 
 /** A call that must throw `kind` with `toroid.<op>: <arg> must be ...` (and match `detail`). */
@@ -40,14 +42,20 @@ export interface InvalidCase {
   skip?: string | false;
 }
 
-/** A row of bench/kernels.bench.ts: full and equal-work-check sizes, PyTorch's op name and attributes. */
+/** A row of bench/kernels.bench.ts (fwd+bwd): sizes, PyTorch's op name and attributes, the work done. */
 export interface BenchRow<P> {
   kernel: string;
   torchOp: string;
   attrs: Record<string, number | boolean>;
-  full: { N: number; C: number };
-  check: { N: number; C: number };
-  params(N: number, C: number): P;
+  /** the sizes timed, and the small sizes of the equal-work check */
+  full: Record<string, number>;
+  check: Record<string, number>;
+  /** the size that work is linear in: the ts column reduces it when a full run is too slow */
+  scaleKey: string;
+  shape(size: Record<string, number>): string;
+  params(size: Record<string, number>): P;
+  /** bytes moved per iteration (these kernels are memory-bound) */
+  bytes(size: Record<string, number>): number;
 }
 
 export interface OpSpec<P> {
@@ -57,6 +65,8 @@ export interface OpSpec<P> {
   fn?: string;
   /** the inputs for parameters `p`, in draw order; absent optional inputs are left out */
   inputs(p: P): InputDef[];
+  /** the output's name in the fixture and in the consistency checks (default 'y') */
+  output?: string;
   /** the shape of the output, which the upstream gradient `dy` takes */
   outShape(p: P): readonly number[];
   /** the F call; `t` holds the present inputs by name */
@@ -75,6 +85,8 @@ export interface OpSpec<P> {
   gradcheck?: Array<{ title: string; seed: number; p: P; options?: { h?: number; atol?: number; rtol?: number };
     /** leaves are randLeaf(shape, scale) */
     scale?: number;
+    /** the values of the inputs that take no gradient (int32 targets, ids, masks) */
+    values?: Record<string, number[]>;
     /** a leaf other than randLeaf(shape) for one input */
     leaf?: Record<string, (shape: readonly number[]) => Tensor> }>;
   /** ts vs native on random shapes: `count` drawn cases plus `fixed` ones */
