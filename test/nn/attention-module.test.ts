@@ -358,6 +358,20 @@ describe('nn.MultiheadAttention gradcheck [ts, float64]', () => {
     mha.dispose();
   });
 
+  it.skipIf(!supportsDType('ts', 'float64'))('float64: through the weights, averaged or not, with a row that sees no key', () => {
+    toroid.manualSeed(12);
+    const mha = new MultiheadAttention(4, 2, { backend: 'ts', dtype: 'float64' });
+    const x = randLeaf([2, 3, 4]);
+    // batch 1: key 0 padded, so query 0 (causal) sees no key; its weights are 0 and so is their gradient
+    const kpm = toroid.tensor([[0, 0, 1], [1, 0, 0]], { dtype: 'bool', backend: 'ts' });
+    for (const averageAttnWeights of [true, false]) {
+      gradcheck((t) => mha.forward(t, t, t, { isCausal: true, keyPaddingMask: kpm, needWeights: true, averageAttnWeights }).weights!, [x]);
+    }
+    kpm.dispose();
+    x.dispose();
+    mha.dispose();
+  });
+
   it.skipIf(!supportsDType('ts', 'float64'))('float64 cross-attention: w.r.t. query, key, value and the packed in_proj_weight/bias', () => {
     toroid.manualSeed(11);
     const mha = new MultiheadAttention(4, 2, { backend: 'ts', dtype: 'float64' });
