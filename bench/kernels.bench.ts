@@ -193,13 +193,10 @@ const sgemmCase: CaseDef = {
 };
 
 /** Row-wise kernels over x[N,C] with an optional weight (and bias): read x, write y; read dy, x, write dx. */
-/** PyTorch's names (bench/torch_kernels.py) for the op table's input names. */
-const TORCH_INPUT: Record<string, string> = { weight: 'w', bias: 'b' };
-
 /** The op table's bench rows (test/ops/table/): fwd+bwd, described once with the tests. */
 function tableCases(spec: AnyOpSpec): CaseDef[] {
   return (spec.bench ?? []).map((row) => {
-    const renamed = (name: string): string => TORCH_INPUT[name] ?? name;
+    const renamed = (name: string): string => row.torchNames?.[name] ?? name;
     return {
       kernel: row.kernel,
       mode: 'fwd+bwd',
@@ -227,27 +224,6 @@ function tableCases(spec: AnyOpSpec): CaseDef[] {
     };
   });
 }
-
-const embeddingCase: CaseDef = {
-  kernel: 'embedding',
-  mode: 'fwd+bwd',
-  op: 'embedding',
-  attrs: {},
-  full: { V: 8000, C: 512, N: 2048 },
-  check: { V: 1000, C: 512, N: 67 },
-  scaleKey: 'N',
-  shape: (p) => `V=${p.V} C=${p.C} ids[${p.N}]`,
-  problem: (p) => ({
-    inputs: [
-      { name: 'ids', shape: [p.N!], kind: 'ids', grad: false, high: p.V! },
-      { name: 'weight', shape: [p.V!, p.C!], kind: 'randn', grad: true },
-    ],
-    upstream: [p.N!, p.C!],
-  }),
-  // gather N rows (read + write), zero dW, scatter-add N rows (read dy, read + write dW)
-  work: (p) => ({ bytes: (5 * p.N! * p.C! + p.V! * p.C!) * f32 }),
-  forward: (t) => F.embedding(t.ids!, t.weight!),
-};
 
 const ADAMW = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
@@ -283,7 +259,6 @@ const ALL_CASES: CaseDef[] = [
   linearCase('fwd'),
   sgemmCase,
   ...OP_TABLE.flatMap(tableCases),
-  embeddingCase,
   adamwCase,
 ];
 

@@ -1,45 +1,12 @@
+// Semantics of embedding beyond the op table: gathers, accumulation, paddingIdx, id ranges.
+// The fixture cases, finite-difference checks and invalid inputs are rows of
+// test/ops/table/embedding.ts.
 import { describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend } from '../helpers/backends.js';
-import { expectClose } from '../helpers/compare.js';
-import { loadFixture } from '../helpers/fixtures.js';
 import { gradcheck, randLeaf } from '../helpers/gradcheck.js';
 
 const { F } = toroid;
-
-const fixture = loadFixture('embedding');
-
-interface EmbeddingCase { paddingIdx: number | null }
-
-describeEachBackend('embedding vs PyTorch', (backend) => {
-  if (fixture instanceof Error) {
-    it('loads test/fixtures/embedding.safetensors', () => {
-      throw fixture;
-    });
-    return;
-  }
-
-  it('has cases with and without paddingIdx', () => {
-    expect(fixture.caseNames((a) => a.paddingIdx === null).length).toBeGreaterThan(0);
-    expect(fixture.caseNames((a) => a.paddingIdx !== null).length).toBeGreaterThan(0);
-  });
-
-  for (const name of fixture.caseNames()) {
-    it(name, () => {
-      const attrs = fixture.cases[name] as unknown as EmbeddingCase;
-      toroid.tidy(() => {
-        const ids = fixture.input(name, 'ids', backend);
-        const weight = fixture.input(name, 'weight', backend, { requiresGrad: true });
-        const y = F.embedding(ids, weight, { paddingIdx: attrs.paddingIdx });
-        expect(y.shape).toEqual([...ids.shape, weight.shape[1]]);
-        expectClose(y.toFloat32Array(), fixture.expected(name, 'y'), undefined, 'y');
-        y.backward(fixture.input(name, 'dout', backend));
-        expectClose(weight.grad!.toFloat32Array(), fixture.expected(name, 'dweight'), undefined, 'dweight');
-        return [];
-      });
-    });
-  }
-});
 
 describeEachBackend('embedding semantics', (backend) => {
   it('gathers rows of weight for ids of any shape (a scalar included)', () => {
@@ -109,20 +76,7 @@ describeEachBackend('embedding semantics', (backend) => {
   });
 });
 
-describe('embedding gradients vs finite differences (float64, ts)', () => {
-  it('weight gradient, repeated ids', () => {
-    toroid.manualSeed(70);
-    const ids = toroid.tensor([[0, 3, 3], [5, 0, 2]], { dtype: 'int32', backend: 'ts' });
-    gradcheck((w) => F.embedding(ids, w!), [randLeaf([6, 4])]);
-  });
-
-  it('weight gradient with a paddingIdx that no id uses', () => {
-    toroid.manualSeed(71);
-    const ids = toroid.tensor([4, 1, 1, 0], { dtype: 'int32', backend: 'ts' });
-    gradcheck((w) => F.embedding(ids, w!, { paddingIdx: 2 }), [randLeaf([5, 3])]);
-    gradcheck((w) => F.embedding(ids, w!, { paddingIdx: -2 }), [randLeaf([5, 3])]);
-  });
-
+describe('embedding with a used paddingIdx (float64, ts)', () => {
   it('with a used paddingIdx: the finite difference of every other row', () => {
     // paddingIdx is not a true derivative: its row is 0 by definition, every other row is exact
     toroid.manualSeed(72);

@@ -1,6 +1,7 @@
 // Every op described in the table, in the order the drivers run them.
 import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
 import { crossEntropy } from './cross-entropy.js';
+import { embedding } from './embedding.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
@@ -10,4 +11,5 @@ export const OP_TABLE: readonly AnyOpSpec[] = [
   relu, gelu, geluTanh, silu, swiglu,
   softmax, logSoftmax,
   crossEntropy,
+  embedding,
 ];

@@ -123,7 +123,7 @@ export const layerNorm: OpSpec<NormParams> = {
     return cases;
   },
   bench: [{
-    kernel: 'layernorm', torchOp: 'layernorm', attrs: { eps: 1e-5 }, ...ROWS,
+    kernel: 'layernorm', torchOp: 'layernorm', attrs: { eps: 1e-5 }, torchNames: { weight: 'w', bias: 'b' }, ...ROWS,
     params: ({ N, C }) => ({ x: [N!, C!], nd: 1, weight: true, bias: true, eps: 1e-5 }),
   }],
 };
@@ -181,7 +181,7 @@ export const rmsNorm: OpSpec<NormParams> = {
     ];
   },
   bench: [{
-    kernel: 'rmsnorm', torchOp: 'rmsnorm', attrs: { eps: 1e-6 }, ...ROWS,
+    kernel: 'rmsnorm', torchOp: 'rmsnorm', attrs: { eps: 1e-6 }, torchNames: { weight: 'w' }, ...ROWS,
     params: ({ N, C }) => ({ x: [N!, C!], nd: 1, weight: true, bias: false, eps: 1e-6 }),
   }],
 };

@@ -12,7 +12,7 @@
 import type * as toroid from '../../../src/index.js';
 import type { Tolerance } from '../../helpers/compare.js';
 import type { Rng } from '../../helpers/random.js';
-import type { Spec } from '../../backends/consistency-helpers.js';
+import type { Outputs, Spec } from '../../backends/consistency-helpers.js';
 import type { HostData } from './run.js';
 
 export type Tensor = toroid.Tensor;
@@ -47,6 +47,8 @@ export interface BenchRow<P> {
   kernel: string;
   torchOp: string;
   attrs: Record<string, number | boolean>;
+  /** bench/torch_kernels.py's names for inputs it names differently */
+  torchNames?: Record<string, string>;
   /** the sizes timed, and the small sizes of the equal-work check */
   full: Record<string, number>;
   check: Record<string, number>;
@@ -94,6 +96,8 @@ export interface OpSpec<P> {
     count: number;
     random(rng: Rng): P;
     fixed?: P[];
+    /** more checks of one case's outputs, beyond agreement */
+    extra?(p: P, data: HostData, out: { ts: Outputs; cpu: Outputs }, label: string): void;
     /** the float32 tolerance (consistency-helpers' tolFor) of output `y` or gradient `d<input>`, given the case's host data */
     tolerance(p: P, output: string, data: HostData): Spec | 'exact';
   };
