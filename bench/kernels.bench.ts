@@ -149,57 +149,15 @@ function attentionCase(B: number, T: number, causal: boolean, mode: Mode): CaseD
   };
 }
 
-function linearCase(mode: Mode): CaseDef {
-  return {
-    kernel: 'linear',
-    mode,
-    op: 'linear',
-    attrs: {},
-    full: { N: 2048, I: 512, O: 2048 },
-    check: { N: 67, I: 96, O: 130 },
-    scaleKey: 'N',
-    shape: (p) => `x[${p.N},${p.I}] W[${p.O},${p.I}] +b`,
-    problem: (p) => ({
-      inputs: [
-        { name: 'x', shape: [p.N!, p.I!], kind: 'randn', grad: true },
-        { name: 'w', shape: [p.O!, p.I!], kind: 'randn', grad: true },
-        { name: 'b', shape: [p.O!], kind: 'randn', grad: true },
-      ],
-      upstream: mode === 'fwd+bwd' ? [p.N!, p.O!] : null,
-    }),
-    work: (p) => ({ flops: (mode === 'fwd+bwd' ? 3 : 1) * 2 * p.N! * p.I! * p.O! }),
-    forward: (t) => F.linear(t.x!, t.w!, t.b!),
-  };
-}
-
-const sgemmCase: CaseDef = {
-  kernel: 'sgemm',
-  mode: 'fwd',
-  op: 'matmul',
-  attrs: {},
-  full: { M: 1024, K: 1024, N: 1024 },
-  check: { M: 127, K: 129, N: 131 },
-  scaleKey: 'M',
-  shape: (p) => `${p.M}x${p.K} @ ${p.K}x${p.N}`,
-  problem: (p) => ({
-    inputs: [
-      { name: 'a', shape: [p.M!, p.K!], kind: 'randn', grad: false },
-      { name: 'b', shape: [p.K!, p.N!], kind: 'randn', grad: false },
-    ],
-    upstream: null,
-  }),
-  work: (p) => ({ flops: 2 * p.M! * p.N! * p.K! }),
-  forward: (t) => F.matmul(t.a!, t.b!),
-};
-
 /** Row-wise kernels over x[N,C] with an optional weight (and bias): read x, write y; read dy, x, write dx. */
-/** The op table's bench rows (test/ops/table/): fwd+bwd, described once with the tests. */
+/** The op table's bench rows (test/ops/table/), described once with the tests. */
 function tableCases(spec: AnyOpSpec): CaseDef[] {
   return (spec.bench ?? []).map((row) => {
     const renamed = (name: string): string => row.torchNames?.[name] ?? name;
+    const mode = row.mode ?? 'fwd+bwd', backward = mode === 'fwd+bwd';
     return {
       kernel: row.kernel,
-      mode: 'fwd+bwd',
+      mode,
       op: row.torchOp,
       attrs: row.attrs,
       full: { ...row.full },
@@ -211,12 +169,12 @@ function tableCases(spec: AnyOpSpec): CaseDef[] {
         return {
           inputs: spec.inputs(params).map((def) => (def.kind === 'int32'
             ? { name: renamed(def.name), shape: [...def.shape], kind: 'ids' as const, grad: false, high: def.high! }
-            : { name: renamed(def.name), shape: [...def.shape], kind: 'randn' as const, grad: true })),
+            : { name: renamed(def.name), shape: [...def.shape], kind: 'randn' as const, grad: backward })),
           // a scalar output (a loss) is backpropagated from 1
-          upstream: out.length === 0 ? null : [...out],
+          upstream: backward && out.length > 0 ? [...out] : null,
         };
       },
-      work: (p) => ({ bytes: row.bytes(p) }),
+      work: (p) => row.work(p),
       forward: (t, p) => {
         const params = row.params(p);
         return spec.forward(params, Object.fromEntries(spec.inputs(params).map((def) => [def.name, t[renamed(def.name)]!])));
@@ -255,9 +213,6 @@ const ALL_CASES: CaseDef[] = [
   attentionCase(32, 256, true, 'fwd+bwd'),
   attentionCase(32, 256, false, 'fwd'),
   attentionCase(32, 256, true, 'fwd'),
-  linearCase('fwd+bwd'),
-  linearCase('fwd'),
-  sgemmCase,
   ...OP_TABLE.flatMap(tableCases),
   adamwCase,
 ];

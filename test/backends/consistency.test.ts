@@ -13,7 +13,7 @@ import {
   type Outputs,
 } from './consistency-helpers.js';
 import { OP_TABLE } from '../ops/table/index.js';
-import { broadcastFrom, randShape, small } from '../ops/table/shapes.js';
+import { broadcastFrom, broadcastShape, randShape, small } from '../ops/table/shapes.js';
 import { drawInputs, runOp } from '../ops/table/run.js';
 
 const { F } = toroid;
@@ -193,61 +193,6 @@ function suite(): void {
     });
     sameZeros(label, 'y', out);
     check('attention dropout', label, 'y', out, { K: c.Tk, cond: 1 });
-  });
-
-  // ---------------------------------------------------------------- matmul / linear
-  cases('matmul', 200, (rng) => {
-    const batch = randShape(rng, 0, 3, 3);
-    const big = rng.bool(0.04);
-    const M = big ? rng.pick([63, 64, 65]) : small(rng, 9), K = big ? rng.pick([1, 127, 130]) : small(rng, 9), N = big ? rng.pick([63, 65]) : small(rng, 9);
-    return { a: [...broadcastFrom(rng, batch), M, K], b: [...broadcastFrom(rng, batch), K, N], scale: rng.pick([0.1, 1, 10]) };
-  }, (c, rng, label) => {
-    const a = rng.randn(sizeOf(c.a), c.scale), b = rng.randn(sizeOf(c.b), c.scale);
-    const M = c.a[c.a.length - 2]!, K = c.a[c.a.length - 1]!, N = c.b[c.b.length - 1]!;
-    const outBatch = broadcastShape(c.a.slice(0, -2), c.b.slice(0, -2));
-    const yShape = [...outBatch, M, N];
-    const g = rng.randn(sizeOf(yShape));
-    const out = runBoth((backend) => {
-      const ta = f32(backend, a, c.a, true), tb = f32(backend, b, c.b, true);
-      const y = F.matmul(ta, tb);
-      expect(y.shape).toEqual(yShape);
-      y.backward(f32(backend, g, yShape));
-      return { y: y.toFloat32Array(), da: grad(ta), db: grad(tb) };
-    });
-    const batchA = sizeOf(yShape) / (M * N) / (sizeOf(c.a) / (M * K));
-    const batchB = sizeOf(yShape) / (M * N) / (sizeOf(c.b) / (K * N));
-    check('matmul', label, 'y', out, { K });
-    check('matmul', label, 'da', out, { K: N * batchA });
-    check('matmul', label, 'db', out, { K: M * batchB });
-  });
-
-  cases('linear', 200, (rng) => {
-    const big = rng.bool(0.04);
-    return {
-      x: [...randShape(rng, 0, 2, 4), big ? rng.pick([63, 65, 130]) : small(rng, 9)],
-      out: big ? rng.pick([1, 64, 127]) : small(rng, 9),
-      bias: rng.bool(),
-    };
-  }, (c, rng, label) => {
-    const inF = c.x[c.x.length - 1]!;
-    const x = rng.randn(sizeOf(c.x)), w = rng.randn(c.out * inF, 0.5), bias = rng.randn(c.out);
-    const yShape = [...c.x.slice(0, -1), c.out];
-    const g = rng.randn(sizeOf(yShape));
-    const rows = sizeOf(c.x) / inF;
-    const out = runBoth((backend) => {
-      const tx = f32(backend, x, c.x, true), tw = f32(backend, w, [c.out, inF], true);
-      const tb = c.bias ? f32(backend, bias, [c.out], true) : null;
-      const y = F.linear(tx, tw, tb);
-      expect(y.shape).toEqual(yShape);
-      y.backward(f32(backend, g, yShape));
-      const r: Outputs = { y: y.toFloat32Array(), dx: grad(tx), dw: grad(tw) };
-      if (tb) r.db = grad(tb);
-      return r;
-    });
-    check('linear', label, 'y', out, { K: inF });
-    check('linear', label, 'dx', out, { K: c.out });
-    check('linear', label, 'dw', out, { K: rows });
-    if (c.bias) check('linear', label, 'db', out, { K: rows });
   });
 
   // ---------------------------------------------------------------- the op table (test/ops/table/)
@@ -432,11 +377,3 @@ if (HAS_CPU) describe(TITLE, suite);
 else describe.skip(`${TITLE} (skipped: the cpu backend is not registered: ${loadError ?? 'addon not loaded'})`, () => {
   it('needs the native addon (build/Release/toroid.node or a prebuild)', () => {});
 });
-
-function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  return Array.from({ length: rank }, (_, i) => {
-    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
-    return x === 1 ? y : x;
-  });
-}

@@ -124,6 +124,6 @@ export const crossEntropy: OpSpec<CrossEntropyParams> = {
     shape: ({ N, V }) => `logits[${N},${V}] smoothing 0.1`,
     params: ({ N, V }) => ({ lead: [N!], C: V!, labelSmoothing: 0.1 }),
     // forward reads the logits; backward reads them again and writes dlogits
-    bytes: ({ N, V }) => 3 * N! * V! * 4,
+    work: ({ N, V }) => ({ bytes: 3 * N! * V! * 4 }),
   }],
 };

@@ -98,6 +98,6 @@ export const embedding: OpSpec<EmbeddingParams> = {
     shape: ({ V, C, N }) => `V=${V} C=${C} ids[${N}]`,
     params: ({ V, C, N }) => ({ ids: [N!], V: V!, C: C! }),
     // gather N rows (read + write), zero dW, scatter-add N rows (read dy, read + write dW)
-    bytes: ({ V, C, N }) => (5 * N! * C! + V! * C!) * 4,
+    work: ({ V, C, N }) => ({ bytes: (5 * N! * C! + V! * C!) * 4 }),
   }],
 };

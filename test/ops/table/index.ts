@@ -2,11 +2,13 @@
 import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
 import { crossEntropy } from './cross-entropy.js';
 import { embedding } from './embedding.js';
+import { linear, matmul } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
 
 export const OP_TABLE: readonly AnyOpSpec[] = [
+  linear, matmul,
   layerNorm, rmsNorm,
   relu, gelu, geluTanh, silu, swiglu,
   softmax, logSoftmax,

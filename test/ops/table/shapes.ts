@@ -17,6 +17,15 @@ export function broadcastFrom(rng: Rng, out: readonly number[]): number[] {
   return out.slice(drop).map((s) => (rng.bool(0.3) ? 1 : s));
 }
 
+/** numpy broadcasting of two shapes (assumed compatible). */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const x = a[a.length - rank + i] ?? 1, y = b[b.length - rank + i] ?? 1;
+    return x === 1 ? y : x;
+  });
+}
+
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export function maxAbs(a: ArrayLike<number>): number {
@@ -30,10 +39,10 @@ export function maxAbs(a: ArrayLike<number>): number {
 
 /** The bench's row-wise problems: x [N=2048, C], checked at [67, min(C, 300)], 5 passes over N*C float32. */
 export function benchRows(C: number): { full: Record<string, number>; check: Record<string, number>; scaleKey: string;
-  shape: (s: Record<string, number>) => string; bytes: (s: Record<string, number>) => number } {
+  shape: (s: Record<string, number>) => string; work: (s: Record<string, number>) => { bytes: number } } {
   return {
     full: { N: 2048, C }, check: { N: 67, C: Math.min(C, 300) }, scaleKey: 'N',
     shape: ({ N, C: c }) => `[${N},${c}]`,
-    bytes: ({ N, C: c }) => 5 * N! * c! * 4,
+    work: ({ N, C: c }) => ({ bytes: 5 * N! * c! * 4 }),
   };
 }

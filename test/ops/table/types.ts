@@ -42,9 +42,11 @@ export interface InvalidCase {
   skip?: string | false;
 }
 
-/** A row of bench/kernels.bench.ts (fwd+bwd): sizes, PyTorch's op name and attributes, the work done. */
+/** A row of bench/kernels.bench.ts: sizes, the mode timed, PyTorch's op name and attributes, the work done. */
 export interface BenchRow<P> {
   kernel: string;
+  /** 'fwd+bwd' (default) or the forward alone */
+  mode?: 'fwd+bwd' | 'fwd';
   torchOp: string;
   attrs: Record<string, number | boolean>;
   /** bench/torch_kernels.py's names for inputs it names differently */
@@ -56,8 +58,8 @@ export interface BenchRow<P> {
   scaleKey: string;
   shape(size: Record<string, number>): string;
   params(size: Record<string, number>): P;
-  /** bytes moved per iteration (these kernels are memory-bound) */
-  bytes(size: Record<string, number>): number;
+  /** floating-point operations, or bytes moved for memory-bound kernels, per iteration */
+  work(size: Record<string, number>): { flops: number } | { bytes: number };
 }
 
 export interface OpSpec<P> {
