@@ -128,28 +128,6 @@ interface CaseDef {
 
 const f32 = 4;
 
-function attentionCase(B: number, T: number, causal: boolean, mode: Mode): CaseDef {
-  const h = 8, d = 64;
-  return {
-    kernel: causal ? 'attention causal' : 'attention',
-    mode,
-    op: 'attention',
-    attrs: { causal },
-    full: { B, h, T, d },
-    check: { B: 2, h: 3, T: 37, d },
-    scaleKey: 'B',
-    shape: (p) => `B=${p.B} h=${p.h} T=${p.T} d=${p.d}`,
-    problem: (p) => ({
-      inputs: ['q', 'k', 'v'].map((name) => ({ name, shape: [p.B!, p.h!, p.T!, p.d!], kind: 'randn' as const, grad: true })),
-      upstream: mode === 'fwd+bwd' ? [p.B!, p.h!, p.T!, p.d!] : null,
-    }),
-    // 2 matmuls forward, 4 backward (no recompute counted), halved when causal
-    work: (p) => ({ flops: (mode === 'fwd+bwd' ? 6 : 2) * 2 * p.B! * p.h! * p.T! * p.T! * p.d! * (causal ? 0.5 : 1) }),
-    forward: (t) => F.scaledDotProductAttention(t.q!, t.k!, t.v!, { isCausal: causal }),
-  };
-}
-
-/** Row-wise kernels over x[N,C] with an optional weight (and bias): read x, write y; read dy, x, write dx. */
 /** The op table's bench rows (test/ops/table/), described once with the tests. */
 function tableCases(spec: AnyOpSpec): CaseDef[] {
   return (spec.bench ?? []).map((row) => {
@@ -207,12 +185,6 @@ const adamwCase: CaseDef = {
 };
 
 const ALL_CASES: CaseDef[] = [
-  attentionCase(32, 64, false, 'fwd+bwd'),
-  attentionCase(32, 64, true, 'fwd+bwd'),
-  attentionCase(32, 256, false, 'fwd+bwd'),
-  attentionCase(32, 256, true, 'fwd+bwd'),
-  attentionCase(32, 256, false, 'fwd'),
-  attentionCase(32, 256, true, 'fwd'),
   ...OP_TABLE.flatMap(tableCases),
   adamwCase,
 ];

@@ -1,5 +1,6 @@
 // Every op described in the table, in the order the drivers run them.
 import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
+import { attentionMaskedRows, scaledDotProductAttention } from './attention.js';
 import { crossEntropy } from './cross-entropy.js';
 import { embedding } from './embedding.js';
 import { linear, matmul } from './linear.js';
@@ -8,6 +9,7 @@ import { logSoftmax, softmax } from './softmax.js';
 import type { AnyOpSpec } from './types.js';
 
 export const OP_TABLE: readonly AnyOpSpec[] = [
+  scaledDotProductAttention, attentionMaskedRows,
   linear, matmul,
   layerNorm, rmsNorm,
   relu, gelu, geluTanh, silu, swiglu,
