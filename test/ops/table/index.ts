@@ -2,6 +2,7 @@
 import { gelu, geluTanh, relu, silu, swiglu } from './activation.js';
 import { attentionMaskedRows, scaledDotProductAttention } from './attention.js';
 import { crossEntropy } from './cross-entropy.js';
+import { add, div, mean, mul, sub, sum } from './elementwise.js';
 import { embedding } from './embedding.js';
 import { linear, matmul } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
@@ -16,4 +17,5 @@ export const OP_TABLE: readonly AnyOpSpec[] = [
   softmax, logSoftmax,
   crossEntropy,
   embedding,
+  add, sub, mul, div, sum, mean,
 ];
