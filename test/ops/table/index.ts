@@ -4,6 +4,7 @@ import { attentionMaskedRows, scaledDotProductAttention } from './attention.js';
 import { crossEntropy } from './cross-entropy.js';
 import { add, div, mean, mul, sub, sum } from './elementwise.js';
 import { embedding } from './embedding.js';
+import { dropout, layout } from './layout.js';
 import { linear, matmul } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
@@ -18,4 +19,5 @@ export const OP_TABLE: readonly AnyOpSpec[] = [
   crossEntropy,
   embedding,
   add, sub, mul, div, sum, mean,
+  layout, dropout,
 ];
