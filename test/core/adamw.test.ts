@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { loadFixture } from '../helpers/fixtures.js';
 
 interface Attrs { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number }
 
@@ -117,4 +118,34 @@ describeEachBackend('adamwStep', (backend) => {
   it('an empty parameter list is a no-op', () => {
     expect(() => toroid.adamwStep([], [], { m: [], v: [] }, { ...DEFAULTS, step: 1 })).not.toThrow();
   });
+});
+
+// torch.optim.AdamW's own trajectory (test/fixtures/generate.py, section 9): 3 steps in float64,
+// the parameter after each step and the moments after the last.
+const adamwFixture = loadFixture('adamw');
+
+describeEachBackend('adamwStep vs torch.optim.AdamW', (backend) => {
+  if (adamwFixture instanceof Error) {
+    it('loads test/fixtures/adamw.safetensors', () => {
+      throw adamwFixture;
+    });
+    return;
+  }
+  for (const name of adamwFixture.caseNames()) {
+    it(name, () => {
+      const a = adamwFixture.cases[name] as unknown as Attrs & { steps: number };
+      toroid.tidy(() => {
+        const p = adamwFixture.input(name, 'p0', backend);
+        const m = toroid.zeros(p.shape, { backend }), v = toroid.zeros(p.shape, { backend });
+        for (let step = 1; step <= a.steps; step++) {
+          const g = adamwFixture.input(name, `g${step}`, backend);
+          toroid.adamwStep([p], [g], { m: [m], v: [v] }, { lr: a.lr, beta1: a.beta1, beta2: a.beta2, eps: a.eps, weightDecay: a.weightDecay, step });
+          expectClose(p.toFloat32Array(), adamwFixture.expected(name, `p${step}`), undefined, `p${step}`);
+        }
+        expectClose(m.toFloat32Array(), adamwFixture.expected(name, `m${a.steps}`), undefined, 'm');
+        expectClose(v.toFloat32Array(), adamwFixture.expected(name, `v${a.steps}`), { atol: 1e-7, rtol: 1e-4 }, 'v');
+        return [];
+      });
+    });
+  }
 });
