@@ -6,6 +6,8 @@ import * as toroid from '../../src/index.js';
 import { expectClose, type Tolerance } from '../helpers/compare.js';
 
 export { Rng } from '../helpers/random.js';
+export { maxAbs, sizeOf } from '../ops/table/shapes.js';
+import { maxAbs } from '../ops/table/shapes.js';
 
 /** A per-case seed from the family name and case index (FNV-1a), so every case is independent. */
 export function caseSeed(family: string, index: number): number {
@@ -47,19 +49,6 @@ export function i32(backend: string, data: Int32Array, shape: readonly number[])
 export function grad(t: toroid.Tensor): Float32Array {
   expect(t.grad, 'a gradient was computed').not.toBeNull();
   return t.grad!.toFloat32Array();
-}
-
-export function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = Math.abs(a[i]!);
-    if (Number.isFinite(v) && v > m) m = v;
-  }
-  return m;
-}
-
-export function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((p, s) => p * s, 1);
 }
 
 /**

@@ -4,20 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
-import { expectError } from '../helpers/expect-error.js';
+import { expectError, thrown } from '../helpers/expect-error.js';
 
 const { F } = toroid;
 
 type ErrorClass = typeof TypeError | typeof RangeError;
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
 
 /** skip: why this case cannot run on the backend under test (reported as skipped, never passed). */
 interface Case { title: string; fn: () => unknown; cls: ErrorClass; name: string; arg: string; detail?: RegExp; skip?: string }

@@ -5,7 +5,8 @@ import { expect } from 'vitest';
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof Error;
 
-function thrown(call: () => unknown): unknown {
+/** What `call` throws, or undefined when it returns. */
+export function thrown(call: () => unknown): unknown {
   try {
     call();
   } catch (err) {
