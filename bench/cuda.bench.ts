@@ -31,6 +31,7 @@ import * as toroid from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../src/nn/seq2seq.js';
 import { machineLine, today } from './machine.js';
+import { hostIds, hostRandn, mulberry32 } from './host-data.js';
 
 const { F } = toroid;
 
@@ -150,29 +151,6 @@ const errText = (err: unknown): string => (err instanceof Error ? err.message : 
 
 // ---------------------------------------------------------------- host data
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hostRandn(n: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - r(), v = r();
-    const rad = Math.sqrt(-2 * Math.log(u));
-    out[i] = rad * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = rad * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
 /** N(0,1) values fast at any size: 4096-value chunks of a 1M-value pool at random offsets (timing data, not statistics). */
 const POOL = hostRandn(1 << 20, 7);
 function randomHost(n: number, seed: number): Float32Array {
@@ -186,11 +164,6 @@ function randomHost(n: number, seed: number): Float32Array {
     out.set(POOL.subarray(off, off + len), i);
   }
   return out;
-}
-
-function hostIds(n: number, high: number, seed: number): Int32Array {
-  const r = mulberry32(seed);
-  return Int32Array.from({ length: n }, () => Math.floor(r() * high));
 }
 
 // ---------------------------------------------------------------- results (JSON)

@@ -17,6 +17,7 @@ import type { Tensor } from '../src/index.js';
 import { OP_TABLE } from '../test/ops/table/index.js';
 import type { AnyOpSpec } from '../test/ops/table/types.js';
 import { machineLine, PEAK_GBPS, PEAK_GFLOPS_FP32, today } from './machine.js';
+import { hostIds, hostRandn } from './host-data.js';
 
 const { F } = toroid;
 
@@ -64,34 +65,6 @@ type Host = Float32Array | Int32Array;
 /** randn values are multiplied by scale (default 1); ids are uniform in [0, high). */
 interface InputSpec { name: string; shape: number[]; kind: 'randn' | 'ids'; grad: boolean; high?: number; scale?: number }
 interface Problem { inputs: InputSpec[]; upstream: number[] | null }
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hostRandn(n: number, seed: number): Float32Array {
-  const r = mulberry32(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - r(), v = r();
-    const rad = Math.sqrt(-2 * Math.log(u));
-    out[i] = rad * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = rad * Math.sin(2 * Math.PI * v);
-  }
-  return out;
-}
-
-function hostIds(n: number, high: number, seed: number): Int32Array {
-  const r = mulberry32(seed);
-  return Int32Array.from({ length: n }, () => Math.floor(r() * high));
-}
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
