@@ -4,7 +4,7 @@
 // methods, signature and printed format.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import {
-  normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References,
+  normalizeCorpus, pyFixed, sentenceAsCorpus, SIGNATURE_VERSION, type References,
 } from './common.js';
 import { checkBoolean, checkInteger } from '../validate/checks.js';
 import { BLEU_TOKENIZERS, pyRstrip, pySplit, type BleuTokenizerName } from './tokenizer-13a.js';
@@ -312,12 +312,6 @@ export function corpusBleu(hypotheses: readonly string[], references: References
  */
 export function sentenceBleu(hypothesis: string, references: readonly string[] | string, options: BleuOptions = {}): BleuScore {
   const fn = 'metrics.sentenceBleu';
-  if (typeof hypothesis !== 'string') throw typeError(fn, 'hypothesis', 'a string', describeValue(hypothesis));
-  const refs = typeof references === 'string' ? [references] : references;
-  if (!Array.isArray(refs)) throw typeError(fn, 'references', 'a string or an array of strings', describeValue(references));
-  if (refs.length === 0) throw rangeError(fn, 'references', 'a non-empty array', 'array(0)');
-  for (let k = 0; k < refs.length; k++) {
-    if (typeof refs[k] !== 'string') throw typeError(fn, `references[${k}]`, 'a string', describeValue(refs[k]));
-  }
-  return corpusBleuImpl(fn, [hypothesis], refs.map((r) => [r]), resolveOptions(fn, options, true));
+  const one = sentenceAsCorpus(fn, hypothesis, references);
+  return corpusBleuImpl(fn, one.hypotheses, one.references, resolveOptions(fn, options, true));
 }

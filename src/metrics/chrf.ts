@@ -4,7 +4,7 @@
 // the corpus per order, then precision and recall averaged over the orders that
 // occur (effective order) unless eps smoothing is asked for.
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { normalizeCorpus, pyFixed, SIGNATURE_VERSION, type References } from './common.js';
+import { normalizeCorpus, pyFixed, sentenceAsCorpus, SIGNATURE_VERSION, type References } from './common.js';
 import { checkBoolean, checkInteger } from '../validate/checks.js';
 import { pySplit } from './tokenizer-13a.js';
 
@@ -240,12 +240,6 @@ export function corpusChrf(hypotheses: readonly string[], references: References
 /** Sentence chrF as `sacrebleu.sentence_chrf(hypothesis, references)`. */
 export function sentenceChrf(hypothesis: string, references: readonly string[] | string, options: ChrfOptions = {}): ChrfScore {
   const fn = 'metrics.sentenceChrf';
-  if (typeof hypothesis !== 'string') throw typeError(fn, 'hypothesis', 'a string', describeValue(hypothesis));
-  const refs = typeof references === 'string' ? [references] : references;
-  if (!Array.isArray(refs)) throw typeError(fn, 'references', 'a string or an array of strings', describeValue(references));
-  if (refs.length === 0) throw rangeError(fn, 'references', 'a non-empty array', 'array(0)');
-  for (let k = 0; k < refs.length; k++) {
-    if (typeof refs[k] !== 'string') throw typeError(fn, `references[${k}]`, 'a string', describeValue(refs[k]));
-  }
-  return corpusChrfImpl(fn, [hypothesis], refs.map((r) => [r]), resolveOptions(fn, options));
+  const one = sentenceAsCorpus(fn, hypothesis, references);
+  return corpusChrfImpl(fn, one.hypotheses, one.references, resolveOptions(fn, options));
 }

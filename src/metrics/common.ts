@@ -84,6 +84,18 @@ export function normalizeCorpus(fn: string, hypotheses: unknown, references: unk
  * Python's f'{x:.{digits}f}': correctly rounded, exact ties to even (JS toFixed
  * sends exact ties up, e.g. (0.125).toFixed(2) is '0.13' where Python prints '0.12').
  */
+/** A sentence metric's arguments as a one-sentence corpus: `references` is one string or this sentence's references. */
+export function sentenceAsCorpus(fn: string, hypothesis: unknown, references: unknown): { hypotheses: string[]; references: string[][] } {
+  if (typeof hypothesis !== 'string') throw typeError(fn, 'hypothesis', 'a string', describeValue(hypothesis));
+  const refs = typeof references === 'string' ? [references] : references;
+  if (!Array.isArray(refs)) throw typeError(fn, 'references', 'a string or an array of strings', describeValue(references));
+  if (refs.length === 0) throw rangeError(fn, 'references', 'a non-empty array', 'array(0)');
+  for (let k = 0; k < refs.length; k++) {
+    if (typeof refs[k] !== 'string') throw typeError(fn, `references[${k}]`, 'a string', describeValue(refs[k]));
+  }
+  return { hypotheses: [hypothesis], references: (refs as string[]).map((r) => [r]) };
+}
+
 export function pyFixed(x: number, digits: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
