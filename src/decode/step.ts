@@ -46,6 +46,24 @@ function newTokens(prefixes: readonly Int32Array[], start: number, device: strin
 }
 
 /**
+ * One cached step: run `forward` on the tokens the cache has not seen (from position
+ * `start`), append their keys/values, and return the last position's logits on the host.
+ */
+function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }): Float32Array | Float64Array {
+  const start = cache.length;
+  const r = tidy(() => {
+    const { ids, T } = newTokens(prefixes, start, device);
+    const out = forward(ids, start);
+    return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, kv: out.kv, T };
+  });
+  cache.update(r.kv, r.T);
+  const data = r.logits.toTypedArray() as Float32Array | Float64Array;
+  r.logits.dispose();
+  return data;
+}
+
+/**
  * A cached step over a Seq2SeqTransformer: encodes src once (memory, then every layer's
  * cross-attention keys/values) and decodes incrementally. src int32 [B,S]; mask bool [B,S]
  * (true = padding) or null for src == pad. The model should be in eval mode.
@@ -69,16 +87,10 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
       return noGrad(() => {
         if (info.parents !== null) cache.reorder(info.parents);
         cross.select(info.sentences);
-        const start = cache.length;
-        const r = tidy(() => {
-          const { ids, T } = newTokens(prefixes, start, device);
+        return cachedStep(cache, prefixes, device, (ids, start) => {
           const out = model.decodeCached(ids, { offset: start, self: cache.layers, cross: cross.layers, memoryKeyPaddingMask: cross.mask });
-          return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, self: out.self, T };
+          return { logits: out.logits, kv: out.self };
         });
-        cache.update(r.self, r.T);
-        const data = r.logits.toTypedArray() as Float32Array | Float64Array;
-        r.logits.dispose();
-        return data;
       });
     },
     dispose() {
@@ -97,16 +109,8 @@ export function gptStepper(model: GPT): Stepper {
     step(prefixes, info) {
       return noGrad(() => {
         if (info.parents !== null) cache.reorder(info.parents);
-        const start = cache.length;
-        const r = tidy(() => {
-          const { ids, T } = newTokens(prefixes, start, device);
-          const out = model.forwardCached(ids, { past: cache.layers as (AttentionKV | null)[], offset: start });
-          return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, kv: out.kv, T };
-        });
-        cache.update(r.kv, r.T);
-        const data = r.logits.toTypedArray() as Float32Array | Float64Array;
-        r.logits.dispose();
-        return data;
+        return cachedStep(cache, prefixes, device, (ids, start) =>
+          model.forwardCached(ids, { past: cache.layers as (AttentionKV | null)[], offset: start }));
       });
     },
     dispose() {
