@@ -6,60 +6,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
-import { readSafetensorsFileSync, type RawTensor } from '../../src/io/safetensors.js';
 import { BertEncoder, BertLayer, bertStateDictFromHuggingFace, resolveBertConfig, type BertConfig, type BertOutput } from '../../src/nn/bert.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectTensorClose, f64, fixtureStateDict, int32Input, maxAbs, modelFixture, raw, type ModelFixture } from '../helpers/model-fixtures.js';
 
 type Tensor = toroid.Tensor;
 const { F } = toroid;
-
-const MODELS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'models');
-
-interface ModelFixture {
-  config: Record<string, unknown> & { params: string[] };
-  tensors: Map<string, RawTensor>;
-}
-
-let cached: ModelFixture | undefined;
-function bertFixture(): ModelFixture {
-  if (cached === undefined) {
-    const contents = readSafetensorsFileSync(path.join(MODELS, 'bert.safetensors'));
-    cached = { config: JSON.parse(contents.metadata.config!), tensors: contents.tensors };
-  }
-  return cached;
-}
-
-function raw(fx: ModelFixture, name: string): RawTensor {
-  const t = fx.tensors.get(name);
-  if (t === undefined) throw new Error(`fixture: missing ${name}`);
-  return t;
-}
-
-function f64(fx: ModelFixture, name: string): Float64Array {
-  return raw(fx, name).data as Float64Array;
-}
-
-function maxAbs(values: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
-  return m;
-}
-
-/** float32: ~1e-5 abs + 1e-4 rel, the abs part scaled to the tensor's largest magnitude; float64: 1e-12 of the max + 1e-10 rel. */
-function expectTensorClose(actual: ArrayLike<number>, expected: Float64Array, dtype: string, label: string): void {
-  const m = Math.max(maxAbs(expected), 1e-30);
-  const tol = dtype === 'float64' ? { atol: 1e-12 * m, rtol: 1e-10 } : { atol: 1e-5 * m, rtol: 1e-4 };
-  expectClose(actual, expected, tol, label);
-}
-
-function int32Input(fx: ModelFixture, name: string, backend: string): Tensor {
-  const r = raw(fx, name);
-  return toroid.tensor(r.data as Int32Array, { shape: r.shape, dtype: 'int32', backend });
-}
 
 /** The fixture's HF snake_case config as a BertConfig (dropout 0: the fixture is in eval mode). */
 function fixtureConfig(fx: ModelFixture): BertConfig {
@@ -72,18 +27,9 @@ function fixtureConfig(fx: ModelFixture): BertConfig {
   };
 }
 
-function fixtureStateDict(fx: ModelFixture, backend: string, dtype: 'float32' | 'float64'): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const name of fx.config.params) {
-    const r = raw(fx, name);
-    out[name] = toroid.tensor(r.data as Float32Array, { shape: r.shape, dtype, backend });
-  }
-  return out;
-}
-
 /** A model holding the fixture's weights (strict load), in eval mode. */
 function fixtureModel(backend: string, dtype: 'float32' | 'float64' = 'float32'): BertEncoder {
-  const fx = bertFixture();
+  const fx = modelFixture('bert');
   const model = new BertEncoder(fixtureConfig(fx), { backend, dtype });
   const sd = fixtureStateDict(fx, backend, dtype);
   try {
@@ -98,7 +44,7 @@ function fixtureModel(backend: string, dtype: 'float32' | 'float64' = 'float32')
 const KEY_BIAS = /\.attention\.self\.key\.bias$/;
 
 function checkParity(backend: string, dtype: 'float32' | 'float64'): void {
-  const fx = bertFixture();
+  const fx = modelFixture('bert');
   const probe = new BertEncoder(fixtureConfig(fx), { backend, dtype });
   // the keys are exactly the fixture's (both names of each tied pair)
   expect(Object.keys(probe.stateDict()).sort()).toEqual([...fx.config.params].sort());
@@ -201,7 +147,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
   }, SLOW);
 
   it('attentionMask is HF\'s (1 = real, 0 = padding): padded tokens do not change the real tokens\' outputs', () => {
-    const fx = bertFixture();
+    const fx = modelFixture('bert');
     const model = fixtureModel(backend);
     const base = toroid.tidy(() => {
       const input = int32Input(fx, 'input_ids', backend);
@@ -256,7 +202,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
   }, SLOW);
 
   it('save/load round trip: config in the metadata, every name (tied ones) in the file, same outputs, ties restored', async () => {
-    const fx = bertFixture();
+    const fx = modelFixture('bert');
     const model = fixtureModel(backend);
     const file = path.join(dir, `bert-${backend}.safetensors`);
     await model.save(file, { metadata: { note: 'round trip' } });

@@ -2,72 +2,15 @@
 // logits, loss and the gradient of every parameter), the nanoGPT/LLaMA namings and
 // their equivalence (GQA and SwiGLU layouts of the fused nanoGPT weights), seeded init,
 // tying, numParameters, dropout modes, bad configs and the GPT-2 state-dict mapping.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
-import { readSafetensorsFileSync, type RawTensor } from '../../src/io/safetensors.js';
 import { GPT, gpt2StateDictToNanoGPT, resolveGPTConfig, type GPTConfig } from '../../src/nn/gpt.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectTensorClose, f64, fixtureStateDict, int32Input, maxAbs, modelFixture, raw, type ModelFixture } from '../helpers/model-fixtures.js';
 
 type Tensor = toroid.Tensor;
 const { F } = toroid;
-
-const MODELS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'models');
-
-interface ModelFixture {
-  config: Record<string, unknown> & { params: string[] };
-  tensors: Map<string, RawTensor>;
-}
-
-const fixtureCache = new Map<string, ModelFixture>();
-function modelFixture(name: string): ModelFixture {
-  let fx = fixtureCache.get(name);
-  if (fx === undefined) {
-    const contents = readSafetensorsFileSync(path.join(MODELS, `${name}.safetensors`));
-    fx = { config: JSON.parse(contents.metadata.config!), tensors: contents.tensors };
-    fixtureCache.set(name, fx);
-  }
-  return fx;
-}
-
-function raw(fx: ModelFixture, name: string): RawTensor {
-  const t = fx.tensors.get(name);
-  if (t === undefined) throw new Error(`fixture: missing ${name}`);
-  return t;
-}
-
-function f64(fx: ModelFixture, name: string): Float64Array {
-  return raw(fx, name).data as Float64Array;
-}
-
-function maxAbs(values: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]!));
-  return m;
-}
-
-/** float32: ~1e-5 abs + 1e-4 rel, the abs part scaled to the tensor's largest magnitude; float64: 1e-12 of the max + 1e-10 rel. */
-function expectTensorClose(actual: ArrayLike<number>, expected: Float64Array, dtype: string, label: string): void {
-  const m = Math.max(maxAbs(expected), 1e-30);
-  const tol = dtype === 'float64' ? { atol: 1e-12 * m, rtol: 1e-10 } : { atol: 1e-5 * m, rtol: 1e-4 };
-  expectClose(actual, expected, tol, label);
-}
-
-function fixtureStateDict(fx: ModelFixture, backend: string, dtype: 'float32' | 'float64'): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const name of fx.config.params) {
-    const r = raw(fx, name);
-    out[name] = toroid.tensor(r.data as Float32Array, { shape: r.shape, dtype, backend });
-  }
-  return out;
-}
-
-function int32Input(fx: ModelFixture, name: string, backend: string): Tensor {
-  const r = raw(fx, name);
-  return toroid.tensor(r.data as Int32Array, { shape: r.shape, dtype: 'int32', backend });
-}
 
 function nanogptConfig(fx: ModelFixture): GPTConfig {
   const c = fx.config as Record<string, number | boolean>;
