@@ -15,6 +15,7 @@ import { GPT, gpt2StateDictToNanoGPT, type GPTConfig } from '../../src/nn/gpt.js
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../../src/nn/seq2seq.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectErrorPrefix } from '../helpers/expect-error.js';
 
 type Tensor = toroid.Tensor;
 const { F } = toroid;
@@ -409,14 +410,7 @@ describeEachBackend('checkpoints', (backend) => {
 });
 
 function expectSeq2SeqError(config: unknown, kind: typeof TypeError | typeof RangeError, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    new Seq2SeqTransformer(config as Seq2SeqConfig, { backend: 'ts' });
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `Seq2SeqTransformer should throw for ${JSON.stringify(config)}`).toBeInstanceOf(kind);
-  expect((caught as Error).message).toMatch(pattern);
+  expectErrorPrefix(() => new Seq2SeqTransformer(config as Seq2SeqConfig, { backend: 'ts' }), kind, 'toroid.Seq2SeqTransformer: config', pattern);
 }
 
 it('Seq2SeqTransformer rejects bad configs with the toroid error format', () => {

@@ -7,6 +7,7 @@ import * as toroid from '../../src/index.js';
 import { GPT, gpt2StateDictToNanoGPT, resolveGPTConfig, type GPTConfig } from '../../src/nn/gpt.js';
 import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
+import { expectErrorPrefix } from '../helpers/expect-error.js';
 import { expectTensorClose, f64, fixtureStateDict, int32Input, maxAbs, modelFixture, raw, type ModelFixture } from '../helpers/model-fixtures.js';
 
 type Tensor = toroid.Tensor;
@@ -90,17 +91,7 @@ function randomIds(shape: number[], vocab: number, backend: string, seed = 1): T
 }
 
 function expectConfigError(config: unknown, kind: typeof TypeError | typeof RangeError, arg: string, detail?: RegExp): void {
-  let caught: unknown;
-  try {
-    new GPT(config as GPTConfig, { backend: 'ts' });
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `GPT should throw for a bad ${arg}`).toBeInstanceOf(kind);
-  const message = (caught as Error).message;
-  expect(message.startsWith(`toroid.GPT: ${arg} must `), message).toBe(true);
-  expect(message).toContain(', got ');
-  if (detail) expect(message).toMatch(detail);
+  expectErrorPrefix(() => new GPT(config as GPTConfig, { backend: 'ts' }), kind, `toroid.GPT: ${arg} must `, detail);
 }
 
 /** The native cpu backend's OpenMP pool can stall on a loaded 2-core machine: give model-sized tests room. */
