@@ -116,7 +116,7 @@ const char* device_name();                         // "cpu" | "cuda"
 const char* blas_name();
 
 // ---- layout.cc: helpers that keep element data out of the binding
-// dtype codes as binding::DType: 0 float32, 1 int32, 2 bool (uint8)
+// dtype codes as binding::DType: 0 float32, 1 int32, 2 bool (uint8), 3 bfloat16 (uint16 bits; the cpu only, so far)
 void cast_forward(const void* x, int from, void* y, int to, i64 n);
 void fill_forward(void* y, int dtype, i64 n, double value);
 // `rows` rows of `row_bytes` each: dst + r * dst_pitch <- src + r * src_pitch

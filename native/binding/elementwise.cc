@@ -59,13 +59,14 @@ Napi::Value scale_js(const Napi::CallbackInfo& info) {
   return y;
 }
 
-// cast between float32, int32 and bool (nonzero -> 1; float -> int truncates like the ts backend)
+// cast between float32, bfloat16, int32 and bool (nonzero -> 1; float -> int truncates like the
+// ts backend; float32 -> bfloat16 rounds to nearest even)
 Napi::Value cast_js(const Napi::CallbackInfo& info) {
   Args a(info, "cast", 2);
-  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16, DType::i32, DType::u8});
   DType to;
   const std::string name = a.string(1, "dtype");
-  if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
+  if (!parse_dtype(name, &to)) a.type_error("dtype", dtype_names(), name);
   auto y = new_storage(info.Env(), to, x.size);
   cast_forward(x.block->ptr, static_cast<int>(x.dtype), y.Data()->ptr, static_cast<int>(to), x.size);
   return y;
@@ -75,7 +76,7 @@ Napi::Value fill_js(const Napi::CallbackInfo& info) {
   Args a(info, "fill", 3);
   DType to;
   const std::string name = a.string(1, "dtype");
-  if (!parse_dtype(name, &to)) a.type_error("dtype", "float32, int32 or bool", name);
+  if (!parse_dtype(name, &to)) a.type_error("dtype", dtype_names(), name);
   const std::vector<i64> shape = a.int_array(0, "shape", 0, 1LL << 40);
   const i64 size = a.output_size("shape", product_sat(shape), shape);
   const double v = a.number(2, "value", -INFINITY, INFINITY);

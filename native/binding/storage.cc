@@ -130,19 +130,29 @@ const char* dtype_name(DType t) {
     case DType::f32: return "float32";
     case DType::i32: return "int32";
     case DType::u8: return "bool";
+    case DType::bf16: return "bfloat16";
   }
   return "?";
 }
+
+#ifdef TOROID_CUDA
+constexpr bool kHasBf16 = false;  // the cuda kernels take bfloat16 with the GPU bf16 work (issue 19)
+#else
+constexpr bool kHasBf16 = true;
+#endif
+
+const char* dtype_names() { return kHasBf16 ? "float32, bfloat16, int32 or bool" : "float32, int32 or bool"; }
 
 bool parse_dtype(const std::string& s, DType* out) {
   if (s == "float32") *out = DType::f32;
   else if (s == "int32") *out = DType::i32;
   else if (s == "bool") *out = DType::u8;
+  else if (s == "bfloat16" && kHasBf16) *out = DType::bf16;
   else return false;
   return true;
 }
 
-std::size_t dtype_bytes(DType t) { return t == DType::u8 ? 1 : 4; }
+std::size_t dtype_bytes(DType t) { return t == DType::u8 ? 1 : t == DType::bf16 ? 2 : 4; }
 
 Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count, bool zero) {
   if (count < 0 || static_cast<std::uint64_t>(count) > (std::uint64_t{1} << 40) / dtype_bytes(dtype)) {

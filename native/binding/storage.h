@@ -9,10 +9,14 @@
 
 namespace toroid::binding {
 
-enum class DType { f32, i32, u8 };
+// The codes are the kernels' dtype codes (backend.h cast_forward): 0 float32, 1 int32, 2 bool, 3 bfloat16.
+enum class DType { f32, i32, u8, bf16 };
 
-const char* dtype_name(DType t);           // 'float32' | 'int32' | 'bool'
+const char* dtype_name(DType t);           // 'float32' | 'int32' | 'bool' | 'bfloat16'
+// False for a name that is not a dtype of this addon (the cuda kernels have no bfloat16 yet).
 bool parse_dtype(const std::string& s, DType* out);
+// "float32, int32 or bool" (and bfloat16 where this addon has it), for the errors
+const char* dtype_names();
 std::size_t dtype_bytes(DType t);
 
 struct Block {

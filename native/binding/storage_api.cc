@@ -20,11 +20,12 @@ Rng read_rng(Args& a, const Napi::CallbackInfo& info, std::size_t i) {
 // upload(typedArray, dtype) -> storage (a copy)
 Napi::Value upload_js(const Napi::CallbackInfo& info) {
   Args a(info, "upload", 2);
-  if (!info[0].IsTypedArray()) a.type_error("array", "a Float32Array, Int32Array or Uint8Array", "another value");
+  if (!info[0].IsTypedArray()) a.type_error("array", "a Float32Array, Uint16Array (bfloat16), Int32Array or Uint8Array", "another value");
   Napi::TypedArray arr = info[0].As<Napi::TypedArray>();
   DType dtype;
-  if (!parse_dtype(a.string(1, "dtype"), &dtype)) a.type_error("dtype", "float32, int32 or bool", a.string(1, "dtype"));
-  const napi_typedarray_type expected = dtype == DType::f32 ? napi_float32_array : dtype == DType::i32 ? napi_int32_array : napi_uint8_array;
+  if (!parse_dtype(a.string(1, "dtype"), &dtype)) a.type_error("dtype", dtype_names(), a.string(1, "dtype"));
+  const napi_typedarray_type expected = dtype == DType::f32 ? napi_float32_array : dtype == DType::i32 ? napi_int32_array
+                                        : dtype == DType::bf16 ? napi_uint16_array : napi_uint8_array;
   if (arr.TypedArrayType() != expected) a.type_error("array", std::string("the typed array of ") + dtype_name(dtype), "another typed array type");
   if (arr.ArrayBuffer().ByteLength() == 0 && arr.ElementLength() > 0) a.type_error("array", "attached to its buffer", "a detached one");
   const i64 n = static_cast<i64>(arr.ElementLength());
@@ -51,6 +52,7 @@ Napi::Value download_js(const Napi::CallbackInfo& info) {
   switch (dtype) {
     case DType::f32: return Napi::Float32Array::New(info.Env(), size, buffer, 0);
     case DType::i32: return Napi::Int32Array::New(info.Env(), size, buffer, 0);
+    case DType::bf16: return Napi::Uint16Array::New(info.Env(), size, buffer, 0);
     default: return Napi::Uint8Array::New(info.Env(), size, buffer, 0);
   }
 }

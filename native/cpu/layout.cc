@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "cpu/bf16.h"
 
 namespace toroid {
 
@@ -39,6 +40,7 @@ void copy_rows(const T* x, T* y, int rank, const i64* shape, const i64* xs) {
 
 void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* shape, const i64* x_strides) {
   if (elem_bytes == 4) copy_rows(static_cast<const std::uint32_t*>(x), static_cast<std::uint32_t*>(y), rank, shape, x_strides);
+  else if (elem_bytes == 2) copy_rows(static_cast<const std::uint16_t*>(x), static_cast<std::uint16_t*>(y), rank, shape, x_strides);
   else copy_rows(static_cast<const std::uint8_t*>(x), static_cast<std::uint8_t*>(y), rank, shape, x_strides);
 }
 
@@ -137,14 +139,40 @@ namespace toroid {
 
 // ---- helpers that keep element data out of the binding
 
+void bf16_widen(const std::uint16_t* x, float* y, i64 n) {
+#pragma omp simd
+  for (i64 e = 0; e < n; e++) y[e] = bf16_to_f32(x[e]);
+}
+
+void bf16_round(const float* x, std::uint16_t* y, i64 n) {
+#pragma omp simd
+  for (i64 e = 0; e < n; e++) y[e] = f32_to_bf16(x[e]);
+}
+
+// dtype codes: 0 float32, 1 int32, 2 bool, 3 bfloat16
 void cast_forward(const void* x, int from, void* y, int to, i64 n) {
+  // the activation casts of mixed precision: both cores, vectorized
+  if ((from == 0 && to == 3) || (from == 3 && to == 0) || (from == 3 && to == 3) || (from == 0 && to == 0)) {
+    const i64 chunk = 16384, chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (i64 c = 0; c < chunks; c++) {
+      const i64 lo = c * chunk, len = std::min(chunk, n - lo);
+      if (from == 0 && to == 3) bf16_round(static_cast<const float*>(x) + lo, static_cast<std::uint16_t*>(y) + lo, len);
+      else if (from == 3 && to == 0) bf16_widen(static_cast<const std::uint16_t*>(x) + lo, static_cast<float*>(y) + lo, len);
+      else std::memcpy(static_cast<char*>(y) + lo * (from == 0 ? 4 : 2), static_cast<const char*>(x) + lo * (from == 0 ? 4 : 2), static_cast<std::size_t>(len) * (from == 0 ? 4 : 2));
+    }
+    return;
+  }
   for (i64 e = 0; e < n; e++) {
     // each arm is a double: a ?: chain with a float arm would round int32 values above 2^24
     const double v = from == 0   ? static_cast<double>(static_cast<const float*>(x)[e])
                      : from == 1 ? static_cast<double>(static_cast<const std::int32_t*>(x)[e])
+                     : from == 3 ? static_cast<double>(bf16_to_f32(static_cast<const std::uint16_t*>(x)[e]))
                                  : static_cast<double>(static_cast<const std::uint8_t*>(x)[e]);
     switch (to) {
       case 0: static_cast<float*>(y)[e] = static_cast<float>(v); break;
+      // from int32: rounds once to float32 first (as the ts backend, whose numbers pass through a float32)
+      case 3: static_cast<std::uint16_t*>(y)[e] = f32_to_bf16(static_cast<float>(v)); break;
       case 1: {
         // like Int32Array assignment: NaN/Inf -> 0, truncation, wrap modulo 2^32
         double t = std::isfinite(v) ? std::trunc(v) : 0.0;
@@ -161,6 +189,7 @@ void cast_forward(const void* x, int from, void* y, int to, i64 n) {
 void fill_forward(void* y, int dtype, i64 n, double value) {
   if (dtype == 0) std::fill_n(static_cast<float*>(y), n, static_cast<float>(value));
   else if (dtype == 1) std::fill_n(static_cast<std::int32_t*>(y), n, static_cast<std::int32_t>(value));
+  else if (dtype == 3) std::fill_n(static_cast<std::uint16_t*>(y), n, f32_to_bf16(static_cast<float>(value)));
   else std::fill_n(static_cast<std::uint8_t*>(y), n, static_cast<std::uint8_t>(value != 0 ? 1 : 0));
 }
 

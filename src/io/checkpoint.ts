@@ -2,15 +2,18 @@
 // (temp file, fsync, rename, fsync the folder), so a crash never loses a file.
 import { getBackend } from '../backends/registry.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
+import { checkBoolean } from '../validate/checks.js';
 import { fromHost } from '../tensor/create.js';
 import type { DType, TypedArray } from '../util/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../util/half.js';
 import { readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './safetensors.js';
 
 export interface LoadOptions {
   /** Backend to create the tensors on; defaults to the current one. */
   backend?: string;
+  /** BF16 tensors stay bfloat16 (half the memory) instead of widening to float32. Default false. */
+  keepDType?: boolean;
 }
 
 export interface Loaded {
@@ -19,19 +22,23 @@ export interface Loaded {
 }
 
 export interface SaveOptions {
-  /** Storage type for float32 tensors. Default 'F32'. */
+  /** Storage type for float32 tensors. Default 'F32'. bfloat16 tensors are always written as BF16. */
   floatFormat?: 'F32' | 'F16' | 'BF16';
 }
 
-/** Read a safetensors file. F16/BF16 widen to float32, I64 narrows to int32 (range-checked). */
+/**
+ * Read a safetensors file. BF16 widens to float32 (or stays bfloat16 with keepDType); F16 widens
+ * to float32 (toroid has no float16 dtype on the cpu); I64 narrows to int32 (range-checked).
+ */
 export async function load(path: string, options: LoadOptions = {}): Promise<Loaded> {
   if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
   const backend = getBackend(options.backend);
+  const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
   const contents = await readSafetensorsFile(path);
   const tensors: Record<string, Tensor> = {};
   try {
     for (const [name, raw] of contents.tensors) {
-      const { array, dtype } = toHost(raw, name, backend.supportsDType('float64'));
+      const { array, dtype } = toHost(raw, name, backend.supportsDType('float64'), keepDType);
       // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
       Object.defineProperty(tensors, name, { value: fromHost(backend, array, raw.shape, dtype, false), enumerable: true, writable: true, configurable: true });
     }
@@ -42,11 +49,11 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   return { tensors, metadata: contents.metadata };
 }
 
-function toHost(raw: RawTensor, name: string, float64: boolean): { array: TypedArray; dtype: DType } {
+function toHost(raw: RawTensor, name: string, float64: boolean, keepBf16: boolean): { array: TypedArray; dtype: DType } {
   switch (raw.dtype) {
     case 'F32': return { array: raw.data as Float32Array, dtype: 'float32' };
     case 'F16': return { array: f16ToF32(raw.data as Uint16Array), dtype: 'float32' };
-    case 'BF16': return { array: bf16ToF32(raw.data as Uint16Array), dtype: 'float32' };
+    case 'BF16': return keepBf16 ? { array: raw.data as Uint16Array, dtype: 'bfloat16' } : { array: bf16ToF32(raw.data as Uint16Array), dtype: 'float32' };
     case 'F64': return float64
       ? { array: raw.data as Float64Array, dtype: 'float64' }
       : { array: Float32Array.from(raw.data as Float64Array), dtype: 'float32' };
@@ -89,6 +96,8 @@ function toRaw(t: Tensor, format: 'F32' | 'F16' | 'BF16'): RawTensor {
       if (format === 'F16') return { dtype: 'F16', shape, data: f32ToF16(host as Float32Array) };
       if (format === 'BF16') return { dtype: 'BF16', shape, data: f32ToBf16(host as Float32Array) };
       return { dtype: 'F32', shape, data: host as Float32Array };
+    // bfloat16 is written as it is held (a float format of F16 would round it a second time)
+    case 'bfloat16': return { dtype: 'BF16', shape, data: host as Uint16Array };
     case 'float64': return { dtype: 'F64', shape, data: host as Float64Array };
     case 'int32': return { dtype: 'I32', shape, data: host as Int32Array };
     case 'bool': return { dtype: 'BOOL', shape, data: host as Uint8Array };

@@ -35,7 +35,7 @@
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { load, save, type SaveOptions } from '../io/checkpoint.js';
 import { checkBoolean, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
-import { isFloatDType } from '../util/dtype.js';
+import { DTYPES, isFloatDType } from '../util/dtype.js';
 import { sameShape } from '../util/shape.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -143,7 +143,7 @@ export abstract class Module {
     const opts = checkOptions(fn, options, ['persistent']);
     const persistent = opts.persistent === undefined ? true : checkBoolean(fn, 'options.persistent', opts.persistent);
     if (t !== null) {
-      checkTensor(fn, `buffer '${name}'`, t, ['float32', 'float64', 'int32', 'bool']);
+      checkTensor(fn, `buffer '${name}'`, t, DTYPES);
       keep(t);
     }
     this._buffers.set(name, t);

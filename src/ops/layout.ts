@@ -2,7 +2,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { SliceGrad } from '../autograd/slice-grad.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { DTYPES, type DType } from '../util/dtype.js';
+import { DTYPES, isFloatDType, type DType } from '../util/dtype.js';
 import { normalizeAxis, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkTensor } from '../validate/checks.js';
@@ -57,7 +57,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (!x.backend.supportsDType(dtype)) throw typeError('cast', 'dtype', `a dtype backend '${x.device}' supports`, dtype);
   const k = x.backend.kernels;
   const y = Tensor.fromKernel(x.backend, k.cast(x, dtype));
-  if (!needsGrad(x) || (dtype !== 'float32' && dtype !== 'float64')) return y;
+  if (!needsGrad(x) || !isFloatDType(dtype)) return y;
   const backend = x.backend, xDType = x.dtype;
   return record('cast', y, [x], [], (dy) => [Tensor.fromKernel(backend, k.cast(dy, xDType))]);
 }

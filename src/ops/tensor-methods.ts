@@ -2,7 +2,7 @@
 import { installTensorMethods } from '../tensor/methods.js';
 import { add, sub, mul, div } from './elementwise.js';
 import { sum, mean } from './reduce.js';
-import { reshape, permute, transpose } from './layout.js';
+import { cast, reshape, permute, transpose } from './layout.js';
 import { matmul } from './matmul.js';
 
-installTensorMethods({ add, sub, mul, div, sum, mean, reshape, permute, transpose, matmul });
+installTensorMethods({ add, sub, mul, div, sum, mean, reshape, permute, transpose, matmul, cast });

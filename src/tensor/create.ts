@@ -5,7 +5,7 @@ import { getBackend } from '../backends/registry.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { nextRng } from '../random/generator.js';
 import { PhiloxStream } from '../random/philox.js';
-import { allocArray, bytesPerElement, DTYPES, dtypeOfArray, type DType, type TypedArray } from '../util/dtype.js';
+import { arrayFromNumbers, isFloatDType, bytesPerElement, DTYPES, dtypeOfArray, numbersOf, type DType, type TypedArray } from '../util/dtype.js';
 import { checkShapeArg, sizeOf } from '../util/shape.js';
 import { Storage } from './storage.js';
 import { Tensor, type NestedArray } from './tensor.js';
@@ -57,18 +57,13 @@ function nestedShape(data: unknown): number[] {
   return shape;
 }
 
-/** Bool is "non-zero" (NaN included), like cast(x, 'bool'). */
-function toBool(from: ArrayLike<number>, out: TypedArray): void {
-  for (let i = 0; i < from.length; i++) out[i] = from[i] !== 0 ? 1 : 0;
-}
-
-function flatten(data: NestedArray, shape: number[], out: TypedArray, bool: boolean): void {
+function flatten(data: NestedArray, shape: number[], out: Float64Array): void {
   let n = 0;
   const walk = (value: unknown, dim: number): void => {
     if (dim === shape.length) {
       if (typeof value !== 'number' && typeof value !== 'boolean') throw typeError('tensor', 'data', 'numbers or nested arrays of numbers', describeValue(value));
       const v = Number(value);
-      out[n++] = bool ? (v !== 0 ? 1 : 0) : v;
+      out[n++] = v;
       return;
     }
     if (!Array.isArray(value) || value.length !== shape[dim]) {
@@ -83,14 +78,13 @@ function flatten(data: NestedArray, shape: number[], out: TypedArray, bool: bool
 export function tensor(data: NestedArray | TypedArray | boolean[], options?: FromArrayOptions): Tensor {
   if (ArrayBuffer.isView(data)) {
     const arrayDType = dtypeOfArray(data);
-    if (arrayDType === undefined) throw typeError('tensor', 'data', 'a Float32Array, Float64Array, Int32Array or Uint8Array', describeValue(data));
+    if (arrayDType === undefined) throw typeError('tensor', 'data', 'a Float32Array, Float64Array, Uint16Array (bfloat16 bits), Int32Array or Uint8Array', describeValue(data));
     const { backend, dtype } = resolve('tensor', options, arrayDType);
     const shape = options?.shape === undefined ? [data.length] : checkShapeArg('tensor', 'options.shape', options.shape);
     if (sizeOf(shape) !== data.length) throw rangeError('tensor', 'options.shape', `a shape with ${data.length} elements like data`, describeShape(shape));
     if (dtype === arrayDType) return finish(fromHost(backend, data, shape, dtype, options?.copy !== false), options);
-    const converted = allocArray(dtype, data.length);
-    if (dtype === 'bool') toBool(data, converted);
-    else converted.set(data);
+    // bool is "non-zero" (NaN included) and bfloat16 rounds to nearest even, like cast()
+    const converted = arrayFromNumbers(dtype, numbersOf(data, arrayDType));
     return finish(fromHost(backend, converted, shape, dtype, false), options);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
@@ -99,8 +93,9 @@ export function tensor(data: NestedArray | TypedArray | boolean[], options?: Fro
   const { backend, dtype } = resolve('tensor', options, 'float32');
   const inferred = nestedShape(data);
   const shape = options?.shape === undefined ? inferred : checkShapeArg('tensor', 'options.shape', options.shape);
-  const values = allocArray(dtype, sizeOf(inferred));
-  flatten(data as NestedArray, inferred, values, dtype === 'bool');
+  const numbers = new Float64Array(sizeOf(inferred));
+  flatten(data as NestedArray, inferred, numbers);
+  const values = arrayFromNumbers(dtype, numbers);
   if (sizeOf(shape) !== values.length) throw rangeError('tensor', 'options.shape', `a shape with ${values.length} elements like data`, describeShape(shape));
   return finish(fromHost(backend, values, shape, dtype, false), options);
 }
@@ -131,29 +126,31 @@ function fill(fn: string, shape: readonly number[], value: number, options: Tens
 export function rand(shape: readonly number[], options?: TensorOptions): Tensor {
   const dims = checkShapeArg('rand', 'shape', shape);
   const { backend, dtype } = resolve('rand', options, 'float32');
-  if (dtype !== 'float32' && dtype !== 'float64') throw typeError('rand', 'dtype', 'float32 or float64', dtype);
+  if (!isFloatDType(dtype)) throw typeError('rand', 'dtype', 'float32, float64 or bfloat16', dtype);
   const n = sizeOf(dims);
   const stream = new PhiloxStream(...rngArgs(n));
-  const values = allocArray(dtype, n);
-  for (let i = 0; i < n; i++) values[i] = stream.uniform(i);
-  return finish(fromHost(backend, values, dims, dtype, false), options);
+  const values = new Float64Array(n);
+  // bfloat16 keeps 8 bits: values that would round up to 1 stay below it
+  const below1 = dtype === 'bfloat16' ? 1 - 2 ** -8 : 1;
+  for (let i = 0; i < n; i++) values[i] = Math.min(stream.uniform(i), below1);
+  return finish(fromHost(backend, arrayFromNumbers(dtype, values), dims, dtype, false), options);
 }
 
 /** Standard normal (Box-Muller over the global counter-based generator). */
 export function randn(shape: readonly number[], options?: TensorOptions): Tensor {
   const dims = checkShapeArg('randn', 'shape', shape);
   const { backend, dtype } = resolve('randn', options, 'float32');
-  if (dtype !== 'float32' && dtype !== 'float64') throw typeError('randn', 'dtype', 'float32 or float64', dtype);
+  if (!isFloatDType(dtype)) throw typeError('randn', 'dtype', 'float32, float64 or bfloat16', dtype);
   const n = sizeOf(dims);
   const stream = new PhiloxStream(...rngArgs(2 * n));
-  const values = allocArray(dtype, n);
+  const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     // (0, 1] keeps log() finite
     const u1 = (stream.word(2 * i) + 1) / 4294967296;
     const u2 = stream.word(2 * i + 1) / 4294967296;
     values[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   }
-  return finish(fromHost(backend, values, dims, dtype, false), options);
+  return finish(fromHost(backend, arrayFromNumbers(dtype, values), dims, dtype, false), options);
 }
 
 function rngArgs(count: number): [bigint, number] {

@@ -2,6 +2,7 @@
 // layers above tensor/: they install their functions here when they load, as
 // tfjs's chained ops attach themselves to its Tensor, so that tensor/ imports
 // nothing from above it.
+import type { DType } from '../util/dtype.js';
 import type { Tensor } from './tensor.js';
 
 export interface TensorMethods {
@@ -16,6 +17,7 @@ export interface TensorMethods {
   reshape(x: Tensor, shape: readonly number[]): Tensor;
   permute(x: Tensor, dims: readonly number[]): Tensor;
   transpose(x: Tensor, dim0: number, dim1: number): Tensor;
+  cast(x: Tensor, dtype: DType): Tensor;
 }
 
 const installed: Partial<TensorMethods> = {};

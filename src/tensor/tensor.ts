@@ -1,6 +1,6 @@
 import type { Backend, KResult } from '../backends/backend.js';
 import { describeShape, rangeError, typeError } from '../errors.js';
-import { bytesPerElement, type DType, type TypedArray } from '../util/dtype.js';
+import { bytesPerElement, isFloatDType, numbersOf, type DType, type TypedArray } from '../util/dtype.js';
 import { sizeOf } from '../util/shape.js';
 import { Storage } from './storage.js';
 import { trackTensor } from './scope.js';
@@ -81,8 +81,8 @@ export class Tensor {
   get requiresGrad(): boolean { return this._requiresGrad || this.gradFn !== null; }
   set requiresGrad(value: boolean) {
     if (typeof value !== 'boolean') throw typeError('Tensor.requiresGrad', 'value', 'a boolean', typeof value);
-    if (value && this.dtype !== 'float32' && this.dtype !== 'float64') {
-      throw typeError('Tensor.requiresGrad', 'tensor', 'float32 or float64 to require a gradient', this.dtype);
+    if (value && !isFloatDType(this.dtype)) {
+      throw typeError('Tensor.requiresGrad', 'tensor', 'float32, float64 or bfloat16 to require a gradient', this.dtype);
     }
     this._requiresGrad = value;
   }
@@ -104,20 +104,22 @@ export class Tensor {
     tensorMethod('backward')(this, gradOut, options.retainGraph ?? false);
   }
 
-  /** A copy of the values as a Float32Array (any dtype converts). */
+  /** A copy of the values as a Float32Array (any dtype converts; bfloat16 widens exactly). */
   toFloat32Array(): Float32Array {
     const raw = this.toTypedArray();
-    return raw instanceof Float32Array ? raw : Float32Array.from(raw);
+    if (raw instanceof Float32Array) return raw;
+    const values = numbersOf(raw, this.dtype);
+    return values instanceof Float32Array ? values : Float32Array.from(values);
   }
 
-  /** A copy of the values in this dtype's array type. */
+  /** A copy of the values in this dtype's array type (bfloat16: a Uint16Array of bf16 bits). */
   toTypedArray(): TypedArray {
     return this.backend.download(this.data, this.dtype, this.size);
   }
 
   /** Values as nested JS arrays (a number for a scalar). */
   toArray(): NestedArray {
-    const flat = Array.from(this.toTypedArray());
+    const flat = Array.from(numbersOf(this.toTypedArray(), this.dtype));
     const build = (dim: number, offset: number): NestedArray => {
       if (dim === this.shape.length) return flat[offset]!;
       const stride = sizeOf(this.shape.slice(dim + 1));
@@ -129,7 +131,7 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw rangeError('Tensor.item', 'tensor', 'a tensor with one element', describeShape(this.shape));
-    return this.toTypedArray()[0]!;
+    return numbersOf(this.toTypedArray(), this.dtype)[0]!;
   }
 
   toString(): string {
@@ -147,6 +149,8 @@ export class Tensor {
   reshape(shape: readonly number[]): Tensor { return tensorMethod('reshape')(this, shape); }
   permute(dims: readonly number[]): Tensor { return tensorMethod('permute')(this, dims); }
   transpose(dim0: number, dim1: number): Tensor { return tensorMethod('transpose')(this, dim0, dim1); }
+  /** This tensor in another dtype (a copy that autograd follows between float dtypes; itself when the dtype matches). */
+  to(dtype: DType): Tensor { return dtype === this.dtype ? this : tensorMethod('cast')(this, dtype); }
   /** A tensor over the same storage that autograd does not track. */
   detach(): Tensor { return this.alias(); }
 }

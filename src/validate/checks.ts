@@ -1,15 +1,15 @@
 // The one vocabulary of argument checks, used by every layer (ops, nn, data, optim,
-// decode, tokenizer, train). A leaf: it imports only src/errors.ts and types, so any
+// decode, tokenizer, train). A leaf: it imports only src/errors.ts, src/util/ and types, so any
 // module may use it. Messages follow src/errors.ts:
 //   toroid.<fn>: <arg> must be <expected>, got <actual>
 // TypeError for a wrong type or dtype, RangeError for a wrong shape, size or value.
 // A `fallback` argument, where a check has one, is returned for an undefined value.
 import type { Backend } from '../backends/backend.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import type { DType } from '../util/dtype.js';
+import { FLOAT_DTYPES, type DType } from '../util/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64'];
+export { FLOAT_DTYPES };
 
 /** A token-id sequence: a plain array of integers or an Int32Array. */
 export type TokenIds = readonly number[] | Int32Array;
@@ -27,11 +27,16 @@ export function describeTensor(t: Tensor): string {
   return `${t.dtype} ${describeShape(t.shape)}`;
 }
 
+/** 'a, b or c' */
+export function listOr(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
 /** A live Tensor whose dtype is one of `dtypes`. */
 export function checkTensor(fn: string, arg: string, t: unknown, dtypes: readonly DType[] = FLOAT_DTYPES): Tensor {
   if (!isTensor(t)) throw typeError(fn, arg, 'a Tensor', describeValue(t));
   if (t.isDisposed) throw typeError(fn, arg, 'a live Tensor', `a disposed ${describeTensor(t)}`);
-  if (!dtypes.includes(t.dtype)) throw typeError(fn, arg, `${dtypes.join(' or ')}`, describeTensor(t));
+  if (!dtypes.includes(t.dtype)) throw typeError(fn, arg, listOr(dtypes), describeTensor(t));
   return t;
 }
 

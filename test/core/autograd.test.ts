@@ -52,7 +52,7 @@ describe('requiresGrad propagation', () => {
       expect(x.requiresGrad).toBe(false);
       const i = toroid.zeros([2], { dtype: 'int32' });
       expect(() => { i.requiresGrad = true; }).toThrow(TypeError);
-      expect(() => { i.requiresGrad = true; }).toThrow(/toroid\.Tensor\.requiresGrad: tensor must be float32 or float64/);
+      expect(() => { i.requiresGrad = true; }).toThrow(/toroid\.Tensor\.requiresGrad: tensor must be float32, float64 or bfloat16/);
       const b = toroid.zeros([2], { dtype: 'bool' });
       expect(() => { b.requiresGrad = true; }).toThrow(TypeError);
       expect(() => { x.requiresGrad = 1 as never; }).toThrow(/toroid\.Tensor\.requiresGrad: value must be a boolean, got number/);

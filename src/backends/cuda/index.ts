@@ -14,7 +14,7 @@ export type { MatmulPrecision } from './addon.js';
 
 export const CUDA_BACKEND = 'cuda';
 
-if (cudaAddon !== null) registerAddonBackend(CUDA_BACKEND, cudaAddon, 0.5);
+if (cudaAddon !== null) registerAddonBackend(CUDA_BACKEND, cudaAddon, 0.5, false);
 else markUnavailable(CUDA_BACKEND, cudaUnavailable ?? 'unknown reason');
 registerAddonCollective('nccl', cudaAddon, CUDA_BACKEND, `the cuda backend is unavailable (${cudaUnavailable ?? 'unknown reason'})`);
 

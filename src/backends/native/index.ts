@@ -9,7 +9,7 @@ import { registerAddonBackend } from './kernels.js';
 
 export const CPU_BACKEND = 'cpu';
 
-if (addon !== null) registerAddonBackend(CPU_BACKEND, addon, 1);
+if (addon !== null) registerAddonBackend(CPU_BACKEND, addon, 1, true);
 registerAddonCollective('mpi', addon, CPU_BACKEND, `the cpu addon did not load (${loadError ?? 'unknown reason'})`);
 
 /** The native runtime: BLAS, threads, live native memory; null on the ts backend only. */

@@ -5,6 +5,7 @@
 // and the addon re-validates every argument at its boundary, allocates outputs
 // and runs its kernels.
 import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, Kernels } from '../backend.js';
+import { widenBFloat16 } from '../bf16-widen.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import type { DType, TypedArray } from '../../util/dtype.js';
 import { broadcastShapes, sizeOf } from '../../util/shape.js';
@@ -109,14 +110,18 @@ export function makeKernels(n: Addon): Kernels {
   };
 }
 
-/** Register backend `name` over an addon (storage primitives plus every kernel); float64 stays on ts. */
-export function registerAddonBackend(name: string, n: Addon, priority: number): void {
+/**
+ * Register backend `name` over an addon (storage primitives plus every kernel); float64 stays
+ * on ts. With `bfloat16`, the kernels the addon does not run on bf16 itself widen (bf16-widen.ts).
+ */
+export function registerAddonBackend(name: string, n: Addon, priority: number, bfloat16: boolean): void {
   registerBackend({
     name,
     upload: (array: TypedArray, dtype: DType) => n.upload(array as Float32Array, dtype),
     download: (data: unknown, dtype: DType, size: number) => n.download(data, dtype, size) as TypedArray,
     free: (data: unknown) => n.free(data),
-    supportsDType: (dtype: DType) => dtype !== 'float64',
+    supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
   }, priority);
-  for (const [kernel, impl] of Object.entries(makeKernels(n))) registerKernel(name, kernel as keyof Kernels, impl as never);
+  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data)) : makeKernels(n);
+  for (const [kernel, impl] of Object.entries(kernels)) registerKernel(name, kernel as keyof Kernels, impl as never);
 }

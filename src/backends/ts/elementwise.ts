@@ -1,6 +1,6 @@
 // Broadcasting binary ops, scale, fill and cast.
 import type { BinaryOp, KResult, KTensor } from '../backend.js';
-import { allocArray, type DType, type TypedArray } from '../../util/dtype.js';
+import { allocArray, arrayFromNumbers, numbersOf, type DType, type TypedArray } from '../../util/dtype.js';
 import { broadcastShapes, sizeOf } from '../../util/shape.js';
 import { broadcastIndex, output, values } from './util.js';
 
@@ -25,17 +25,11 @@ export function scale(x: KTensor, factor: number): KResult {
 
 export function fill(shape: readonly number[], dtype: DType, value: number): KResult {
   const data = allocArray(dtype, sizeOf(shape));
-  data.fill(value);
+  data.fill(arrayFromNumbers(dtype, [value])[0]!);
   return { data, shape: shape.slice(), dtype };
 }
 
+// int32 truncates toward zero like a C cast; bool is "non-zero"; bfloat16 rounds to nearest even
 export function cast(x: KTensor, dtype: DType): KResult {
-  const X = values<TypedArray>(x);
-  const data = allocArray(dtype, X.length);
-  for (let e = 0; e < X.length; e++) {
-    const v = X[e]!;
-    // int32 truncates toward zero like a C cast; bool is "non-zero"
-    data[e] = dtype === 'bool' ? (v !== 0 ? 1 : 0) : dtype === 'int32' ? Math.trunc(v) : v;
-  }
-  return { data, shape: x.shape.slice(), dtype };
+  return { data: arrayFromNumbers(dtype, numbersOf(values<TypedArray>(x), x.dtype)), shape: x.shape.slice(), dtype };
 }

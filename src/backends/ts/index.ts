@@ -2,6 +2,8 @@
 // tested against, and the "pure JS" baseline in benchmarks. Storage is a typed array.
 import type { DType, TypedArray } from '../../util/dtype.js';
 import { allocArray } from '../../util/dtype.js';
+import { KERNEL_NAMES, type Kernels } from '../backend.js';
+import { widenBFloat16 } from '../bf16-widen.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import { activationBackward, activationForward, swigluBackward, swigluForward } from './activation.js';
 import { adamwStep } from './adamw.js';
@@ -18,7 +20,7 @@ import { softmaxBackward, softmaxForward } from './softmax.js';
 
 export const TS_BACKEND = 'ts';
 
-registerBackend({
+const backend = registerBackend({
   name: TS_BACKEND,
   upload(array: TypedArray, dtype: DType, copy: boolean): TypedArray {
     if (!copy) return array;
@@ -68,3 +70,7 @@ registerKernel(TS_BACKEND, 'permute', permute);
 registerKernel(TS_BACKEND, 'cast', cast);
 registerKernel(TS_BACKEND, 'fill', fill);
 registerKernel(TS_BACKEND, 'adamwStep', adamwStep);
+
+// bfloat16: every computing kernel widens to float32 and rounds its result once (the reference semantics)
+const bf16 = widenBFloat16({ ...backend.kernels } as Kernels, () => {});
+for (const name of KERNEL_NAMES) registerKernel(TS_BACKEND, name, bf16[name] as never);

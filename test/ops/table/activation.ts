@@ -39,8 +39,8 @@ function unaryInvalid(op: (x: Tensor) => Tensor, backend: string): InvalidCase[]
     { title: 'x that is null', call: () => op(null as never), kind: TypeError, arg: 'x', detail: /must be a Tensor, got null/ },
     { title: 'x that is a number', call: () => op(3 as never), kind: TypeError, arg: 'x', detail: /got number 3/ },
     { title: 'x that is a tensor-like object', call: () => op({ dtype: 'float32', shape: [2] } as never), kind: TypeError, arg: 'x', detail: /must be a Tensor, got float32 \[2\]/ },
-    { title: 'x of an int32 dtype', call: () => op(toroid.zeros([2, 3], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32 or float64, got int32 \[2,3\]/ },
-    { title: 'x of a bool dtype', call: () => op(toroid.zeros([4], { dtype: 'bool', backend })), kind: TypeError, arg: 'x', detail: /must be float32 or float64, got bool \[4\]/ },
+    { title: 'x of an int32 dtype', call: () => op(toroid.zeros([2, 3], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32, float64 or bfloat16, got int32 \[2,3\]/ },
+    { title: 'x of a bool dtype', call: () => op(toroid.zeros([4], { dtype: 'bool', backend })), kind: TypeError, arg: 'x', detail: /must be float32, float64 or bfloat16, got bool \[4\]/ },
     { title: 'a disposed x', call: () => op(gone), kind: TypeError, arg: 'x', detail: /must be a live Tensor, got a disposed float32 \[2,3\]/ },
   ];
 }
@@ -128,7 +128,7 @@ export const swiglu: OpSpec<ActivationParams> = {
     gone.dispose();
     return [
       { title: 'x that is not a Tensor', call: () => F.swiglu([1, 2] as never), kind: TypeError, arg: 'x', detail: /must be a Tensor, got array\(2\)/ },
-      { title: 'x of an integer dtype', call: () => F.swiglu(toroid.zeros([2, 4], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32 or float64, got int32 \[2,4\]/ },
+      { title: 'x of an integer dtype', call: () => F.swiglu(toroid.zeros([2, 4], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32, float64 or bfloat16, got int32 \[2,4\]/ },
       { title: 'a disposed x', call: () => F.swiglu(gone), kind: TypeError, arg: 'x', detail: /a live Tensor, got a disposed float32 \[2,4\]/ },
       { title: 'an odd last dim', call: () => F.swiglu(toroid.randn([2, 5], { backend })), kind: RangeError, arg: 'x', detail: /must be \[\.\.\., 2F\] with an even last dim, got \[2,5\]/ },
       { title: 'a last dim of 1', call: () => F.swiglu(toroid.randn([4, 1], { backend })), kind: RangeError, arg: 'x', detail: /got \[4,1\]/ },

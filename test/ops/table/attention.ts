@@ -146,7 +146,7 @@ function invalid(backend: string): InvalidCase[] {
     { title: 'k whose head size differs from q', call: () => sdpa(q, make([2, 4, 7, 6]), v), kind: RangeError, arg: 'k', detail: /k must be \[B,hkv,Tk,d\] with B=2, d=8 and hkv dividing h=4, got \[2,4,7,6\]/ },
     { title: 'k whose heads do not divide the query heads', call: () => sdpa(q, make([2, 3, 7, 8]), make([2, 3, 7, 8])), kind: RangeError, arg: 'k', detail: /k must be \[B,hkv,Tk,d\] .*hkv dividing h=4, got \[2,3,7,8\]/ },
     { title: 'v unlike k', call: () => sdpa(q, k, make([2, 2, 6, 8])), kind: RangeError, arg: 'v', detail: /v must be \[B,hkv,Tk,d\] like k \[2,2,7,8\], got \[2,2,6,8\]/ },
-    { title: 'int32 q', call: () => sdpa(toroid.zeros([2, 4, 5, 8], { dtype: 'int32', backend }), k, v), kind: TypeError, arg: 'q', detail: /q must be float32 or float64, got int32 \[2,4,5,8\]/ },
+    { title: 'int32 q', call: () => sdpa(toroid.zeros([2, 4, 5, 8], { dtype: 'int32', backend }), k, v), kind: TypeError, arg: 'q', detail: /q must be float32, float64 or bfloat16, got int32 \[2,4,5,8\]/ },
     {
       title: 'mixed float dtypes', call: () => sdpa(q, make([2, 2, 7, 8], 'float64'), make([2, 2, 7, 8], 'float64')), kind: TypeError, arg: 'k',
       detail: /k must be float32 like q, got float64/, skip: !supportsDType(backend, 'float64') && `${backend} has no float64`,

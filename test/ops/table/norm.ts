@@ -97,7 +97,7 @@ export const layerNorm: OpSpec<NormParams> = {
     const cases: InvalidCase[] = [
       { title: 'x that is not a Tensor', call: () => F.layerNorm(new Float32Array(8) as never, 4), kind: TypeError, arg: 'x', detail: /must be a Tensor, got Float32Array\(8\)/ },
       { title: 'x that is null', call: () => F.layerNorm(null as never, 4), kind: TypeError, arg: 'x', detail: /got null/ },
-      { title: 'x of an integer dtype', call: () => F.layerNorm(toroid.zeros([2, 4], { dtype: 'int32', backend }), 4), kind: TypeError, arg: 'x', detail: /must be float32 or float64, got int32 \[2,4\]/ },
+      { title: 'x of an integer dtype', call: () => F.layerNorm(toroid.zeros([2, 4], { dtype: 'int32', backend }), 4), kind: TypeError, arg: 'x', detail: /must be float32, float64 or bfloat16, got int32 \[2,4\]/ },
       { title: 'a disposed x', call: () => F.layerNorm(gone, 4), kind: TypeError, arg: 'x', detail: /must be a live Tensor, got a disposed float32 \[2,4\]/ },
       { title: 'a disposed weight', call: () => F.layerNorm(x, 4, goneW), kind: TypeError, arg: 'weight', detail: /a live Tensor/ },
       { title: 'x whose trailing dim is not normalizedShape', call: () => F.layerNorm(x, 5), kind: RangeError, arg: 'x', detail: /must be \[\.\.\., 5\] ending in normalizedShape, got float32 \[2,4\]/ },
@@ -165,7 +165,7 @@ export const rmsNorm: OpSpec<NormParams> = {
     return [
       { title: 'x that is not a Tensor', call: () => F.rmsNorm([[1, 2]] as never, 2), kind: TypeError, arg: 'x', detail: /must be a Tensor, got array\(1\)/ },
       { title: 'x that is undefined', call: () => F.rmsNorm(undefined as never, 2), kind: TypeError, arg: 'x', detail: /got undefined/ },
-      { title: 'x of an integer dtype', call: () => F.rmsNorm(toroid.zeros([3, 6], { dtype: 'int32', backend }), 6), kind: TypeError, arg: 'x', detail: /float32 or float64, got int32 \[3,6\]/ },
+      { title: 'x of an integer dtype', call: () => F.rmsNorm(toroid.zeros([3, 6], { dtype: 'int32', backend }), 6), kind: TypeError, arg: 'x', detail: /float32, float64 or bfloat16, got int32 \[3,6\]/ },
       { title: 'x of bool dtype', call: () => F.rmsNorm(toroid.zeros([3, 6], { dtype: 'bool', backend }), 6), kind: TypeError, arg: 'x', detail: /got bool \[3,6\]/ },
       { title: 'a disposed x', call: () => F.rmsNorm(gone, 6), kind: TypeError, arg: 'x', detail: /a live Tensor, got a disposed float32 \[3,6\]/ },
       { title: 'x whose trailing dim is not normalizedShape', call: () => F.rmsNorm(x, 3), kind: RangeError, arg: 'x', detail: /\[\.\.\., 3\] ending in normalizedShape, got float32 \[3,6\]/ },

@@ -23,7 +23,7 @@ function invalid(fn: string, op: SoftmaxFn, backend: string): InvalidCase[] {
   return [
     { title: 'x that is not a Tensor', call: () => op(new Float64Array(3) as never), kind: TypeError, arg: 'x', detail: /must be a Tensor, got Float64Array\(3\)/ },
     { title: 'x that is undefined', call: () => op(undefined as never), kind: TypeError, arg: 'x', detail: /got undefined/ },
-    { title: 'x of an integer dtype', call: () => op(toroid.zeros([2, 3], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32 or float64, got int32 \[2,3\]/ },
+    { title: 'x of an integer dtype', call: () => op(toroid.zeros([2, 3], { dtype: 'int32', backend })), kind: TypeError, arg: 'x', detail: /must be float32, float64 or bfloat16, got int32 \[2,3\]/ },
     { title: 'x of bool dtype', call: () => op(toroid.zeros([2, 3], { dtype: 'bool', backend })), kind: TypeError, arg: 'x', detail: /got bool \[2,3\]/ },
     { title: 'a disposed x', call: () => op(gone, 0), kind: TypeError, arg: 'x', detail: /must be a live Tensor, got a disposed float32 \[2,3\]/ },
     { title: 'a scalar x', call: () => op(toroid.tensor(1, { backend })), kind: RangeError, arg: 'x', detail: /must be at least 1-D, got a scalar/ },

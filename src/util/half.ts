@@ -1,5 +1,5 @@
 // IEEE half (F16) and bfloat16 (BF16) <-> float32, round-to-nearest-even,
-// NaN kept quiet, overflow to Inf, subnormals exact. Used by safetensors I/O.
+// NaN kept quiet, overflow to Inf, subnormals exact. Used by the bfloat16 dtype and safetensors I/O.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
