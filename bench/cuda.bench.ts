@@ -31,7 +31,9 @@ import * as toroid from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../src/nn/seq2seq.js';
 import { machineLine, today } from './machine.js';
+import { relErr } from './compare.js';
 import { hostIds, hostRandn, mulberry32 } from './host-data.js';
+import { PAD, seq2seqBatch } from './seq2seq-batch.js';
 
 const { F } = toroid;
 
@@ -210,17 +212,6 @@ function freeCache(): void {
 }
 
 // ---------------------------------------------------------------- a. attention
-
-function relErr(a: Float32Array, ref: Float32Array): number {
-  if (a.length !== ref.length) return Infinity;
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - ref[i]!);
-    if (!(d <= diff)) diff = d; // NaN propagates
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
 
 /** Output and dq, dk, dv of one attention call on `backend`, from host data. */
 function attentionOutputs(backend: string, data: Float32Array[], shape: number[], causal: boolean): Float32Array[] {
@@ -416,30 +407,9 @@ function gptPart(): void {
 
 // ---------------------------------------------------------------- c. Seq2Seq, cuda vs cpu
 
-const PAD = 0, BOS = 1, EOS = 2;
-
-/** bench/seq2seq.bench.ts's batch: random sentences with ragged lengths, teacher-forced. */
-function makeBatch(B: number, S: number, T: number, srcVocab: number, tgtVocab: number): { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array } {
-  const src = new Int32Array(B * S), tgtIn = new Int32Array(B * T), tgtOut = new Int32Array(B * T);
-  let seed = 12345;
-  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
-  for (let b = 0; b < B; b++) {
-    const ls = Math.min(S, 12 + rand(S - 11)), lt = Math.min(T, 11 + rand(T - 11));
-    for (let t = 0; t < ls; t++) src[b * S + t] = 3 + rand(srcVocab - 3);
-    const words = Array.from({ length: lt }, () => 3 + rand(tgtVocab - 3));
-    tgtIn[b * T] = BOS;
-    for (let t = 0; t < lt; t++) {
-      if (t + 1 < T) tgtIn[b * T + t + 1] = words[t]!;
-      tgtOut[b * T + t] = words[t]!;
-    }
-    if (lt < T) tgtOut[b * T + lt] = EOS;
-  }
-  return { src, tgtIn, tgtOut };
-}
-
 interface Seq2SeqRun { backend: string; threads?: number; firstLoss?: number; step?: Timing; tokensPerSec?: number; error?: string }
 
-function seq2seqRun(backend: string, config: Seq2SeqConfig, host: ReturnType<typeof makeBatch>, B: number, S: number, T: number, tokens: number): Seq2SeqRun {
+function seq2seqRun(backend: string, config: Seq2SeqConfig, host: ReturnType<typeof seq2seqBatch>, B: number, S: number, T: number, tokens: number): Seq2SeqRun {
   const r: Seq2SeqRun = { backend };
   if (backend === 'cpu') r.threads = toroid.nativeInfo()?.threads;
   let model: Seq2SeqTransformer | null = null;
@@ -482,7 +452,7 @@ function seq2seqPart(): void {
   const config: Seq2SeqConfig = TINY
     ? { srcVocab: 500, tgtVocab: 500, dModel: 64, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 128, dropout: 0, maxLen: 64, pad: PAD }
     : { srcVocab: 8000, tgtVocab: 8000, dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0, maxLen: 64, pad: PAD };
-  const host = makeBatch(B, S, T, config.srcVocab, config.tgtVocab);
+  const host = seq2seqBatch(B, S, T, config.srcVocab, config.tgtVocab);
   const tokens = host.tgtOut.filter((t) => t !== PAD).length;
   const out: Record<string, unknown> = { config, batch: B, srcLen: S, tgtLen: T, targetTokens: tokens, labelSmoothing: 0.1, optimizer: 'AdamW lr 1e-4 betas (0.9, 0.98) eps 1e-9 weight decay 0.01' };
   results.seq2seq = out;

@@ -17,6 +17,7 @@ import type { Tensor } from '../src/index.js';
 import { OP_TABLE } from '../test/ops/table/index.js';
 import type { AnyOpSpec } from '../test/ops/table/types.js';
 import { machineLine, PEAK_GBPS, PEAK_GFLOPS_FP32, today } from './machine.js';
+import { relErr } from './compare.js';
 import { hostIds, hostRandn } from './host-data.js';
 
 const { F } = toroid;
@@ -218,17 +219,6 @@ function adamwInstance(c: CaseDef, backend: string, p: P, t: Record<string, Tens
 }
 
 // ---------------------------------------------------------------- equal-work check
-
-function relErr(a: Float32Array, ref: Float32Array): number {
-  if (a.length !== ref.length) return Infinity;
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - ref[i]!);
-    if (!(d <= diff)) diff = d; // NaN propagates
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
 
 function compare(c: CaseDef, what: string, got: Float32Array[], ref: Float32Array[]): string {
   if (got.length !== ref.length) fail(`${label(c)}: ${what} returned ${got.length} outputs, the reference ${ref.length}`);

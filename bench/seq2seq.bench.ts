@@ -13,35 +13,17 @@ import { fileURLToPath } from 'node:url';
 import * as toroid from '../src/index.js';
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../src/nn/seq2seq.js';
 import { machineLine, today } from './machine.js';
+import { PAD, seq2seqBatch } from './seq2seq-batch.js';
 
 const { F } = toroid;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const record = process.argv.includes('--record');
-const B = 64, S = 24, T = 24, PAD = 0, BOS = 1, EOS = 2;
+const B = 64, S = 24, T = 24;
 const config: Required<Pick<Seq2SeqConfig, 'srcVocab' | 'tgtVocab' | 'dModel' | 'nhead' | 'numEncoderLayers' | 'numDecoderLayers' | 'dimFeedforward' | 'dropout' | 'maxLen' | 'pad'>> = {
   srcVocab: 8000, tgtVocab: 8000, dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0, maxLen: 64, pad: PAD,
 };
 const labelSmoothing = 0.1;
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
-
-// a batch of random sentences with ragged lengths (padding at the end), teacher-forced
-function makeBatch(): { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array } {
-  const src = new Int32Array(B * S), tgtIn = new Int32Array(B * T), tgtOut = new Int32Array(B * T);
-  let seed = 12345;
-  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
-  for (let b = 0; b < B; b++) {
-    const ls = 12 + rand(S - 11), lt = 11 + rand(T - 11);
-    for (let t = 0; t < ls; t++) src[b * S + t] = 3 + rand(config.srcVocab - 3);
-    const words = Array.from({ length: lt }, () => 3 + rand(config.tgtVocab - 3));
-    tgtIn[b * T] = BOS;
-    for (let t = 0; t < lt; t++) {
-      if (t + 1 < T) tgtIn[b * T + t + 1] = words[t]!;
-      tgtOut[b * T + t] = words[t]!;
-    }
-    if (lt < T) tgtOut[b * T + lt] = EOS;
-  }
-  return { src, tgtIn, tgtOut };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,7 +35,7 @@ async function main(): Promise<void> {
   const backend = toroid.listBackends().includes('cpu') ? 'cpu' : 'ts';
   toroid.setBackend(backend);
   const model = new Seq2SeqTransformer(config);
-  const host = makeBatch();
+  const host = seq2seqBatch(B, S, T, config.srcVocab, config.tgtVocab);
   const src = toroid.tensor(host.src, { shape: [B, S] });
   const tgtIn = toroid.tensor(host.tgtIn, { shape: [B, T] });
   const tgtOut = toroid.tensor(host.tgtOut, { shape: [B, T] });

@@ -3,51 +3,14 @@
 # safetensors file, one training step (forward, backward, AdamW) on the same batch.
 # Prints JSON: the first-batch loss (equal work is checked, not assumed) and
 # the median step time. Run by the bench with the OpenMP OpenBLAS, 2 threads.
-import json, math, struct, sys, time
+import json, os, sys, time
 import torch
 import torch.nn as nn
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
-    dtypes = {"F32": torch.float32, "I32": torch.int32, "I64": torch.int64}
-    out = {}
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        t = torch.frombuffer(bytearray(data[base + b:base + e]), dtype=dtypes[info["dtype"]]).reshape(info["shape"])
-        out[name] = t
-    return out, meta
-
-class Seq2Seq(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        d = c["dModel"]
-        self.src_tok_emb = nn.Embedding(c["srcVocab"], d, padding_idx=c["pad"])
-        self.tgt_tok_emb = nn.Embedding(c["tgtVocab"], d, padding_idx=c["pad"])
-        self.transformer = nn.Transformer(d_model=d, nhead=c["nhead"], num_encoder_layers=c["numEncoderLayers"],
-                                          num_decoder_layers=c["numDecoderLayers"], dim_feedforward=c["dimFeedforward"],
-                                          dropout=0.0, batch_first=True, norm_first=c.get("normFirst", False))
-        self.generator = nn.Linear(d, c["tgtVocab"])
-        pos = torch.arange(c["maxLen"]).unsqueeze(1)
-        div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
-        pe = torch.zeros(c["maxLen"], d)
-        pe[:, 0::2] = torch.sin(pos * div)
-        pe[:, 1::2] = torch.cos(pos * div)
-        self.register_buffer("pe", pe, persistent=False)
-        self.scale = math.sqrt(d)
-
-    def forward(self, src, tgt_in, src_pad, tgt_pad):
-        s = self.src_tok_emb(src) * self.scale + self.pe[: src.shape[1]]
-        t = self.tgt_tok_emb(tgt_in) * self.scale + self.pe[: tgt_in.shape[1]]
-        T = tgt_in.shape[1]
-        causal = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
-        h = self.transformer(s, t, tgt_mask=causal, src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad,
-                             memory_key_padding_mask=src_pad)
-        return self.generator(h)
+# the model and the file reader are the `npm run bench` PyTorch worker's: one definition of
+# toroid's Seq2SeqTransformer in PyTorch (its sinusoidal table included)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+from torch_worker import Seq2Seq, causal_bool, read_safetensors  # noqa: E402
 
 def main():
     req = json.loads(sys.stdin.read())
@@ -59,13 +22,14 @@ def main():
     model.load_state_dict(state, strict=True)
     src, tgt_in, tgt_out = (tensors["batch/" + k].long() for k in ("src", "tgt_in", "tgt_out"))
     src_pad, tgt_pad = src == c["pad"], tgt_in == c["pad"]
+    causal = causal_bool(tgt_in.shape[1], src.device)
     loss_fn = nn.CrossEntropyLoss(ignore_index=c["pad"], label_smoothing=c.get("labelSmoothing", 0.0))
 
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.01)
 
     def step():
         opt.zero_grad(set_to_none=True)
-        logits = model(src, tgt_in, src_pad, tgt_pad)
+        logits = model(src, tgt_in, src_pad, tgt_pad, causal)
         loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
         loss.backward()
         opt.step()

@@ -8,7 +8,7 @@
 # {"ready": ...}, then one {"ms": ...} line per `rep` read from stdin, and exits on `quit` / end of input.
 # Only those JSON lines go to stdout; logs go to stderr.
 #
-# Seq2Seq is nn.Transformer (post-LN, ReLU) as in bench/torch_seq2seq.py; GPT is written here in
+# Seq2Seq is nn.Transformer (post-LN, ReLU), bench/torch_seq2seq.py's model too; GPT is written here in
 # nanoGPT's module layout (so that load_state_dict(strict=True) takes the file's names as they are).
 # Greedy decoding: the cached decoders keep per-layer self-attention keys/values in preallocated
 # buffers (and for Seq2Seq the cross-attention keys/values of the encoder output, computed once per
@@ -82,6 +82,16 @@ def load_file(folder, model):
     state = {k: v for k, v in tensors.items() if not k.startswith("batch/")}
     batch = {k[len("batch/"):]: v.long() for k, v in tensors.items() if k.startswith("batch/")}
     return config, state, batch
+
+
+def load_model(folder, name, cls, dev, train):
+    """<folder>/<name>.safetensors as a cls model with the file's weights (strict names), on dev,
+    in train or eval mode; with its config and batch. Every workload starts here."""
+    c, state, batch = load_file(folder, name)
+    model = cls(c)
+    model.load_state_dict(state, strict=True)
+    model.to(dev).train(train)
+    return c, model, batch
 
 
 # ----------------------------------------------------------------------------------------------
@@ -479,6 +489,13 @@ if torch is not None:
 # workloads: setup() -> (ready message, rep function)
 
 
+def expect_same_decode(cached, uncached, model):
+    """The cached decoder is only timed once it gives the uncached one's ids: [B, steps] each."""
+    if not torch.equal(cached, uncached):
+        rows = (cached != uncached).any(dim=1).nonzero().flatten().tolist()
+        raise RuntimeError(f"cached and uncached {model} decoding differ in rows {rows}")
+
+
 def make_optimizer(model, c):
     # every parameter once (model.parameters() lists a tied weight once); weight decay 0: Adam == AdamW
     b1, b2 = c["betas"]
@@ -486,10 +503,7 @@ def make_optimizer(model, c):
 
 
 def setup_seq2seq_train(folder, dev):
-    c, state, batch = load_file(folder, "seq2seq")
-    model = Seq2Seq(c)
-    model.load_state_dict(state, strict=True)
-    model.to(dev).train()
+    c, model, batch = load_model(folder, "seq2seq", Seq2Seq, dev, train=True)
     src, tgt_in, tgt_out = (batch[k].to(dev) for k in ("src", "tgt_in", "tgt_out"))
     src_pad, tgt_pad = src == c["pad"], tgt_in == c["pad"]
     causal = causal_bool(tgt_in.shape[1], dev)
@@ -514,10 +528,7 @@ def setup_seq2seq_train(folder, dev):
 
 
 def setup_gpt_train(folder, dev):
-    c, state, batch = load_file(folder, "gpt")
-    model = GPT(c)
-    model.load_state_dict(state, strict=True)
-    model.to(dev).train()
+    c, model, batch = load_model(folder, "gpt", GPT, dev, train=True)
     assert model.lm_head.weight is model.transformer.wte.weight
     idx, targets = batch["idx"].to(dev), batch["targets"].to(dev)
     opt = make_optimizer(model, c)
@@ -534,19 +545,13 @@ def setup_gpt_train(folder, dev):
 
 
 def setup_seq2seq_greedy(folder, dev, cached):
-    c, state, batch = load_file(folder, "seq2seq")
-    model = Seq2Seq(c)
-    model.load_state_dict(state, strict=True)
-    model.to(dev).eval()
+    c, model, batch = load_model(folder, "seq2seq", Seq2Seq, dev, train=False)
     src = batch["src"].to(dev)
     steps = c["decodeSteps"]
     dec = Seq2SeqCachedDecoder(model, c)
     with torch.no_grad():
         a = dec.decode(src, steps)
-        b = seq2seq_decode_nocache(model, c, src, steps)
-    if not torch.equal(a, b):
-        rows = (a != b).any(dim=1).nonzero().flatten().tolist()
-        raise RuntimeError(f"cached and uncached Seq2Seq decoding differ in rows {rows}")
+        expect_same_decode(a, seq2seq_decode_nocache(model, c, src, steps), "Seq2Seq")
     run = (lambda: dec.decode(src, steps)) if cached else (lambda: seq2seq_decode_nocache(model, c, src, steps))
 
     def rep():
@@ -557,10 +562,7 @@ def setup_seq2seq_greedy(folder, dev, cached):
 
 
 def setup_seq2seq_beam(folder, dev):
-    c, state, batch = load_file(folder, "seq2seq")
-    model = Seq2Seq(c)
-    model.load_state_dict(state, strict=True)
-    model.to(dev).eval()
+    c, model, batch = load_model(folder, "seq2seq", Seq2Seq, dev, train=False)
     src = batch["src"].to(dev)
     dec = Seq2SeqCachedDecoder(model, c)
     args = (c["beamSize"], c["decodeSteps"], c["lengthPenalty"])
@@ -576,20 +578,14 @@ def setup_seq2seq_beam(folder, dev):
 
 
 def setup_gpt_greedy(folder, dev, cached):
-    c, state, batch = load_file(folder, "gpt")
-    model = GPT(c)
-    model.load_state_dict(state, strict=True)
-    model.to(dev).eval()
+    c, model, batch = load_model(folder, "gpt", GPT, dev, train=False)
     prompt = batch["prompt"].to(dev)
     steps = c["decodeSteps"]
     if prompt.shape[1] + steps - 1 > c["blockSize"]:
         raise ValueError(f"prompt {prompt.shape[1]} + decodeSteps {steps} exceeds blockSize {c['blockSize']}")
     with torch.no_grad():
         a = gpt_decode_cached(model, prompt, steps)
-        b = gpt_decode_nocache(model, prompt, steps)
-    if not torch.equal(a, b):
-        rows = (a != b).any(dim=1).nonzero().flatten().tolist()
-        raise RuntimeError(f"cached and uncached GPT decoding differ in rows {rows}")
+        expect_same_decode(a, gpt_decode_nocache(model, prompt, steps), "GPT")
     fn = gpt_decode_cached if cached else gpt_decode_nocache
 
     def rep():

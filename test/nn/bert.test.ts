@@ -13,6 +13,7 @@ import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
 import { expectErrorPrefix } from '../helpers/expect-error.js';
 import { expectTensorClose, f64, fixtureStateDict, int32Input, maxAbs, modelFixture, raw, type ModelFixture } from '../helpers/model-fixtures.js';
+import { bits, expectSeededInit, std } from '../helpers/model-init.js';
 
 type Tensor = toroid.Tensor;
 const { F } = toroid;
@@ -85,18 +86,6 @@ function checkParity(backend: string, dtype: 'float32' | 'float64'): void {
     model.dispose();
     for (const t of inputs) t.dispose();
   }
-}
-
-function bits(m: toroid.nn.Module): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.toTypedArray())]));
-}
-
-function std(t: Tensor): number {
-  const v = t.toTypedArray();
-  let s = 0, s2 = 0;
-  for (const x of v) { s += x; s2 += x * x; }
-  const mean = s / v.length;
-  return Math.sqrt(s2 / v.length - mean * mean);
 }
 
 function ids(data: number[][], backend: string): Tensor {
@@ -231,17 +220,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
 
   it('the same seed gives bitwise-equal models (this backend and ts); HF init: N(0, 0.02), zero biases, LN 1/0, pad row 0, ties', () => {
     const config: BertConfig = { ...SMALL, vocabSize: 300, hiddenSize: 64, intermediateSize: 128, maxPositionEmbeddings: 64 };
-    toroid.manualSeed(42);
-    const a = new BertEncoder(config, { backend });
-    toroid.manualSeed(42);
-    const b = new BertEncoder(config, { backend });
-    toroid.manualSeed(42);
-    const c = new BertEncoder(config, { backend: 'ts' });
-    const ba = bits(a);
-    expect(bits(b)).toEqual(ba);
-    expect(bits(c)).toEqual(ba);
-    const d = new BertEncoder(config, { backend });
-    expect(bits(d)['bert.embeddings.word_embeddings.weight']).not.toEqual(ba['bert.embeddings.word_embeddings.weight']);
+    const { model: a, state: ba } = expectSeededInit((b) => new BertEncoder(config, { backend: b }), backend, 42, 'bert.embeddings.word_embeddings.weight');
     const within = (name: string, rel = 0.05): void => {
       expect(Math.abs(std(a.getParameter(name)) / 0.02 - 1), name).toBeLessThan(rel);
     };
@@ -274,7 +253,7 @@ describeEachBackend('nn.BertEncoder', (backend) => {
     const e = new BertEncoder({ ...config, numLabels: 0 }, { backend });
     expect(e.classifier).toBeNull();
     expect(Object.keys(e.stateDict()).some((k) => k.startsWith('classifier.'))).toBe(false);
-    for (const m of [a, b, c, d, e]) m.dispose();
+    for (const m of [a, e]) m.dispose();
   }, SLOW);
 
   it('losses: mlmLoss ignores -100, classLoss, their sum; null without labels; bad inputs', () => {

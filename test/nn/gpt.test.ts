@@ -9,6 +9,7 @@ import { describeEachBackend, supportsDType } from '../helpers/backends.js';
 import { expectClose } from '../helpers/compare.js';
 import { expectErrorPrefix } from '../helpers/expect-error.js';
 import { expectTensorClose, f64, fixtureStateDict, int32Input, maxAbs, modelFixture, raw, type ModelFixture } from '../helpers/model-fixtures.js';
+import { expectSeededInit, std } from '../helpers/model-init.js';
 
 type Tensor = toroid.Tensor;
 const { F } = toroid;
@@ -33,9 +34,9 @@ function llamaConfig(fx: ModelFixture): GPTConfig {
 }
 
 /** Build from the fixture config, load strictly, run forward + backward, compare everything. */
-function checkParity(name: string, config: GPTConfig, backend: string, dtype: 'float32' | 'float64', ignoreIndex?: number): void {
+function checkParity(name: string, configOf: (fx: ModelFixture) => GPTConfig, backend: string, dtype: 'float32' | 'float64', ignoreIndex?: number): void {
   const fx = modelFixture(name);
-  const model = new GPT(config, { backend, dtype });
+  const model = new GPT(configOf(fx), { backend, dtype });
   const sd = fixtureStateDict(fx, backend, dtype);
   const idx = int32Input(fx, 'idx', backend);
   const targets = int32Input(fx, 'targets', backend);
@@ -67,18 +68,6 @@ function checkParity(name: string, config: GPTConfig, backend: string, dtype: 'f
   }
 }
 
-function bits(m: toroid.nn.Module): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.toTypedArray())]));
-}
-
-function std(t: Tensor): number {
-  const v = t.toTypedArray();
-  let s = 0, s2 = 0;
-  for (const x of v) { s += x; s2 += x * x; }
-  const mean = s / v.length;
-  return Math.sqrt(s2 / v.length - mean * mean);
-}
-
 function randomIds(shape: number[], vocab: number, backend: string, seed = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Int32Array(n);
@@ -99,26 +88,22 @@ const SLOW = 60_000;
 
 const SMALL: GPTConfig = { vocabSize: 29, blockSize: 8, nLayer: 2, nHead: 4, nEmbd: 16 };
 
+/** The decoder fixtures, each checked in float32 and float64: name, config reader, the model and what its title adds. */
+const PARITY: Array<[string, (fx: ModelFixture) => GPTConfig, string, string]> = [
+  ['nanogpt', nanogptConfig, 'nanoGPT', ': logits, loss, every gradient (tied wte/lm_head)'],
+  ['llama_gqa', llamaConfig, 'the LLaMA/GQA decoder', ' with HF names, RoPE, RMSNorm, SwiGLU'],
+];
+
 describeEachBackend('nn.GPT', (backend) => {
-  it('matches nanoGPT (PyTorch) on nanogpt.safetensors: logits, loss, every gradient (tied wte/lm_head)', () => {
-    const fx = modelFixture('nanogpt');
-    checkParity('nanogpt', nanogptConfig(fx), backend, 'float32');
-  }, SLOW);
+  for (const [name, configOf, what, detail] of PARITY) {
+    it(`matches ${what} (PyTorch) on ${name}.safetensors${detail}`, () => {
+      checkParity(name, configOf, backend, 'float32');
+    }, SLOW);
 
-  it.skipIf(!supportsDType(backend, 'float64'))('matches nanoGPT in float64 to 1e-12', () => {
-    const fx = modelFixture('nanogpt');
-    checkParity('nanogpt', nanogptConfig(fx), backend, 'float64');
-  }, SLOW);
-
-  it('matches the LLaMA/GQA decoder (PyTorch) on llama_gqa.safetensors with HF names, RoPE, RMSNorm, SwiGLU', () => {
-    const fx = modelFixture('llama_gqa');
-    checkParity('llama_gqa', llamaConfig(fx), backend, 'float32');
-  }, SLOW);
-
-  it.skipIf(!supportsDType(backend, 'float64'))('matches the LLaMA/GQA decoder in float64 to 1e-12', () => {
-    const fx = modelFixture('llama_gqa');
-    checkParity('llama_gqa', llamaConfig(fx), backend, 'float64');
-  }, SLOW);
+    it.skipIf(!supportsDType(backend, 'float64'))(`matches ${what} in float64 to 1e-12`, () => {
+      checkParity(name, configOf, backend, 'float64');
+    }, SLOW);
+  }
 
   it('nanoGPT naming with GQA and SwiGLU: fused c_attn [q|k|v] and c_fc [gate|up] equal the LLaMA-named model', () => {
     const base: GPTConfig = { vocabSize: 19, blockSize: 8, nLayer: 2, nHead: 4, nKvHead: 2, nEmbd: 32, ffnHidden: 24, norm: 'rmsnorm', mlp: 'swiglu', positions: 'rope', bias: true, tieWeights: false };
@@ -185,17 +170,7 @@ describeEachBackend('nn.GPT', (backend) => {
 
   it('the same seed gives bitwise-equal models, on this backend and on ts; init std follows nanoGPT', () => {
     const config: GPTConfig = { vocabSize: 512, blockSize: 64, nLayer: 3, nHead: 4, nEmbd: 64 };
-    toroid.manualSeed(1234);
-    const a = new GPT(config, { backend });
-    toroid.manualSeed(1234);
-    const b = new GPT(config, { backend });
-    toroid.manualSeed(1234);
-    const c = new GPT(config, { backend: 'ts' });
-    const ba = bits(a);
-    expect(bits(b)).toEqual(ba);
-    expect(bits(c)).toEqual(ba);
-    const d = new GPT(config, { backend });
-    expect(bits(d)['transformer.wte.weight']).not.toEqual(ba['transformer.wte.weight']);
+    const { model: a } = expectSeededInit((b) => new GPT(config, { backend: b }), backend, 1234, 'transformer.wte.weight');
     // N(0, 0.02) on embeddings and Linear weights, N(0, 0.02/sqrt(2 nLayer)) on residual projections
     const within = (t: Tensor, s: number, rel = 0.03): void => { expect(Math.abs(std(t) / s - 1)).toBeLessThan(rel); };
     within(a.getParameter('transformer.wte.weight'), 0.02);
@@ -207,7 +182,7 @@ describeEachBackend('nn.GPT', (backend) => {
     expect(maxAbs(a.getParameter('transformer.h.0.attn.c_attn.bias').toTypedArray())).toBe(0);
     expect(maxAbs(a.getParameter('transformer.h.0.mlp.c_proj.bias').toTypedArray())).toBe(0);
     expect(Array.from(a.getParameter('transformer.ln_f.weight').toTypedArray()).every((x) => x === 1)).toBe(true);
-    for (const m of [a, b, c, d]) m.dispose();
+    a.dispose();
     // LLaMA naming: o_proj and down_proj are the residual projections
     toroid.manualSeed(5);
     const l = new GPT({ ...config, naming: 'llama', positions: 'rope', norm: 'rmsnorm', mlp: 'swiglu', bias: false, tieWeights: false }, { backend });

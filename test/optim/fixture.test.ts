@@ -189,26 +189,28 @@ function dispose(s: Session, data: Tensor[]): void {
   for (const t of data) t.dispose();
 }
 
+/** A session from the fixture's initial params, trained for steps 1..to: how every run starts. */
+function trainFromInit(fx: Fx, backend: string, dtype: 'float32' | 'float64', to: number): { s: Session; data: Tensor[]; rec: Record_ } {
+  const s = newSession(fx, backend, dtype);
+  loadInit(fx, s.model);
+  const data = inputs(fx, backend, dtype);
+  const rec = newRecord();
+  train(fx, s, data, 0, to, rec);
+  return { s, data, rec };
+}
+
 for (const backend of backendsUnderTest()) {
   describe(`optim vs PyTorch: nn.Transformer, 10 steps with noam + clipGradNorm [${backend}]`, () => {
     for (const name of NAMES) {
       it(`${name}: float32 run matches; resuming after step 5 from state dicts is bitwise the same run`, () => {
         const fx = loadFx(name);
         // uninterrupted
-        const a = newSession(fx, backend, 'float32');
-        loadInit(fx, a.model);
-        const dataA = inputs(fx, backend, 'float32');
-        const full = newRecord();
-        train(fx, a, dataA, 0, 10, full);
+        const { s: a, data: dataA, rec: full } = trainFromInit(fx, backend, 'float32', 10);
         compareRun(fx, full, 'float32', `${name} [${backend}]`);
         dispose(a, dataA);
 
         // 5 steps, then state dicts into fresh objects, then 5 more
-        const b = newSession(fx, backend, 'float32');
-        loadInit(fx, b.model);
-        const dataB = inputs(fx, backend, 'float32');
-        const resumed = newRecord();
-        train(fx, b, dataB, 0, 5, resumed);
+        const { s: b, data: dataB, rec: resumed } = trainFromInit(fx, backend, 'float32', 5);
         const modelState = b.model.stateDict();
         const optState = b.opt.stateDict();
         const schedState = b.sched.stateDict();
@@ -234,11 +236,7 @@ for (const backend of backendsUnderTest()) {
 
       it.skipIf(!supportsDType(backend, 'float64'))(`${name}: float64 run matches tightly`, () => {
         const fx = loadFx(name);
-        const s = newSession(fx, backend, 'float64');
-        loadInit(fx, s.model);
-        const data = inputs(fx, backend, 'float64');
-        const rec = newRecord();
-        train(fx, s, data, 0, 10, rec);
+        const { s, data, rec } = trainFromInit(fx, backend, 'float64', 10);
         compareRun(fx, rec, 'float64', `${name} float64 [${backend}]`);
         dispose(s, data);
       });
