@@ -6,6 +6,7 @@ export type { DType, TypedArray } from './util/dtype.js';
 export type { CausalOption } from './ops/attention.js';
 export { tensor, zeros, ones, full, rand, randn, type TensorOptions, type FromArrayOptions } from './tensor/create.js';
 export { tidy, keep } from './tensor/scope.js';
+export { autocast, autocastDType, type AutocastOptions } from './ops/autocast.js';
 export { memory, type MemoryInfo } from './tensor/storage.js';
 export { noGrad, isGradEnabled } from './autograd/tape.js';
 export { getBackend, setBackend, listBackends, registerBackend, registerKernel } from './backends/registry.js';

@@ -56,7 +56,7 @@ static std::vector<i64> row_major(const std::vector<i64>& shape) {
 // broadcastTo(x, shape): x right-aligned against shape, size-1 dims repeated (stride 0)
 Napi::Value broadcast_to_js(const Napi::CallbackInfo& info) {
   Args a(info, "broadcastTo", 2);
-  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16, DType::i32, DType::u8});
   const std::vector<i64> shape = a.int_array(1, "shape", 0, 1LL << 40);
   const std::vector<i64> strides = broadcast_strides(a, x, "x", shape);
   return copy_strided(info, "broadcastTo", x, shape, strides, 0, a.output_size("shape", product_sat(shape), shape));
@@ -65,7 +65,7 @@ Napi::Value broadcast_to_js(const Napi::CallbackInfo& info) {
 // permute(x, dims): y's dim k is x's dim dims[k]
 Napi::Value permute_js(const Napi::CallbackInfo& info) {
   Args a(info, "permute", 2);
-  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16, DType::i32, DType::u8});
   const std::vector<i64> dims = a.int_array(1, "dims", 0, x.rank() - 1);
   std::vector<bool> seen(x.rank(), false);
   bool valid = static_cast<int>(dims.size()) == x.rank();
@@ -86,7 +86,7 @@ Napi::Value permute_js(const Napi::CallbackInfo& info) {
 // narrow(x, axis, start, length): x[..., start:start+length, ...] along axis
 Napi::Value narrow_js(const Napi::CallbackInfo& info) {
   Args a(info, "narrow", 4);
-  TensorArg x = a.tensor(0, "x", {DType::f32, DType::i32, DType::u8});
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16, DType::i32, DType::u8});
   if (x.rank() == 0) a.range_error("x", "at least 1-D", describe_shape(x.shape));
   const i64 axis = a.integer(1, "axis", 0, x.rank() - 1);
   const i64 start = a.integer(2, "start", 0, x.shape[axis]);
@@ -101,7 +101,7 @@ Napi::Value narrow_js(const Napi::CallbackInfo& info) {
 // dims except along axis.
 Napi::Value cat_js(const Napi::CallbackInfo& info) {
   Args a(info, "cat", 2);
-  std::vector<TensorArg> xs = a.tensor_list(0, "xs", {DType::f32, DType::i32, DType::u8});
+  std::vector<TensorArg> xs = a.tensor_list(0, "xs", {DType::f32, DType::bf16, DType::i32, DType::u8});
   if (xs.empty()) a.range_error("xs", "at least one tensor", "none");
   const TensorArg& first = xs[0];
   const i64 axis = a.integer(1, "axis", 0, std::max(0, first.rank() - 1));
@@ -141,8 +141,8 @@ Napi::Value cat_js(const Napi::CallbackInfo& info) {
 // storage: KV caches append a position without copying the ones before it.
 Napi::Value write_narrow_js(const Napi::CallbackInfo& info) {
   Args a(info, "writeNarrow", 4);
-  TensorArg dst = a.tensor(0, "dst", {DType::f32, DType::i32, DType::u8});
-  TensorArg src = a.tensor(1, "src", {DType::f32, DType::i32, DType::u8});
+  TensorArg dst = a.tensor(0, "dst", {DType::f32, DType::bf16, DType::i32, DType::u8});
+  TensorArg src = a.tensor(1, "src", {DType::f32, DType::bf16, DType::i32, DType::u8});
   if (dst.rank() == 0) a.range_error("dst", "at least 1-D", describe_shape(dst.shape));
   const i64 axis = a.integer(2, "axis", 0, dst.rank() - 1);
   if (src.dtype != dst.dtype) a.type_error("src", std::string(dtype_name(dst.dtype)) + " like dst", dtype_name(src.dtype));

@@ -8,7 +8,8 @@ import { nextRng } from '../random/generator.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkNumber, checkOptions, checkRank, checkTensor } from '../validate/checks.js';
+import { checkCompatible, checkNumber, checkOptions, checkRank, checkTensor, isTensor } from '../validate/checks.js';
+import { underProductCast } from './autocast.js';
 import { dropout } from './dropout.js';
 import { add, div, scale as scaleOp, sub } from './elementwise.js';
 import { cast, cat, narrow, reshape, transpose } from './layout.js';
@@ -73,6 +74,12 @@ export function attentionWithWeights(q: Tensor, k: Tensor, v: Tensor, options?: 
 /** Both ops, with errors in the caller's names; weights is null unless needWeights. */
 export function attend(caller: AttentionCaller, q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions | undefined,
   needWeights: boolean): { output: Tensor; weights: Tensor | null } {
+  // autocast: q, k, v (and a float mask) in the autocast dtype
+  const mask = options?.attnMask;
+  const floatMask = isTensor(mask) && mask.dtype === 'float32' ? mask : null;
+  const cast = underProductCast([q, k, v, floatMask], (cq, ck, cv, cm) =>
+    attend(caller, cq!, ck!, cv!, cm === floatMask ? options : { ...options, attnMask: cm }, needWeights));
+  if (cast !== null) return cast;
   const a = checkAttention(caller, q, k, v, options);
   if (needWeights) {
     const r = tidy(() => explicitAttention(q, k, v, a));
@@ -194,7 +201,7 @@ function disposeMasks(masks: { attnMask: KTensor | null; keyPadding: KTensor | n
 }
 
 /** The most negative finite value: a score below every real one that exp() still turns into exactly 0 beside them. */
-const LOWEST: Record<string, number> = { float32: -3.4028234663852886e38, float64: -Number.MAX_VALUE };
+const LOWEST: Record<string, number> = { float32: -3.4028234663852886e38, float64: -Number.MAX_VALUE, bfloat16: -3.3895313892515355e38 };
 
 /**
  * softmax(q k^T * scale + masks) v from matmul + softmax, every step on q's backend (the masks

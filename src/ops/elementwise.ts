@@ -2,7 +2,9 @@
 import type { BinaryOp } from '../backends/backend.js';
 import { describeShape, rangeError, typeError, describeValue } from '../errors.js';
 import { needsGrad, record } from '../autograd/tape.js';
+import { isFloatDType, promoteFloat, type FloatDType } from '../util/dtype.js';
 import { broadcastShapes } from '../util/shape.js';
+import { cast } from './layout.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from '../autograd/grad-helpers.js';
 import { checkCompatible, checkNumber, checkTensor } from '../validate/checks.js';
@@ -24,6 +26,7 @@ function binary(fn: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   }
   if (!(b instanceof Tensor)) throw typeError(fn, 'b', 'a Tensor or a number', describeValue(b));
   checkTensor(fn, 'b', b);
+  if (a.dtype !== b.dtype && isFloatDType(a.dtype) && isFloatDType(b.dtype)) return promoted(fn, a, b);
   const backend = checkCompatible(fn, ['a', a], ['b', b]);
   if (broadcastShapes(a.shape, b.shape) === undefined) {
     throw rangeError(fn, 'b', `broadcastable with a ${describeShape(a.shape)}`, describeShape(b.shape));
@@ -68,6 +71,18 @@ function binary(fn: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
       }
     }
   });
+}
+
+/** Mixed float dtypes compute in the wider one, as PyTorch promotes (a bf16 sublayer output + a float32 residual is float32). */
+function promoted(fn: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const to = promoteFloat(a.dtype as FloatDType, b.dtype as FloatDType);
+  const ca = a.dtype === to ? a : cast(a, to), cb = b.dtype === to ? b : cast(b, to);
+  try {
+    return binary(fn, ca, cb);
+  } finally {
+    if (ca !== a) ca.dispose();
+    if (cb !== b) cb.dispose();
+  }
 }
 
 export function add(a: Tensor, b: Tensor | number): Tensor { return binary('add', a, b); }

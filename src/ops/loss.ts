@@ -1,4 +1,5 @@
 // F.crossEntropy: fused log-softmax + NLL with label smoothing and ignore_index.
+import { underFloat32Cast } from './autocast.js';
 import type { CrossEntropyAttrs, Reduction } from '../backends/backend.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
@@ -22,6 +23,9 @@ const FN = 'crossEntropy';
  * For PyTorch's [N, C] and [N] this is F.cross_entropy.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, options?: CrossEntropyOptions): Tensor {
+  // autocast: the loss is computed in float32 from bf16 logits
+  const wide = underFloat32Cast(logits, (w) => crossEntropy(w, target, options));
+  if (wide !== null) return wide;
   const opts = checkOptions(FN, options, ['ignoreIndex', 'labelSmoothing', 'reduction']) as CrossEntropyOptions;
   checkTensor(FN, 'logits', logits);
   checkTensor(FN, 'target', target, ['int32']);

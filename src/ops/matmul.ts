@@ -5,6 +5,7 @@ import { broadcastShapes, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sumToShape } from '../autograd/grad-helpers.js';
 import { checkCompatible, checkTensor, describeTensor } from '../validate/checks.js';
+import { underProductCast } from './autocast.js';
 
 /** a [..., M, K] @ b [..., K, N] -> [..., M, N]; leading dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -18,6 +19,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2)) === undefined) {
     throw rangeError('matmul', 'b', `batch dims broadcastable with a ${describeShape(a.shape)}`, describeShape(b.shape));
   }
+  const cast = underProductCast([a, b], (ca, cb) => matmul(ca!, cb!));
+  if (cast !== null) return cast;
   const k = backend.kernels;
   const y = Tensor.fromKernel(backend, k.matmul(a, b, false, false, null));
   if (!needsGrad(a, b)) return y;
@@ -52,6 +55,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias != null && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) {
     throw rangeError('linear', 'bias', `[out] with out=${outFeatures} like weight`, describeShape(bias.shape));
   }
+  const cast = underProductCast([x, weight, bias ?? null], (cx, cw, cb) => linear(cx!, cw!, cb));
+  if (cast !== null) return cast;
   const k = backend.kernels;
   const rows = sizeOf(x.shape.slice(0, -1));
   const x2 = x.alias([rows, inFeatures], false);

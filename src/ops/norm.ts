@@ -3,7 +3,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { describeShape, rangeError } from '../errors.js';
 import { sameShape, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { checkCompatible, checkNormalizedShape, checkNumber, checkTensor } from '../validate/checks.js';
+import { checkCompatibleMixed, checkNormalizedShape, checkNumber, checkTensor } from '../validate/checks.js';
 
 /** normalizedShape, which x's trailing dims must equal. */
 function checkTrailingShape(fn: string, x: Tensor, normalizedShape: unknown): number[] {
@@ -29,7 +29,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const w = checkParam(fn, 'weight', weight, shape);
   const b = checkParam(fn, 'bias', bias, shape);
   checkNumber(fn, 'eps', eps, 0, Infinity, 'a non-negative number');
-  const backend = checkCompatible(fn, ['x', x], ['weight', w], ['bias', b]);
+  const backend = checkCompatibleMixed(fn, ['x', x], ['weight', w], ['bias', b]);
   const C = sizeOf(shape);
   const k = backend.kernels;
   const r = k.layernormForward(x, w, b, C, eps);
@@ -60,7 +60,7 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
   const shape = checkTrailingShape(fn, x, normalizedShape);
   const w = checkParam(fn, 'weight', weight, shape);
   const epsValue = eps === undefined ? (x.dtype === 'float64' ? 2 ** -52 : 2 ** -23) : checkNumber(fn, 'eps', eps, 0, Infinity, 'a non-negative number');
-  const backend = checkCompatible(fn, ['x', x], ['weight', w]);
+  const backend = checkCompatibleMixed(fn, ['x', x], ['weight', w]);
   const C = sizeOf(shape);
   const k = backend.kernels;
   const r = k.rmsnormForward(x, w, C, epsValue);

@@ -24,6 +24,7 @@
 // with `params` as indices. loadStateDict() checks everything first and then COPIES
 // the tensors onto each parameter's backend and dtype, so the dict may come from
 // another backend or be disposed afterwards.
+import { dropAutocastCopies } from '../ops/autocast.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
 import { checkOptions, isTensor } from '../validate/checks.js';
@@ -197,6 +198,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     noGrad(() => {
       for (const group of this.paramGroups) {
         const withGrad = group.params.filter((p) => p.grad !== null);
+        // an autocast region's bf16 copies of these would go stale
+        dropAutocastCopies(withGrad);
         if (withGrad.length > 0) this.updateGroup(group, withGrad);
       }
     });

@@ -49,12 +49,21 @@ export function checkRank(fn: string, arg: string, t: unknown, rank: number, exp
 
 /** Float inputs of one op must share the backend and the dtype of the first. */
 export function checkCompatible(fn: string, first: [string, Tensor], ...others: Array<[string, Tensor | null]>): Backend {
-  const [firstName, a] = first;
+  return compatible(fn, first, others, false);
+}
+
+/** Like checkCompatible, except that float32 parameters may go with bfloat16 activations (norms in mixed precision). */
+export function checkCompatibleMixed(fn: string, first: [string, Tensor], ...others: Array<[string, Tensor | null]>): Backend {
+  return compatible(fn, first, others, true);
+}
+
+function compatible(fn: string, [firstName, a]: [string, Tensor], others: Array<[string, Tensor | null]>, mixed: boolean): Backend {
+  const mixes = (x: DType, y: DType): boolean => mixed && ((x === 'bfloat16' && y === 'float32') || (x === 'float32' && y === 'bfloat16'));
   for (const [name, t] of others) {
     if (t === null) continue;
     if (t.backend !== a.backend) throw typeError(fn, name, `on backend '${a.device}' like ${firstName}`, `'${t.device}'`);
-    if (t.dtype !== a.dtype && t.dtype !== 'int32' && t.dtype !== 'bool') {
-      throw typeError(fn, name, `${a.dtype} like ${firstName}`, t.dtype);
+    if (t.dtype !== a.dtype && t.dtype !== 'int32' && t.dtype !== 'bool' && !mixes(a.dtype, t.dtype)) {
+      throw typeError(fn, name, mixed && a.dtype === 'bfloat16' ? `bfloat16 or float32 like ${firstName}` : `${a.dtype} like ${firstName}`, t.dtype);
     }
   }
   return a.backend;
