@@ -6,6 +6,7 @@ import type { Tensor } from '../../../src/index.js';
 import type { Rng } from '../../helpers/random.js';
 import { randShape, small } from './shapes.js';
 import type { InvalidCase, OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -53,7 +54,8 @@ function elementwise(name: string, op: (x: Tensor) => Tensor, extra: Partial<OpS
     inputs: (p) => [{ name: 'x', shape: p.x, fill: (rng, n) => activationInput(rng, n, p.scale ?? 1) }],
     outShape: (p) => p.x,
     forward: (_p, t) => op(t.x!),
-    dtypes: { float32: TOL, float64: TOL },
+    // elementwise: one rounding of the input and one of the output
+    dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(1, p.scale ?? 1) },
     fixture: { file: 'activation', select: (a) => a.op === name, params: (_a, shapeOf) => ({ x: shapeOf('x') }) },
     consistency: {
       count: 200,

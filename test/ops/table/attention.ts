@@ -6,6 +6,7 @@ import { supportsDType } from '../../helpers/backends.js';
 import type { Rng } from '../../helpers/random.js';
 import { maxAbs, sizeOf, small } from './shapes.js';
 import type { AnyOpSpec, InputDef, InvalidCase, OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -185,7 +186,8 @@ export const scaledDotProductAttention: OpSpec<AttentionParams> = {
   inputs,
   outShape: (p) => [p.B, p.h, p.Tq, p.d],
   forward,
-  dtypes: { float32: TOL, float64: TOL },
+  // scores sum over d, out over Tk, dk and dv over Tq and the query heads of a group
+  dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(Math.max(p.d, p.Tk, p.Tq * (p.h / p.hkv))) },
   fixture: {
     file: 'attention',
     select: () => true,

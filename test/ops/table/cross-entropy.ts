@@ -4,6 +4,7 @@ import * as toroid from '../../../src/index.js';
 import { supportsDType } from '../../helpers/backends.js';
 import { maxAbs, sizeOf, small } from './shapes.js';
 import type { InvalidCase, OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -41,7 +42,8 @@ export const crossEntropy: OpSpec<CrossEntropyParams> = {
   ],
   outShape: (p) => (p.reduction === 'none' ? p.lead : []),
   forward: (p, t) => F.crossEntropy(t.logits!, t.target!, options(p)),
-  dtypes: { float32: TOL, float64: TOL },
+  // the log-sum-exp sums over C; a mean or sum loss over the rows
+  dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(Math.max(p.C, p.reduction === 'none' ? 1 : sizeOf(p.lead)), p.scale ?? 1) },
   fixture: {
     file: 'cross_entropy',
     select: () => true,

@@ -4,6 +4,7 @@ import * as toroid from '../../../src/index.js';
 import type { Tensor } from '../../../src/index.js';
 import { broadcastFrom, broadcastShape, maxAbs, randShape, sizeOf } from './shapes.js';
 import type { OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -44,7 +45,8 @@ function binary(op: BinaryOp): OpSpec<BinaryParams> {
     ],
     outShape: (p) => broadcastShape(p.a, p.b),
     forward: (_p, t) => F[op](t.a!, t.b!),
-    dtypes: { float32: TOL, float64: TOL },
+    // elementwise; a broadcast input's gradient sums over the broadcast dims
+    dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(sizeOf(broadcastShape(p.a, p.b)) / Math.min(sizeOf(p.a), sizeOf(p.b))) },
     fixture: { file: 'elementwise', select: (a) => a.op === op, params: (_a, shapeOf) => ({ a: shapeOf('a'), b: shapeOf('b') }) },
     gradcheck: BROADCAST_CASES.map(([a, b]) => ({ title: `[${a}] with [${b}]`, seed: 0, p: { a, b }, leaf: { a: detLeaf(11), b: detLeaf(12, div) } })),
     consistency: {
@@ -86,7 +88,8 @@ function reduction(op: 'sum' | 'mean'): OpSpec<ReduceParams> {
       return p.keepDims ? p.x.map((s, i) => (axes.includes(i) ? 1 : s)) : p.x.filter((_, i) => !axes.includes(i));
     },
     forward: (p, t) => (op === 'sum' ? F.sum(t.a!, p.dims ?? undefined, p.keepDims) : F.mean(t.a!, p.dims ?? undefined, p.keepDims)),
-    dtypes: { float32: TOL, float64: TOL },
+    // sums over the reduced elements
+    dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(sizeOf(p.x)) },
     fixture: {
       file: 'elementwise',
       select: (a) => a.op === op,

@@ -5,6 +5,7 @@ import * as toroid from '../../../src/index.js';
 import { supportsDType } from '../../helpers/backends.js';
 import { broadcastFrom, broadcastShape, randShape, sizeOf, small } from './shapes.js';
 import type { InvalidCase, OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -25,7 +26,8 @@ export const linear: OpSpec<LinearParams> = {
   },
   outShape: (p) => [...p.x.slice(0, -1), p.out],
   forward: (_p, t) => F.linear(t.x!, t.weight!, t.bias ?? null),
-  dtypes: { float32: TOL, float64: TOL },
+  // y sums over in, dx over out, dweight over the rows of x
+  dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(Math.max(p.x[p.x.length - 1]!, p.out, sizeOf(p.x.slice(0, -1)))) },
   fixture: {
     file: 'linear',
     select: (a) => a.op === 'linear',
@@ -96,7 +98,8 @@ export const matmul: OpSpec<MatmulParams> = {
   ],
   outShape: (p) => [...broadcastShape(p.a.slice(0, -2), p.b.slice(0, -2)), p.a[p.a.length - 2]!, p.b[p.b.length - 1]!],
   forward: (_p, t) => F.matmul(t.a!, t.b!),
-  dtypes: { float32: TOL, float64: TOL },
+  // y sums over K, da over N, db over M (and broadcast batch dims)
+  dtypes: { float32: TOL, float64: TOL, bfloat16: (p) => bf16Tol(Math.max(p.a[p.a.length - 1]!, p.b[p.b.length - 1]!, sizeOf(p.a.slice(0, -1)), sizeOf(p.b.slice(0, -2)))) },
   fixture: {
     file: 'linear',
     select: (a) => a.op === 'matmul',

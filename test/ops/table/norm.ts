@@ -5,6 +5,7 @@ import { supportsDType } from '../../helpers/backends.js';
 import type { Rng } from '../../helpers/random.js';
 import { benchRows, randShape, sizeOf, small } from './shapes.js';
 import type { InputDef, InvalidCase, OpSpec } from './types.js';
+import { bf16Tol } from './tolerance.js';
 
 const { F } = toroid;
 
@@ -37,6 +38,24 @@ function randomNorm(rng: Rng): Pick<NormParams, 'x' | 'nd'> {
   return { x: [...randShape(rng, 0, 2, 5), ...normalized], nd: normalized.length };
 }
 
+/**
+ * bf16: the statistics sum over C, dweight and dbias over the rows; and y = (x - mean) / std turns
+ * x's rounding error u|x| into u|x|/std, so s is how large x is against its spread (a row at
+ * 1000 +- 1 keeps almost nothing of its deviation in 8 bits).
+ */
+function normBf16Tol(p: NormParams, input: (name: string) => ArrayLike<number>) {
+  const x = input('x'), C = sizeOf(normShape(p));
+  let s = 1;
+  for (let r = 0; r * C < x.length; r++) {
+    let sum = 0, sq = 0, peak = 0;
+    for (let j = r * C; j < (r + 1) * C; j++) { sum += x[j]!; sq += x[j]! * x[j]!; peak = Math.max(peak, Math.abs(x[j]!)); }
+    const std = Math.sqrt(Math.max(sq / C - (sum / C) ** 2, 1e-30));
+    s = Math.max(s, peak / std);
+  }
+  if (s > 32) return `x's spread is under 1/32 of its size: 8 bits keep almost nothing of it (max |x|/std = ${s.toFixed(0)})`;
+  return bf16Tol(Math.max(C, x.length / C), s);
+}
+
 const ROWS = benchRows(512);
 const FIXTURE_TOL = { atol: 1e-5, rtol: 1e-4 };
 
@@ -45,7 +64,7 @@ export const layerNorm: OpSpec<NormParams> = {
   inputs: (p) => normInputs(p, true),
   outShape: (p) => p.x,
   forward: (p, t) => F.layerNorm(t.x!, normShape(p), t.weight ?? null, t.bias ?? null, p.eps),
-  dtypes: { float32: FIXTURE_TOL, float64: FIXTURE_TOL },
+  dtypes: { float32: FIXTURE_TOL, float64: FIXTURE_TOL, bfloat16: normBf16Tol },
   fixture: {
     file: 'norm',
     select: (a) => a.op === 'layer_norm',
@@ -133,7 +152,7 @@ export const rmsNorm: OpSpec<NormParams> = {
   inputs: (p) => normInputs(p, false),
   outShape: (p) => p.x,
   forward: (p, t) => F.rmsNorm(t.x!, normShape(p), t.weight ?? null, p.eps),
-  dtypes: { float32: FIXTURE_TOL, float64: FIXTURE_TOL },
+  dtypes: { float32: FIXTURE_TOL, float64: FIXTURE_TOL, bfloat16: normBf16Tol },
   fixture: {
     file: 'norm',
     select: (a) => a.op === 'rms_norm',
