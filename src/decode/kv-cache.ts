@@ -15,6 +15,7 @@
 // Row gathers (beam reordering, dropping finished rows) compose existing ops: a
 // gather along dim 0 is an embedding lookup: view x [N, ...] as a table [N, prod(rest)],
 // look up the int32 row ids with F.embedding, reshape back. One kernel, no copies per row.
+import { DTYPES } from '../util/dtype.js';
 import { noGrad } from '../autograd/tape.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import type { AttentionKV } from '../nn/attention.js';
@@ -54,7 +55,7 @@ function isIdentity(indices: Int32Array, n: number): boolean {
  */
 export function indexSelect(x: Tensor, indices: ArrayLike<number>): Tensor {
   const fn = 'decode.indexSelect';
-  checkTensor(fn, 'x', x, ['float32', 'float64', 'int32', 'bool']);
+  checkTensor(fn, 'x', x, DTYPES);
   if (x.rank < 1) throw rangeError(fn, 'x', 'a tensor of rank >= 1', `${x.dtype} []`);
   const n = x.shape[0]!;
   const idx = checkRowIndices(fn, indices, n);

@@ -58,7 +58,7 @@ function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: str
     return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, kv: out.kv, T };
   });
   cache.update(r.kv, r.T);
-  const data = r.logits.toTypedArray() as Float32Array | Float64Array;
+  const data = r.logits.dtype === 'float64' ? r.logits.toTypedArray() as Float64Array : r.logits.toFloat32Array();
   r.logits.dispose();
   return data;
 }

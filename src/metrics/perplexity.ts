@@ -1,4 +1,5 @@
 // Perplexity: exp of the mean negative log-likelihood per token.
+import { numbersOf } from '../util/dtype.js';
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -47,7 +48,7 @@ export function nllFromLogits(logits: Logits, targets: Targets, options: { ignor
       throw rangeError(fn, 'logits', 'a tensor of shape [..., V] with V >= 1', describeShape(shape));
     }
     V = shape[shape.length - 1]!;
-    flat = logits.toTypedArray();
+    flat = numbersOf(logits.toTypedArray(), logits.dtype);
     rows = flat.length / V;
   } else if (Array.isArray(logits)) {
     rows = logits.length;

@@ -50,7 +50,7 @@ export class Embedding extends Module {
       if (w.rank !== 2 || w.shape[0] !== numEmbeddings || w.shape[1] !== embeddingDim) {
         throw rangeError(fn, 'options.weight', `${w.dtype} ${describeShape(shape)}`, `${w.dtype} ${describeShape(w.shape)}`);
       }
-      values = w.toTypedArray() as Float64Array | Float32Array;
+      values = w.dtype === 'float64' ? w.toTypedArray() as Float64Array : w.toFloat32Array();
     } else {
       values = normalValues(numEmbeddings * embeddingDim, 0, 1);
       if (paddingIdx !== null) values.fill(0, paddingIdx * embeddingDim, (paddingIdx + 1) * embeddingDim);

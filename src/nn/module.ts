@@ -34,8 +34,10 @@
 // do not dispose them.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { load, save, type SaveOptions } from '../io/checkpoint.js';
-import { checkBoolean, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
-import { DTYPES, isFloatDType } from '../util/dtype.js';
+import { noGrad } from '../autograd/tape.js';
+import { cast as castOp } from '../ops/layout.js';
+import { checkBoolean, checkOneOf, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
+import { DTYPES, FLOAT_DTYPES, isFloatDType, type DType } from '../util/dtype.js';
 import { sameShape } from '../util/shape.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -428,6 +430,34 @@ export abstract class Module {
   /** train(false): dropout off. Returns this. */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Cast every float parameter and buffer of the tree to `dtype`, in place (a tensor shared
+   * between modules once); int32 and bool buffers stay. model.to('bfloat16') halves the
+   * memory of inference, and the KV caches it builds are bf16 too. For training keep the
+   * parameters float32 and use toroid.autocast. Do it before making an optimizer, which holds
+   * the old parameters. Returns this.
+   */
+  to(dtype: DType): this {
+    const fn = 'Module.to';
+    checkOneOf(fn, 'dtype', dtype, FLOAT_DTYPES);
+    const cast = new Map<Tensor, Tensor>();
+    const convert = (t: Tensor): Tensor => {
+      let c = cast.get(t);
+      if (c === undefined) {
+        c = keep(noGrad(() => castOp(t, dtype)));
+        c.requiresGrad = t.requiresGrad;
+        cast.set(t, c);
+      }
+      return c;
+    };
+    for (const m of this.modules()) {
+      for (const [name, t] of m._parameters) if (t !== null && t.dtype !== dtype) m._parameters.set(name, convert(t));
+      for (const [name, t] of m._buffers) if (t !== null && isFloatDType(t.dtype) && t.dtype !== dtype) m._buffers.set(name, convert(t));
+    }
+    for (const old of cast.keys()) old.dispose();
+    return this;
   }
 
   /** Set requiresGrad on every parameter (false freezes the module). Returns this. */

@@ -12,7 +12,7 @@ import { checkOptions } from '../validate/checks.js';
 import { nextRng } from '../random/generator.js';
 import { PhiloxStream } from '../random/philox.js';
 import { tensor } from '../tensor/create.js';
-import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../util/dtype.js';
+import { arrayFromNumbers, dtypeOfArray, numbersOf, type DType, type TypedArray } from '../util/dtype.js';
 import { keep } from '../tensor/scope.js';
 import type { Storage } from '../tensor/storage.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -55,16 +55,10 @@ export function makeParameter(values: TypedArray, shape: readonly number[], fact
   return keep(t);
 }
 
-/** Host values converted to `dtype`'s array type (no copy when it already is). */
+/** Host values converted to `dtype`'s array type (no copy when it already is); a Uint16Array holds bf16 bits. */
 export function toDTypeArray(values: TypedArray, dtype: DType): TypedArray {
-  if (dtypeOfArray(values) === dtype) return values;
-  const out = allocArray(dtype, values.length);
-  if (dtype === 'bool') {
-    for (let i = 0; i < values.length; i++) out[i] = values[i] !== 0 ? 1 : 0;
-  } else {
-    out.set(values);
-  }
-  return out;
+  const from = dtypeOfArray(values)!;
+  return from === dtype ? values : arrayFromNumbers(dtype, numbersOf(values, from));
 }
 
 /**

@@ -11,6 +11,9 @@ import { underProductCast } from './autocast.js';
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
+  // autocast: both in the autocast dtype, whatever they were
+  const cast = underProductCast([a, b], (ca, cb) => matmul(ca!, cb!));
+  if (cast !== null) return cast;
   const backend = checkCompatible('matmul', ['a', a], ['b', b]);
   if (a.rank < 2) throw rangeError('matmul', 'a', 'at least 2-D [..., M, K]', describeTensor(a));
   if (b.rank < 2) throw rangeError('matmul', 'b', 'at least 2-D [..., K, N]', describeTensor(b));
@@ -19,8 +22,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2)) === undefined) {
     throw rangeError('matmul', 'b', `batch dims broadcastable with a ${describeShape(a.shape)}`, describeShape(b.shape));
   }
-  const cast = underProductCast([a, b], (ca, cb) => matmul(ca!, cb!));
-  if (cast !== null) return cast;
   const k = backend.kernels;
   const y = Tensor.fromKernel(backend, k.matmul(a, b, false, false, null));
   if (!needsGrad(a, b)) return y;
@@ -45,6 +46,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   checkTensor('linear', 'x', x);
   checkTensor('linear', 'weight', weight);
   if (bias != null) checkTensor('linear', 'bias', bias);
+  const cast = underProductCast([x, weight, bias ?? null], (cx, cw, cb) => linear(cx!, cw!, cb));
+  if (cast !== null) return cast;
   const backend = checkCompatible('linear', ['x', x], ['weight', weight], ['bias', bias ?? null]);
   if (x.rank < 1) throw rangeError('linear', 'x', `${x.dtype} [..., in]`, describeTensor(x));
   const inFeatures = x.shape[x.rank - 1]!;
@@ -55,8 +58,6 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias != null && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) {
     throw rangeError('linear', 'bias', `[out] with out=${outFeatures} like weight`, describeShape(bias.shape));
   }
-  const cast = underProductCast([x, weight, bias ?? null], (cx, cw, cb) => linear(cx!, cw!, cb));
-  if (cast !== null) return cast;
   const k = backend.kernels;
   const rows = sizeOf(x.shape.slice(0, -1));
   const x2 = x.alias([rows, inFeatures], false);

@@ -6,6 +6,7 @@
 // one is disposed); hold p.grad, not a copy of the handle, across the call.
 // normType 2 runs on each grad's backend (one scalar read per grad); other norms read
 // the grads to the host.
+import { numbersOf } from '../util/dtype.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { noGrad } from '../autograd/tape.js';
 import { checkBoolean, checkOptions } from '../validate/checks.js';
@@ -64,14 +65,14 @@ export function clipGradNorm(parameters: Tensor | readonly Tensor[], maxNorm: nu
   } else if (normType === Infinity) {
     total = 0;
     for (const g of grads) {
-      for (const v of g.toTypedArray()) {
+      for (const v of numbersOf(g.toTypedArray(), g.dtype)) {
         const a = Math.abs(v);
         if (a > total || Number.isNaN(a)) total = a;
       }
     }
   } else {
     let acc = 0;
-    for (const g of grads) for (const v of g.toTypedArray()) acc += Math.abs(v) ** normType;
+    for (const g of grads) for (const v of numbersOf(g.toTypedArray(), g.dtype)) acc += Math.abs(v) ** normType;
     total = acc ** (1 / normType);
   }
   if (errorIfNonfinite && !Number.isFinite(total)) {

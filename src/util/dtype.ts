@@ -66,6 +66,6 @@ export function arrayFromNumbers(dtype: DType, values: ArrayLike<number>): Typed
 }
 
 /** The values of a host array of `dtype` as numbers (bfloat16 bits widen; other arrays as they are). */
-export function numbersOf(array: TypedArray, dtype: DType): ArrayLike<number> {
-  return dtype === 'bfloat16' ? bf16ToF32(array as Uint16Array) : array;
+export function numbersOf(array: TypedArray, dtype: DType): Float32Array | Float64Array | Int32Array | Uint8Array {
+  return dtype === 'bfloat16' ? bf16ToF32(array as Uint16Array) : array as Float32Array | Float64Array | Int32Array | Uint8Array;
 }
