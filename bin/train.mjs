@@ -38,6 +38,11 @@ export async function runTrain(argv) {
     if (argv[d + 1] !== 'mpi' && argv[d + 1] !== 'nccl') throw new Error(`toroid train: --distributed must be followed by mpi or nccl, got ${JSON.stringify(argv[d + 1] ?? null)}`);
     parsed.distributed = argv[d + 1];
   }
+  const pr = argv.indexOf('--precision');
+  if (pr >= 0) {
+    if (argv[pr + 1] !== 'fp32' && argv[pr + 1] !== 'bf16') throw new Error(`toroid train: --precision must be followed by fp32 or bf16, got ${JSON.stringify(argv[pr + 1] ?? null)}`);
+    parsed.precision = argv[pr + 1];
+  }
   const { resolveTrainCliConfig } = await import('../dist/train/cli-config.js');
   const config = resolveTrainCliConfig(parsed);
   const base = path.dirname(configPath);
@@ -60,7 +65,7 @@ export async function runTrain(argv) {
     task: new URL('../dist/train/tasks/translation.js', import.meta.url),
     taskOptions: { ...config.task, source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
     maxSteps: config.maxSteps, validateEvery: config.validateEvery, checkpointEvery: config.checkpointEvery,
-    checkpointPath: checkpoint, resumeFrom, threads: config.threads, signal: controller.signal, distributed: config.distributed,
+    checkpointPath: checkpoint, resumeFrom, threads: config.threads, precision: config.precision, signal: controller.signal, distributed: config.distributed,
   });
   const losses = [];
   const tty = process.stdout.isTTY;

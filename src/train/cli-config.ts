@@ -1,11 +1,11 @@
 // The config file of `toroid train --config <file>` (bin/train.mjs), described once:
 //   { "source": "train.de.gz", "target": "train.en.gz", "validSource": "...", "validTarget": "...",
 //     "checkpoint": "run/model.safetensors", "maxSteps": 10000, "validateEvery": 500,
-//     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi",
+//     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi", "precision": "bf16",
 //     "task": { "vocabSize": 8000, "batchTokens": 2048, "warmup": 4000, "model": { "dModel": 256, ... } } }
 // Paths are relative to the config file; `distributed` is checked by the Trainer.
 import { checkBoolean, checkNonNegativeInt, checkObject, checkPath, checkPositiveInt } from '../validate/checks.js';
-import { resolveConfig, unchecked, type Schema } from '../validate/schema.js';
+import { oneOf, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
 
 export interface TrainCliConfig {
   source: string;
@@ -19,6 +19,8 @@ export interface TrainCliConfig {
   /** Continue from the checkpoint when it exists. */
   resume: boolean;
   threads: number | undefined;
+  /** 'fp32' (default) or 'bf16' (mixed precision: TrainerOptions.precision). */
+  precision: 'fp32' | 'bf16';
   distributed: unknown;
   /** The translation task's options (src/train/tasks/translation.ts). */
   task: Record<string, unknown>;
@@ -35,6 +37,7 @@ const CONFIG: Schema<TrainCliConfig> = {
   checkpointEvery: { check: checkNonNegativeInt, default: 1000 },
   resume: { check: checkBoolean, default: false },
   threads: { check: checkPositiveInt, optional: true },
+  precision: { check: oneOf(['fp32', 'bf16'] as const), default: 'fp32' },
   distributed: { check: unchecked, optional: true },
   task: { check: checkObject, default: () => ({}) },
 };

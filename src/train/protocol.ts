@@ -1,4 +1,7 @@
 // Messages between the Trainer (main thread) and its worker.
+
+/** 'fp32' trains in float32; 'bf16' runs matrix products in bfloat16 (autocast), master weights float32. */
+export type Precision = 'fp32' | 'bf16';
 export interface WorkerConfig {
   taskUrl: string;
   taskOptions: unknown;
@@ -9,6 +12,8 @@ export interface WorkerConfig {
   checkpointPath?: string;
   resumeFrom?: string;
   threads?: number;
+  /** 'bf16': the task runs its forward passes under toroid.autocast (TaskContext.precision). */
+  precision: Precision;
   /** Data-parallel training across processes (see TrainerOptions.distributed). */
   distributed?: DistributedConfig;
   /** Int32Array(1) over it: non-zero asks the worker to stop after the current step. */

@@ -1,6 +1,7 @@
 // What a training task gives the Trainer. The task module (an ES module the
 // worker imports) exports `createTask(options)` returning a TrainTask; the model,
 // optimizer and data live inside the worker that runs it.
+import type { Precision } from './protocol.js';
 import type { CheckpointParts } from './state.js';
 import type { DistributedContext } from '../distributed/context.js';
 
@@ -34,6 +35,11 @@ export interface TaskContext {
    * and token count; the Trainer sums them over the ranks.
    */
   distributed: DistributedContext | null;
+  /**
+   * The Trainer's precision: with 'bf16' the task runs its forward passes (and the loss) inside
+   * toroid.autocast({ dtype: 'bfloat16' }, ...); parameters, gradients and the optimizer stay float32.
+   */
+  precision: Precision;
 }
 
 export type CreateTask = (options: unknown, context: TaskContext) => TrainTask | Promise<TrainTask>;

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { describeValue, typeError } from '../errors.js';
 import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveFinite, checkPositiveInt, checkSignal } from '../validate/checks.js';
 import { oneOf, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
-import type { DistributedConfig, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { DistributedConfig, Precision, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type { ProgressEvent } from './protocol.js';
 
@@ -48,6 +48,11 @@ export interface TrainerOptions {
   resumeFrom?: string;
   /** Threads of the worker's kernel pool (default: the cores; with `distributed`, the cores per rank on this machine). */
   threads?: number;
+  /**
+   * 'bf16': mixed precision, the task's forward passes under toroid.autocast (matrix products in
+   * bfloat16, float32 master weights, optimizer and checkpoints). Default 'fp32'.
+   */
+  precision?: Precision;
   /**
    * Data-parallel training with the other processes of this job: each rank trains
    * on its shard of every global batch, gradients are summed over the ranks, and
@@ -97,7 +102,7 @@ export class Trainer extends EventEmitter {
     const config: WorkerConfig = {
       taskUrl: o.task, taskOptions: o.taskOptions, maxSteps: o.maxSteps, validateEvery: o.validateEvery,
       checkpointEvery: o.checkpointEvery, checkpointAtEnd: o.checkpointPath !== undefined,
-      checkpointPath: o.checkpointPath, resumeFrom: o.resumeFrom, threads: o.threads, abortBuffer, distributed,
+      checkpointPath: o.checkpointPath, resumeFrom: o.resumeFrom, threads: o.threads, precision: o.precision, abortBuffer, distributed,
     };
     const entry = workerEntry();
     const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
@@ -209,6 +214,7 @@ interface CheckedOptions {
   checkpointPath: string | undefined;
   resumeFrom: string | undefined;
   threads: number | undefined;
+  precision: Precision;
   distributed: DistributedConfig | undefined;
   signal: AbortSignal | undefined;
 }
@@ -222,6 +228,7 @@ const OPTIONS: Schema<CheckedOptions> = {
   checkpointPath: { check: checkPath, optional: true },
   resumeFrom: { check: checkPath, optional: true },
   threads: { check: checkPositiveInt, optional: true },
+  precision: { check: oneOf(['fp32', 'bf16'] as const), default: 'fp32' },
   distributed: { check: checkDistributed, optional: true },
   signal: { check: checkSignal, optional: true },
 };

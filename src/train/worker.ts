@@ -36,7 +36,7 @@ async function run(): Promise<void> {
   const mod = (await import(config.taskUrl)) as { createTask?: CreateTask; default?: CreateTask };
   const create = mod.createTask ?? mod.default;
   if (typeof create !== 'function') throw new TypeError(`toroid.Trainer: task must export createTask(options), got none in ${config.taskUrl}`);
-  const task: TrainTask = await create(config.taskOptions, { distributed: dist });
+  const task: TrainTask = await create(config.taskOptions, { distributed: dist, precision: config.precision });
   let step = 0;
   if (config.resumeFrom !== undefined) {
     step = (await loadTrainingState(config.resumeFrom, task.parts)).step;

@@ -2,7 +2,7 @@
 // language model over synthetic token pairs, AdamW through toroid.adamwStep,
 // data position = batch index (so a checkpoint resumes the same batches).
 import * as toroid from '../../src/index.js';
-import type { TrainTask } from '../../src/train/index.js';
+import type { TaskContext, TrainTask } from '../../src/train/index.js';
 
 const { F, nn } = toroid;
 
@@ -49,7 +49,7 @@ class TinyAdamW {
   }
 }
 
-export function createTask(options: TinyOptions = {}): TrainTask {
+export function createTask(options: TinyOptions = {}, context?: TaskContext): TrainTask {
   const vocab = options.vocab ?? 32, hidden = options.hidden ?? 64, B = options.batch ?? 64;
   toroid.manualSeed(options.seed ?? 0);
   const model = new MLP(vocab, hidden);
@@ -73,8 +73,8 @@ export function createTask(options: TinyOptions = {}): TrainTask {
     trainStep() {
       const { x, y } = batch(data.index++);
       const loss = toroid.tidy(() => {
-        const logits = model.forward(toroid.tensor(x, { shape: [B] }));
-        const l = F.crossEntropy(logits, toroid.tensor(y, { shape: [B] }), { labelSmoothing: 0.1 });
+        const forward = (): toroid.Tensor => F.crossEntropy(model.forward(toroid.tensor(x, { shape: [B] })), toroid.tensor(y, { shape: [B] }), { labelSmoothing: 0.1 });
+        const l = context?.precision === 'bf16' ? toroid.autocast({ dtype: 'bfloat16' }, forward) : forward();
         l.backward();
         return l.item();
       });

@@ -66,17 +66,34 @@ describe('Trainer', { timeout: 120_000 }, () => {
     expect(result.checkpoints.map((c) => c.step)).toEqual([5, 10, 12]);
   });
 
-  it('10 steps equal 5 steps, a checkpoint, and 5 more in a new process, bit for bit', async () => {
-    const straight = path.join(dir, 'straight.safetensors'), half = path.join(dir, 'half.safetensors'), resumed = path.join(dir, 'resumed.safetensors');
-    await new Trainer({ task, maxSteps: 10, checkpointPath: straight, threads: 2 }).result;
-    await new Trainer({ task, maxSteps: 5, checkpointPath: half, threads: 2 }).result;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'resume-child.ts'), half, resumed, '10'], { encoding: 'utf8', cwd: path.join(here, '..', '..') });
-    expect(child.status, child.stderr).toBe(0);
-    expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ step: 10, reason: 'finished' });
-    const a = await tensorsOf(straight), b = await tensorsOf(resumed);
-    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
-    expect(Object.keys(a).some((k) => k.startsWith('optimizer/'))).toBe(true);
-    for (const name of Object.keys(a)) expect(Buffer.from(b[name]!.buffer).equals(Buffer.from(a[name]!.buffer)), name).toBe(true);
+  for (const precision of ['fp32', 'bf16'] as const) {
+    it(`10 steps equal 5 steps, a checkpoint, and 5 more in a new process, bit for bit (${precision})`, async () => {
+      const straight = path.join(dir, `straight-${precision}.safetensors`), half = path.join(dir, `half-${precision}.safetensors`), resumed = path.join(dir, `resumed-${precision}.safetensors`);
+      await new Trainer({ task, maxSteps: 10, checkpointPath: straight, threads: 2, precision }).result;
+      await new Trainer({ task, maxSteps: 5, checkpointPath: half, threads: 2, precision }).result;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'resume-child.ts'), half, resumed, '10', precision], { encoding: 'utf8', cwd: path.join(here, '..', '..') });
+      expect(child.status, child.stderr).toBe(0);
+      expect(JSON.parse(child.stdout.trim().split('\n').at(-1)!)).toEqual({ step: 10, reason: 'finished' });
+      const a = await tensorsOf(straight), b = await tensorsOf(resumed);
+      expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+      expect(Object.keys(a).some((k) => k.startsWith('optimizer/'))).toBe(true);
+      // the checkpoint holds float32 master weights in both precisions
+      const kept = await toroid.load(straight, { backend: 'ts', keepDType: true });
+      expect(Object.values(kept.tensors).some((t) => t.dtype === 'bfloat16')).toBe(false);
+      for (const name of Object.keys(a)) expect(Buffer.from(b[name]!.buffer).equals(Buffer.from(a[name]!.buffer)), name).toBe(true);
+    });
+  }
+
+  it('bf16 and fp32 runs train alike and differ (the precision reaches the task)', async () => {
+    const f = path.join(dir, 'p-fp32.safetensors'), g = path.join(dir, 'p-bf16.safetensors');
+    const r32 = new Trainer({ task, maxSteps: 20, checkpointPath: f, threads: 2 });
+    const r16 = new Trainer({ task, maxSteps: 20, checkpointPath: g, threads: 2, precision: 'bf16' });
+    const losses: Record<string, number[]> = { fp32: [], bf16: [] };
+    r32.on('progress', (p: ProgressEvent) => losses.fp32!.push(p.loss));
+    r16.on('progress', (p: ProgressEvent) => losses.bf16!.push(p.loss));
+    await Promise.all([r32.result, r16.result]);
+    expect(losses.bf16).not.toEqual(losses.fp32);
+    losses.fp32!.forEach((l, i) => expect(Math.abs(losses.bf16![i]! - l)).toBeLessThan(0.05 * l + 0.05));
   });
 
   it('a steady-state loop does not grow: native live bytes flat and RSS within 32 MiB from step 100 to 1000', async () => {
@@ -103,6 +120,7 @@ describe('Trainer bad options', () => {
     ['negative maxSteps', { task, maxSteps: -1 }, RangeError, /toroid\.Trainer: options\.maxSteps must be a non-negative integer, got -1$/],
     ['fractional validateEvery', { task, maxSteps: 1, validateEvery: 1.5 }, RangeError, /options\.validateEvery must be a non-negative integer/],
     ['zero threads', { task, maxSteps: 1, threads: 0 }, RangeError, /options\.threads must be a positive integer/],
+    ['an unknown precision', { task, maxSteps: 1, precision: 'fp16' }, RangeError, /options\.precision must be one of 'fp32', 'bf16', got /],
     ['checkpointPath not a string', { task, maxSteps: 1, checkpointPath: 3 }, TypeError, /options\.checkpointPath must be a file path string, got number 3$/],
     ['signal not an AbortSignal', { task, maxSteps: 1, signal: {} }, TypeError, /options\.signal must be an AbortSignal/],
     ['a misspelled option', { task, maxSteps: 1, checkpointEvry: 5 }, RangeError, /options must be an object with keys among \{ task, .* \}, got unknown key 'checkpointEvry'$/],

@@ -12,6 +12,7 @@ import { readLines, teacherForcingBatch, TokenBudgetSampler, type Seq2SeqBatch }
 import * as F from '../../functional.js';
 import * as nn from '../../nn/index.js';
 import * as optim from '../../optim/index.js';
+import { autocast } from '../../ops/autocast.js';
 import { manualSeed } from '../../random/generator.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -86,6 +87,7 @@ const encode = (s: string[], vocab: Map<string, number>): Int32Array => Int32Arr
 export async function createTask(options: TranslationTaskOptions, context?: TaskContext): Promise<TrainTask> {
   const o = resolveConfig('train', 'task', options, OPTIONS);
   const dist = context?.distributed ?? null;
+  const bf16 = context?.precision === 'bf16';
   const { vocabSize, maxLen } = o;
   manualSeed(o.seed);
   const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
@@ -115,8 +117,10 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
   const scheduler = new optim.LRScheduler(optimizer, optim.noam(dModel, o.warmup, o.lrFactor));
   const sampler = new TokenBudgetSampler(examples.map((e) => ({ src: e.src.length, tgt: e.tgt.length + 1 })), { maxTokens: o.batchTokens, seed: o.seed });
   const data = { stateDict: () => sampler.state(), loadStateDict: (s: unknown) => sampler.restore(s as ReturnType<typeof sampler.state>) };
-  const lossOf = (batch: Seq2SeqBatch): Tensor =>
+  const loss32 = (batch: Seq2SeqBatch): Tensor =>
     F.crossEntropy(model.forward(batch.src, batch.tgtIn), batch.tgtOut, { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing });
+  // bf16: the forward and the loss under autocast (the backward, clipping and the optimizer outside, in float32)
+  const lossOf = (batch: Seq2SeqBatch): Tensor => (bf16 ? autocast({ dtype: 'bfloat16' }, () => loss32(batch)) : loss32(batch));
   const clip = o.clip;
   return {
     parts: { model, optimizer, scheduler, data },
