@@ -14,6 +14,21 @@ const grads = [q.grad, k.grad, v.grad].map((g) => g.toFloat32Array());
 if (!grads.every((g) => g.every(Number.isFinite) && g.some((x) => x !== 0))) throw new Error('attention gradients are not finite and non-zero');
 console.log(`published package OK: ${JSON.stringify(toroid.nativeInfo())}, attention fwd+bwd on '${backend}'`);
 
+// A bf16 training step (autocast): the products run in bf16 on the shipped addon, the
+// gradient reaches the float32 weights, and the step lowers the loss.
+const lin = new toroid.nn.Linear(32, 8);
+const opt = new toroid.optim.AdamW(lin.parameters(), { lr: 1e-2 });
+const x = toroid.randn([64, 32]);
+const target = toroid.tensor(Array.from({ length: 64 }, (_, i) => i % 8), { dtype: 'int32' });
+const lossAt = () => toroid.autocast({ dtype: 'bfloat16' }, () => F.crossEntropy(lin.forward(x), target));
+const first = lossAt();
+if (toroid.autocast({ dtype: 'bfloat16' }, () => lin.forward(x).dtype) !== 'bfloat16') throw new Error('autocast did not run the product in bfloat16');
+first.backward();
+opt.step();
+const second = lossAt().item();
+if (lin.weight.dtype !== 'float32' || !(second < first.item())) throw new Error(`the bf16 step did not train: loss ${first.item()} -> ${second}`);
+console.log(`bf16 training step OK: loss ${first.item().toFixed(4)} -> ${second.toFixed(4)}`);
+
 // The CUDA variant ships in the same tarball. Without a GPU it must say why and
 // stay out of the way; with one it must run the same step.
 const cuda = toroid.cuda.info();
