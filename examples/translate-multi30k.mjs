@@ -12,7 +12,8 @@
 // corpus is never copied). Options: --minutes N (training budget, default 60),
 // --eval-every M (minutes between greedy BLEU points, default 10), --vocab N
 // (shared BPE size, default 8000), --beam N (default 4), --alpha A (length
-// penalty, default 0.6), --seed N.
+// penalty, default 0.6), --seed N, --precision bf16 (the forward passes under
+// toroid.autocast: matrix products in bfloat16, float32 master weights; default fp32).
 import fs from 'node:fs';
 import path from 'node:path';
 import * as toroid from '../dist/index.js';
@@ -30,6 +31,13 @@ if (!dataDir) {
 }
 const minutes = Number(arg('minutes', 60)), evalEvery = Number(arg('eval-every', 10)), vocabSize = Number(arg('vocab', 8000));
 const beam = Number(arg('beam', 4)), alpha = Number(arg('alpha', 0.6)), seed = Number(arg('seed', 0));
+const precision = arg('precision', 'fp32');
+if (precision !== 'fp32' && precision !== 'bf16') {
+  console.error(`--precision must be fp32 or bf16, got ${precision}`);
+  process.exit(2);
+}
+// bf16: forward passes (training loss and decoding) under autocast; everything else float32
+const amp = (fn) => (precision === 'bf16' ? toroid.autocast({ dtype: 'bfloat16' }, fn) : fn());
 const out = path.resolve(arg('out', './multi30k-run'));
 fs.mkdirSync(out, { recursive: true });
 const PAD = 0, BOS = 1, EOS = 2, MAX_TOKENS = 64;
@@ -67,7 +75,7 @@ nn.init.normal_(model.srcTokEmb.weight, 0, 256 ** -0.5);
 const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: 0.01 }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
 const scheduler = new optim.LRScheduler(optimizer, optim.noam(256, 800, 1));
 const sampler = new data.TokenBudgetSampler(pairs.map((p) => ({ src: p.src.length, tgt: p.tgt.length + 1 })), { maxTokens: 3072, seed });
-console.log(`model: ${model.numParameters().toLocaleString()} parameters; training for ${minutes} min`);
+console.log(`model: ${model.numParameters().toLocaleString()} parameters; training for ${minutes} min in ${precision}`);
 
 // val in length order, in batches: greedy for the curve, beam at the end
 const order = valSrc.map((_, i) => i).sort((a, b) => valSrc[a].length - valSrc[b].length);
@@ -77,9 +85,9 @@ function translate(strategy) {
   for (let at = 0; at < order.length; at += size) {
     const idx = order.slice(at, at + size);
     const rows = idx.map((i) => valSrc[i]);
-    const outRows = strategy === 'beam'
+    const outRows = amp(() => (strategy === 'beam'
       ? decode.beamSearch(model, rows, { beam, lengthPenalty: alpha, maxLen: MAX_TOKENS }).map((n) => n[0].tokens)
-      : decode.greedyDecode(model, rows, { maxLen: MAX_TOKENS });
+      : decode.greedyDecode(model, rows, { maxLen: MAX_TOKENS })));
     idx.forEach((i, k) => { hyps[i] = bpe.decode(outRows[k], { detokenize: true }); });
   }
   return hyps;
@@ -101,7 +109,7 @@ while (elapsedMin() < minutes) {
     const b = data.teacherForcingBatch(batchIdx.map((i) => pairs[i].src), batchIdx.map((i) => pairs[i].tgt), { pad: PAD, bos: BOS, eos: EOS });
     tokens += b.tgtTokens;
     optimizer.zeroGrad();
-    const l = F.crossEntropy(model.forward(b.src, b.tgtIn), b.tgtOut, { ignoreIndex: PAD, labelSmoothing: 0.1 });
+    const l = amp(() => F.crossEntropy(model.forward(b.src, b.tgtIn), b.tgtOut, { ignoreIndex: PAD, labelSmoothing: 0.1 }));
     l.backward();
     optim.clipGradNorm(model.parameters(), 1.0);
     optimizer.step();
@@ -134,7 +142,7 @@ const summary = {
   trainMinutes: Number(trainMinutes.toFixed(2)), steps: step, targetTokensPerSecond: Math.round(tokensPerSecond),
   greedy: { bleu: greedy.bleu.score, line: greedy.bleu.format(), decodeSeconds: greedy.seconds },
   beam: { bleu: beamed.bleu.score, line: beamed.bleu.format(), signature: beamed.bleu.signature, decodeSeconds: beamed.seconds, beam, alpha },
-  curve, vocabSize: bpe.vocabSize, parameters: model.numParameters(), seed,
+  curve, vocabSize: bpe.vocabSize, parameters: model.numParameters(), seed, precision,
 };
 fs.writeFileSync(path.join(out, 'bleu.json'), JSON.stringify(summary, null, 2) + '\n');
 console.log(`\ntrained ${trainMinutes.toFixed(1)} min, ${step} steps, ${Math.round(tokensPerSecond)} target tokens/s`);
