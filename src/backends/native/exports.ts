@@ -12,7 +12,7 @@ import type { DType } from '../../util/dtype.js';
 export type Handle = unknown;
 
 export interface StorageExports {
-  upload(array: Float32Array | Int32Array | Uint8Array, dtype: DType): Handle;
+  upload(array: Float32Array | Uint16Array | Int32Array | Uint8Array, dtype: DType): Handle;
   download(data: Handle, dtype: DType, size: number): Float32Array | Int32Array | Uint8Array;
   free(data: Handle): void;
   memory(): { liveBytes: number; liveBlocks: number; cachedBytes: number };

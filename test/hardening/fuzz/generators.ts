@@ -34,7 +34,7 @@ const shapeArb = (min = 0, max = 3) => fc.array(dim, { minLength: min, maxLength
 const floatFill = fc.constantFrom<StoreSpec['fill']>('normal', 'normal', 'normal', 'nan', 'inf');
 const seedArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((s) => v(s));
 const offsetArb = fc.integer({ min: 0, max: 1000 }).map(v);
-const dtypeArb = fc.constantFrom<DTypeName>('float32', 'int32', 'bool');
+const dtypeArb = fc.constantFrom<DTypeName>('float32', 'bfloat16', 'int32', 'bool');
 
 // ---- adversarial values ---------------------------------------------------
 
@@ -46,14 +46,14 @@ const badValue: fc.Arbitrary<Spec> = fc.oneof(
   { weight: 4, arbitrary: badNumber },
   {
     weight: 4,
-    arbitrary: fc.constantFrom<unknown>('float32', 'int32', 'bool', 'float64', 'Float32', '', '1', true, false, null, undefined, 1n, -1n, 1n << 64n, [], [1, 2], ['1'], [NaN]).map(v),
+    arbitrary: fc.constantFrom<unknown>('float32', 'int32', 'bool', 'bfloat16', 'float64', 'Float32', '', '1', true, false, null, undefined, 1n, -1n, 1n << 64n, [], [1, 2], ['1'], [NaN]).map(v),
   },
   { weight: 1, arbitrary: fc.constantFrom<Spec>({ k: 'obj' }, { k: 'fn' }, { k: 'sym' }) },
   {
     weight: 2,
     arbitrary: fc.record({
       k: fc.constant('typed' as const),
-      type: fc.constantFrom('Float32Array' as const, 'Int32Array' as const, 'Uint8Array' as const, 'Float64Array' as const, 'Int8Array' as const),
+      type: fc.constantFrom('Float32Array' as const, 'Int32Array' as const, 'Uint8Array' as const, 'Uint16Array' as const, 'Float64Array' as const, 'Int8Array' as const),
       n: fc.integer({ min: 0, max: 8 }),
       detached: fc.boolean(),
     }),
@@ -183,7 +183,7 @@ function mutate(base: Spec[]): fc.Arbitrary<Spec[]> {
 
 // ---- valid-ish bases per export --------------------------------------------
 
-const typedFor: Record<DTypeName, 'Float32Array' | 'Int32Array' | 'Uint8Array'> = { float32: 'Float32Array', int32: 'Int32Array', bool: 'Uint8Array' };
+const typedFor: Record<DTypeName, 'Float32Array' | 'Uint16Array' | 'Int32Array' | 'Uint8Array'> = { float32: 'Float32Array', bfloat16: 'Uint16Array', int32: 'Int32Array', bool: 'Uint8Array' };
 
 const none: fc.Arbitrary<Spec[]> = fc.constant([]);
 

@@ -2,7 +2,7 @@
 // materialize() turns into real arguments for one addon call in the child.
 import type { Addon } from '../../../src/backends/native/addon.js';
 
-export type DTypeName = 'float32' | 'int32' | 'bool';
+export type DTypeName = 'float32' | 'bfloat16' | 'int32' | 'bool';
 
 /** A real storage from addon.upload (n elements), optionally freed before the call. */
 export interface StoreSpec {
@@ -41,7 +41,7 @@ export type Spec =
   | { k: 'sym' }
   | { k: 'proxyArray'; v: number[] }
   | { k: 'growArray'; v: number[] } // an int array that grows while it is read
-  | { k: 'typed'; type: 'Float32Array' | 'Int32Array' | 'Uint8Array' | 'Float64Array' | 'Int8Array'; n: number; detached?: boolean; offset?: number }
+  | { k: 'typed'; type: 'Float32Array' | 'Int32Array' | 'Uint8Array' | 'Uint16Array' | 'Float64Array' | 'Int8Array'; n: number; detached?: boolean; offset?: number }
   | StoreSpec
   | TensorSpec
   | { k: 'list'; items: Spec[] };
@@ -60,8 +60,14 @@ interface Ctx {
   userThrow: boolean;
 }
 
-function fillArray(s: StoreSpec, rand: () => number): Float32Array | Int32Array | Uint8Array {
+function fillArray(s: StoreSpec, rand: () => number): Float32Array | Uint16Array | Int32Array | Uint8Array {
   const n = s.n;
+  if (s.dtype === 'bfloat16') {
+    // any 16 bits: NaNs, infinities and subnormals among them
+    const a = new Uint16Array(n);
+    for (let i = 0; i < n; i++) a[i] = Math.floor(rand() * 65536);
+    return a;
+  }
   if (s.dtype === 'bool') {
     const a = new Uint8Array(n);
     for (let i = 0; i < n; i++) a[i] = rand() < 0.3 ? 1 : 0;
