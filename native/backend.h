@@ -44,6 +44,11 @@ struct AttentionParams {
 // ---- matmul.cc: y [batch,M,N] = op(a) op(b) (+ bias [N]); batch offsets precomputed
 void matmul_forward(const float* a, const float* b, const float* bias, float* y, i64 batch,
                     const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b);
+// the same over bf16 bits (a, b, bias, y), float32 accumulation (cpu only: cpu/bf16_matmul.cc)
+void matmul_forward_bf16(const std::uint16_t* a, const std::uint16_t* b, const std::uint16_t* bias, std::uint16_t* y, i64 batch,
+                         const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b);
+// "amx-bf16" | "avx512-bf16" | "avx2": the bf16 matrix path chosen at run time (cpu only)
+const char* bf16_isa();
 
 // ---- attention.cc: out [B,h,Tq,d], lse [B,h,Tq] (-inf where every key is masked)
 void attention_forward(const AttentionParams& p, float* out, float* lse);

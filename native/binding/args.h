@@ -25,6 +25,7 @@ struct TensorArg {
 
   float* f32() const { return present ? static_cast<float*>(block->ptr) : nullptr; }
   std::int32_t* i32() const { return present ? static_cast<std::int32_t*>(block->ptr) : nullptr; }
+  std::uint16_t* bf16() const { return present ? static_cast<std::uint16_t*>(block->ptr) : nullptr; }
   std::uint8_t* u8() const { return present ? static_cast<std::uint8_t*>(block->ptr) : nullptr; }
   int rank() const { return static_cast<int>(shape.size()); }
   i64 dim(int i) const { return shape[i < 0 ? shape.size() + i : i]; }

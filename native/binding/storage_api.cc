@@ -92,6 +92,9 @@ Napi::Value info_js(const Napi::CallbackInfo& info) {
   o.Set("threads", Napi::Number::New(info.Env(), num_threads()));
   o.Set("avx512", Napi::Boolean::New(info.Env(), __builtin_cpu_supports("avx512f")));
   o.Set("device", Napi::String::New(info.Env(), device_name()));
+#if !defined(TOROID_CUDA)
+  o.Set("bf16", Napi::String::New(info.Env(), bf16_isa()));
+#endif
   return o;
 }
 

@@ -12,8 +12,11 @@ export const CPU_BACKEND = 'cpu';
 if (addon !== null) registerAddonBackend(CPU_BACKEND, addon, 1, true);
 registerAddonCollective('mpi', addon, CPU_BACKEND, `the cpu addon did not load (${loadError ?? 'unknown reason'})`);
 
-/** The native runtime: BLAS, threads, live native memory; null on the ts backend only. */
-export function nativeInfo(): { blas: string; threads: number; avx512: boolean; liveBytes: number } | null {
+/**
+ * The native runtime: BLAS, threads, whether AVX-512 kernels run, the bf16 matrix path
+ * ('amx-bf16' | 'avx512-bf16' | 'avx2'), live native memory; null on the ts backend only.
+ */
+export function nativeInfo(): { blas: string; threads: number; avx512: boolean; device: string; bf16?: string; liveBytes: number } | null {
   if (addon === null) return null;
   return { ...addon.info(), liveBytes: addon.memory().liveBytes };
 }

@@ -36,7 +36,8 @@ export function makeKernels(n: Addon): Kernels {
       const M = transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
       const N = transB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
       const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2)) ?? [];
-      return f32(n.matmul(a, b, transA, transB, bias), [...batch, M, N]);
+      // float32, or bf16 on the cpu's matrix units (the result takes a's dtype)
+      return { data: n.matmul(a, b, transA, transB, bias), shape: [...batch, M, N], dtype: a.dtype };
     },
     attentionForward(q, k, v, masks, attrs) {
       const [out, lse] = n.attentionForward(q, k, v, ...attentionArgs(masks, attrs), attrs.kvLength);
@@ -122,6 +123,7 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
     free: (data: unknown) => n.free(data),
     supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
   }, priority);
-  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data)) : makeKernels(n);
+  // bf16 products run natively (AMX / AVX512-BF16); the other kernels widen
+  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data), ['matmul']) : makeKernels(n);
   for (const [kernel, impl] of Object.entries(kernels)) registerKernel(name, kernel as keyof Kernels, impl as never);
 }

@@ -1,0 +1,316 @@
+// bf16 GEMM. op(A) is packed in blocks of 32 rows x 32 K, op(B) in panels of
+// 16 columns whose K pairs sit side by side (the "VNNI" layout that both AMX's
+// TDPBF16PS and AVX512-BF16's VDPBF16PS read), zero-padded to whole tiles. Each
+// 32x32 block of C is then accumulated in float32 over all of K and written once
+// by the epilogue (bias, rounding to bf16, the ragged edges). N is walked in
+// chunks whose packed B stays in the L2 cache while every row block passes over it.
+#include "cpu/bf16_matmul.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "backend.h"
+#include "cpu/bf16.h"
+#include "cpu/blas.h"
+
+namespace toroid {
+namespace {
+
+constexpr i64 MB = 32;  // rows of a C block: two AMX tiles
+constexpr i64 NP = 16;  // columns of a B panel: one AMX tile, one zmm of float32
+constexpr i64 KB = 32;  // K of one tile step: 32 bf16 = 64 bytes
+
+enum class Isa { amx, avx512bf16, avx2 };
+
+// Linux hands out the AMX tile state only on request, once per process.
+bool amx_granted() {
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+Isa pick_isa() {
+  const char* force = std::getenv("TOROID_BF16_ISA");
+  const int want = force == nullptr ? 0 : std::strcmp(force, "avx512-bf16") == 0 ? 1 : std::strcmp(force, "avx2") == 0 ? 2 : 0;
+  const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  const bool dpbf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+  const bool amx = avx512 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
+  if (want <= 0 && amx && amx_granted()) return Isa::amx;
+  if (want <= 1 && dpbf16) return Isa::avx512bf16;
+  return Isa::avx2;
+}
+
+Isa isa() {
+  static const Isa chosen = pick_isa();
+  return chosen;
+}
+
+// ---- packing
+
+// op(A) [M,K] -> Ap[((mb * kblocks + kb) * MB + r) * KB + k]
+void pack_a(bool trans, i64 M, i64 K, const std::uint16_t* A, i64 lda, std::uint16_t* Ap, i64 mblocks, i64 kblocks) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && M * K > 65536)
+  for (i64 mb = 0; mb < mblocks; mb++) {
+    for (i64 kb = 0; kb < kblocks; kb++) {
+      std::uint16_t* dst = Ap + (mb * kblocks + kb) * MB * KB;
+      const i64 k0 = kb * KB, kn = std::min(KB, K - k0);
+      for (i64 r = 0; r < MB; r++) {
+        const i64 i = mb * MB + r;
+        std::uint16_t* d = dst + r * KB;
+        if (i >= M) {
+          std::memset(d, 0, KB * 2);
+        } else if (!trans) {
+          std::memcpy(d, A + i * lda + k0, static_cast<std::size_t>(kn) * 2);
+          if (kn < KB) std::memset(d + kn, 0, static_cast<std::size_t>(KB - kn) * 2);
+        } else {
+          // A is [K,M]: row i of op(A) is column i of A
+          for (i64 k = 0; k < kn; k++) d[k] = A[(k0 + k) * lda + i];
+          for (i64 k = kn; k < KB; k++) d[k] = 0;
+        }
+      }
+    }
+  }
+}
+
+// op(B) [K,N] -> Bp[((np * kblocks + kb) * 16 + p) * 32 + 2 j + t] = op(B)[kb*32 + 2p + t, np*16 + j]
+void pack_b(bool trans, i64 N, i64 K, const std::uint16_t* B, i64 ldb, std::uint16_t* Bp, i64 panels, i64 kblocks) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && N * K > 65536)
+  for (i64 np = 0; np < panels; np++) {
+    for (i64 kb = 0; kb < kblocks; kb++) {
+      std::uint16_t* dst = Bp + (np * kblocks + kb) * (KB / 2) * (2 * NP);
+      const i64 n0 = np * NP, k0 = kb * KB;
+      if (n0 + NP <= N && k0 + KB <= K) {
+        // a whole tile: no bounds to test
+        if (trans) {
+          // B is [N,K]: a K pair of column j is one 32-bit word of row n0 + j (a 16x16 word transpose)
+          for (i64 j = 0; j < NP; j++) {
+            const std::uint16_t* row = B + (n0 + j) * ldb + k0;
+            for (i64 p = 0; p < KB / 2; p++) {
+              dst[p * 2 * NP + 2 * j] = row[2 * p];
+              dst[p * 2 * NP + 2 * j + 1] = row[2 * p + 1];
+            }
+          }
+        } else {
+          // B is [K,N]: rows k and k + 1 interleave
+          for (i64 p = 0; p < KB / 2; p++) {
+            const std::uint16_t* r0 = B + (k0 + 2 * p) * ldb + n0;
+            const std::uint16_t* r1 = r0 + ldb;
+            std::uint16_t* d = dst + p * 2 * NP;
+            for (i64 j = 0; j < NP; j++) {
+              d[2 * j] = r0[j];
+              d[2 * j + 1] = r1[j];
+            }
+          }
+        }
+        continue;
+      }
+      for (i64 p = 0; p < KB / 2; p++) {
+        for (i64 j = 0; j < NP; j++) {
+          const i64 n = n0 + j;
+          for (i64 t = 0; t < 2; t++) {
+            const i64 k = k0 + 2 * p + t;
+            dst[p * 2 * NP + 2 * j + t] = n < N && k < K ? (trans ? B[n * ldb + k] : B[k * ldb + n]) : 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- the epilogue: one 32x32 float32 block (row stride 32) into C
+
+struct Out {
+  i64 M, N, ldc;
+  const std::uint16_t* bias;
+  float* cf;
+  std::uint16_t* cb;
+
+  void write(i64 r0, i64 c0, const float* blk) const {
+    const i64 rows = std::min(MB, M - r0), cols = std::min(2 * NP, N - c0);
+    for (i64 r = 0; r < rows; r++) {
+      const float* src = blk + r * 2 * NP;
+      if (cf != nullptr) {
+        float* dst = cf + (r0 + r) * ldc + c0;
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) dst[c] = src[c] + (bias != nullptr ? bf16_to_f32(bias[c0 + c]) : 0.0f);
+      } else {
+        std::uint16_t* dst = cb + (r0 + r) * ldc + c0;
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) dst[c] = f32_to_bf16(src[c] + (bias != nullptr ? bf16_to_f32(bias[c0 + c]) : 0.0f));
+      }
+    }
+  }
+};
+
+// ---- the 32x32 block kernels: a = the row block's packed A, b0/b1 = two B panels
+
+struct alignas(64) TileConfig {
+  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile,amx-bf16")))
+void amx_begin() {
+  // tmm0-3: the 2x2 float32 accumulators; tmm4-5: A (16 rows x 32 bf16); tmm6-7: B (16 K pairs x 16 columns)
+  TileConfig cfg;
+  for (int t = 0; t < 8; t++) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  // GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes; without this barrier the
+  // stores to the rest of cfg can be dropped and the first tile instruction faults
+  __asm__ volatile("" : : "r"(&cfg) : "memory");
+  _tile_loadconfig(&cfg);
+}
+
+__attribute__((target("amx-tile,amx-bf16")))
+void amx_end() { _tile_release(); }
+
+__attribute__((target("amx-tile,amx-bf16")))
+void block_amx(const std::uint16_t* a, const std::uint16_t* b0, const std::uint16_t* b1, i64 kblocks, float* blk) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (i64 kb = 0; kb < kblocks; kb++) {
+    const std::uint16_t* ak = a + kb * MB * KB;
+    // the B tiles two steps ahead into L1 while the tile unit works (B streams from L2)
+    if (kb + 2 < kblocks) {
+      const char* n0 = reinterpret_cast<const char*>(b0 + (kb + 2) * KB * NP);
+      const char* n1 = reinterpret_cast<const char*>(b1 + (kb + 2) * KB * NP);
+      for (int line = 0; line < 16; line++) {
+        _mm_prefetch(n0 + 64 * line, _MM_HINT_T0);
+        _mm_prefetch(n1 + 64 * line, _MM_HINT_T0);
+      }
+    }
+    // each load just before its first use: tile registers are not renamed, so a load waits for
+    // the last product reading its register, and this order lets the next step's loads start early
+    _tile_loadd(4, ak, KB * 2);
+    _tile_loadd(6, b0 + kb * KB * NP, 2 * NP * 2);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_loadd(7, b1 + kb * KB * NP, 2 * NP * 2);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_loadd(5, ak + 16 * KB, KB * 2);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  constexpr int stride = 2 * NP * 4;
+  _tile_stored(0, blk, stride);
+  _tile_stored(1, blk + NP, stride);
+  _tile_stored(2, blk + 16 * 2 * NP, stride);
+  _tile_stored(3, blk + 16 * 2 * NP + NP, stride);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+void block_avx512bf16(const std::uint16_t* a, const std::uint16_t* b0, const std::uint16_t* b1, i64 kblocks, float* blk) {
+  // 8 rows x 32 columns at a time: 16 accumulators, the A pair broadcast as one 32-bit lane
+  for (int rg = 0; rg < 4; rg++) {
+    __m512 acc[8][2];
+    for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+    for (i64 kb = 0; kb < kblocks; kb++) {
+      const std::uint16_t* ak = a + kb * MB * KB + rg * 8 * KB;
+      const std::uint16_t *bk0 = b0 + kb * KB * NP, *bk1 = b1 + kb * KB * NP;
+      for (int p = 0; p < KB / 2; p++) {
+        const __m512bh v0 = (__m512bh)_mm512_loadu_si512(bk0 + p * 2 * NP);
+        const __m512bh v1 = (__m512bh)_mm512_loadu_si512(bk1 + p * 2 * NP);
+        for (int r = 0; r < 8; r++) {
+          std::int32_t pair;
+          std::memcpy(&pair, ak + r * KB + 2 * p, 4);
+          const __m512bh va = (__m512bh)_mm512_set1_epi32(pair);
+          acc[r][0] = _mm512_dpbf16_ps(acc[r][0], va, v0);
+          acc[r][1] = _mm512_dpbf16_ps(acc[r][1], va, v1);
+        }
+      }
+    }
+    for (int r = 0; r < 8; r++) {
+      _mm512_storeu_ps(blk + (rg * 8 + r) * 2 * NP, acc[r][0]);
+      _mm512_storeu_ps(blk + (rg * 8 + r) * 2 * NP + NP, acc[r][1]);
+    }
+  }
+}
+
+// Every 32x32 block of C, N in chunks that keep their packed B in L2.
+void run_blocks(Isa path, const std::uint16_t* Ap, const std::uint16_t* Bp, i64 mblocks, i64 pairs, i64 kblocks, const Out& out) {
+  const i64 panel = kblocks * KB * NP;  // elements of one packed B panel
+  const i64 chunk = std::max<i64>(1, (512 * 1024) / (2 * 2 * panel));  // panel pairs per chunk: ~512 KiB of B
+#pragma omp parallel if (!omp_in_parallel() && mblocks * pairs > 1)
+  {
+    if (path == Isa::amx) amx_begin();
+    alignas(64) float blk[MB * 2 * NP];
+    for (i64 c0 = 0; c0 < pairs; c0 += chunk) {
+      const i64 c1 = std::min(pairs, c0 + chunk);
+#pragma omp for schedule(static) collapse(2)
+      for (i64 mb = 0; mb < mblocks; mb++) {
+        for (i64 pr = c0; pr < c1; pr++) {
+          const std::uint16_t* a = Ap + mb * kblocks * MB * KB;
+          const std::uint16_t* b0 = Bp + 2 * pr * panel;
+          if (path == Isa::amx) block_amx(a, b0, b0 + panel, kblocks, blk);
+          else block_avx512bf16(a, b0, b0 + panel, kblocks, blk);
+          out.write(mb * MB, pr * 2 * NP, blk);
+        }
+      }
+    }
+    if (path == Isa::amx) amx_end();
+  }
+}
+
+// No bf16 unit: widen op(A) and op(B) to float32 and use the BLAS.
+void gemm_widened(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B,
+                  i64 ldb, const Out& out) {
+  const i64 ar = trans_a ? K : M, ac = trans_a ? M : K, br = trans_b ? N : K, bc = trans_b ? K : N;
+  std::vector<float> a(static_cast<std::size_t>(ar * ac)), b(static_cast<std::size_t>(br * bc)), c(static_cast<std::size_t>(M * N));
+  for (i64 r = 0; r < ar; r++) bf16_widen(A + r * lda, a.data() + r * ac, ac);
+  for (i64 r = 0; r < br; r++) bf16_widen(B + r * ldb, b.data() + r * bc, bc);
+  blas_sgemm(trans_a, trans_b, M, N, K, 1.0f, a.data(), ac, b.data(), bc, 0.0f, c.data(), N);
+  // the epilogue reads 32x32 blocks
+  alignas(64) float blk[MB * 2 * NP];
+  for (i64 r0 = 0; r0 < M; r0 += MB) {
+    for (i64 c0 = 0; c0 < N; c0 += 2 * NP) {
+      for (i64 r = 0; r < std::min(MB, M - r0); r++) {
+        for (i64 col = 0; col < std::min(2 * NP, N - c0); col++) blk[r * 2 * NP + col] = c[(r0 + r) * N + c0 + col];
+      }
+      out.write(r0, c0, blk);
+    }
+  }
+}
+
+}  // namespace
+
+const char* bf16_isa() {
+  switch (isa()) {
+    case Isa::amx: return "amx-bf16";
+    case Isa::avx512bf16: return "avx512-bf16";
+    default: return "avx2";
+  }
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
+               const std::uint16_t* bias, float* c_f32, std::uint16_t* c_bf16, i64 ldc) {
+  if (M <= 0 || N <= 0) return;
+  const Out out{M, N, ldc, bias, c_f32, c_bf16};
+  const Isa path = isa();
+  if (K == 0 || path == Isa::avx2) {
+    if (K > 0) return gemm_widened(trans_a, trans_b, M, N, K, A, lda, B, ldb, out);
+    alignas(64) float zero[MB * 2 * NP] = {};
+    for (i64 r0 = 0; r0 < M; r0 += MB) for (i64 c0 = 0; c0 < N; c0 += 2 * NP) out.write(r0, c0, zero);
+    return;
+  }
+  const i64 mblocks = (M + MB - 1) / MB, kblocks = (K + KB - 1) / KB, pairs = (N + 2 * NP - 1) / (2 * NP);
+  // per thread, reused from call to call (a product may run inside a parallel region)
+  thread_local std::vector<std::uint16_t> ap, bp;
+  ap.resize(static_cast<std::size_t>(mblocks * kblocks * MB * KB));
+  bp.resize(static_cast<std::size_t>(2 * pairs * kblocks * KB * NP));
+  pack_a(trans_a, M, K, A, lda, ap.data(), mblocks, kblocks);
+  pack_b(trans_b, N, K, B, ldb, bp.data(), 2 * pairs, kblocks);
+  run_blocks(path, ap.data(), bp.data(), mblocks, pairs, kblocks, out);
+}
+
+}  // namespace toroid
