@@ -106,6 +106,14 @@ void sum_forward(const float* x, float* y, int rank, const i64* shape, const i64
 void adamw_step(float* const* params, const float* const* grads, float* const* m, float* const* v, const i64* sizes, i64 n,
                 float lr, float beta1, float beta2, float eps, float weight_decay, i64 step);
 
+// ---- bf16_elementwise.cc (cpu only): bf16 in and out, float32 compute in cache-sized chunks
+void activation_forward_bf16(const std::uint16_t* x, std::uint16_t* y, i64 n, Act kind);
+void activation_backward_bf16(const std::uint16_t* dy, const std::uint16_t* x, std::uint16_t* dx, i64 n, Act kind);
+void dropout_forward_bf16(const std::uint16_t* x, std::uint16_t* y, i64 n, double p, Rng rng);
+void scale_forward_bf16(const std::uint16_t* x, std::uint16_t* y, i64 n, float factor);
+// y [cols] = the sum of x's rows (the bias gradient of a bf16 product)
+void sum_rows_bf16(const std::uint16_t* x, std::uint16_t* y, i64 rows, i64 cols);
+
 // ---- threads.cc
 int num_threads();
 void set_num_threads(int n);

@@ -6,19 +6,32 @@ namespace toroid::binding {
 
 Napi::Value activation_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "activationForward", 2);
-  TensorArg x = a.tensor(0, "x");
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16});
   const Act kind = static_cast<Act>(a.integer(1, "kind", 0, 4));
-  auto y = new_storage(info.Env(), DType::f32, x.size);
+  auto y = new_storage(info.Env(), x.dtype, x.size);
+#if !defined(TOROID_CUDA)
+  if (x.dtype == DType::bf16) {
+    activation_forward_bf16(x.bf16(), static_cast<std::uint16_t*>(y.Data()->ptr), x.size, kind);
+    return y;
+  }
+#endif
   activation_forward(x.f32(), f32(y), x.size, kind);
   return y;
 }
 
 Napi::Value activation_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "activationBackward", 3);
-  TensorArg dy = a.tensor(0, "dy"), x = a.tensor(1, "x");
+  TensorArg dy = a.tensor(0, "dy", {DType::f32, DType::bf16}), x = a.tensor(1, "x", {DType::f32, DType::bf16});
   const Act kind = static_cast<Act>(a.integer(2, "kind", 0, 4));
   if (dy.shape != x.shape) a.range_error("dy", "the shape of x " + describe_shape(x.shape), describe_shape(dy.shape));
-  auto dx = new_storage(info.Env(), DType::f32, x.size);
+  if (dy.dtype != x.dtype) a.type_error("dy", std::string(dtype_name(x.dtype)) + " like x", dtype_name(dy.dtype));
+  auto dx = new_storage(info.Env(), x.dtype, x.size);
+#if !defined(TOROID_CUDA)
+  if (x.dtype == DType::bf16) {
+    activation_backward_bf16(dy.bf16(), x.bf16(), static_cast<std::uint16_t*>(dx.Data()->ptr), x.size, kind);
+    return dx;
+  }
+#endif
   activation_backward(dy.f32(), x.f32(), f32(dx), x.size, kind);
   return dx;
 }

@@ -10,10 +10,16 @@ namespace toroid::binding {
 // the backward draws the forward's mask from the same (seed, offset), so both are one call
 static Napi::Value dropout(const Napi::CallbackInfo& info, const char* fn, const char* x_name) {
   Args a(info, fn, 4);
-  TensorArg x = a.tensor(0, x_name);
+  TensorArg x = a.tensor(0, x_name, {DType::f32, DType::bf16});
   const double p = a.number(1, "p", 0, 1);
   const Rng rng = read_rng(a, info, 2);
-  auto y = new_storage(info.Env(), DType::f32, x.size);
+  auto y = new_storage(info.Env(), x.dtype, x.size);
+#if !defined(TOROID_CUDA)
+  if (x.dtype == DType::bf16) {
+    dropout_forward_bf16(x.bf16(), static_cast<std::uint16_t*>(y.Data()->ptr), x.size, p, rng);
+    return y;
+  }
+#endif
   dropout_forward(x.f32(), f32(y), x.size, p, rng);
   return y;
 }
@@ -52,9 +58,15 @@ Napi::Value binary_js(const Napi::CallbackInfo& info) {
 
 Napi::Value scale_js(const Napi::CallbackInfo& info) {
   Args a(info, "scale", 2);
-  TensorArg x = a.tensor(0, "x");
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16});
   const float factor = static_cast<float>(a.number(1, "factor", -INFINITY, INFINITY));
-  auto y = new_storage(info.Env(), DType::f32, x.size);
+  auto y = new_storage(info.Env(), x.dtype, x.size);
+#if !defined(TOROID_CUDA)
+  if (x.dtype == DType::bf16) {
+    scale_forward_bf16(x.bf16(), static_cast<std::uint16_t*>(y.Data()->ptr), x.size, factor);
+    return y;
+  }
+#endif
   scale_forward(x.f32(), f32(y), x.size, factor);
   return y;
 }

@@ -11,7 +11,7 @@ namespace toroid::binding {
 // sum(x, axes) -> storage of the kept shape's size (the TS side knows the shape)
 Napi::Value sum_js(const Napi::CallbackInfo& info) {
   Args a(info, "sum", 2);
-  TensorArg x = a.tensor(0, "x");
+  TensorArg x = a.tensor(0, "x", {DType::f32, DType::bf16});
   const int rank = x.rank();
   // a 0-D x has no axis to sum (no entry may pass the empty summed[] below)
   const std::vector<i64> axes = a.int_array(1, "axes", 0, rank - 1);
@@ -25,8 +25,29 @@ Napi::Value sum_js(const Napi::CallbackInfo& info) {
     ys[k] = s;
     s = mul_sat(s, x.shape[k]);
   }
-  auto y = new_storage(info.Env(), DType::f32, a.output_size("x", s, x.shape));
-  if (x.size > 0) sum_forward(x.f32(), f32(y), rank, x.shape.data(), ys.data(), s);
+  auto y = new_storage(info.Env(), x.dtype, a.output_size("x", s, x.shape));
+  if (x.size == 0) {
+    if (s > 0) fill_forward(y.Data()->ptr, static_cast<int>(x.dtype), s, 0.0);
+    return y;
+  }
+#if !defined(TOROID_CUDA)
+  if (x.dtype == DType::bf16) {
+    auto* out = static_cast<std::uint16_t*>(y.Data()->ptr);
+    // every leading dim summed, the last kept: the bias gradient, read once as bf16
+    bool leading = rank >= 1 && !summed[rank - 1];
+    for (int k = 0; k + 1 < rank; k++) leading = leading && summed[k];
+    if (leading) {
+      sum_rows_bf16(x.bf16(), out, x.size / s, s);
+    } else {
+      std::vector<float> wide(static_cast<std::size_t>(x.size)), part(static_cast<std::size_t>(s), 0.0f);
+      cast_forward(x.block->ptr, static_cast<int>(DType::bf16), wide.data(), static_cast<int>(DType::f32), x.size);
+      sum_forward(wide.data(), part.data(), rank, x.shape.data(), ys.data(), s);
+      cast_forward(part.data(), static_cast<int>(DType::f32), out, static_cast<int>(DType::bf16), s);
+    }
+    return y;
+  }
+#endif
+  sum_forward(x.f32(), f32(y), rank, x.shape.data(), ys.data(), s);
   return y;
 }
 

@@ -61,7 +61,8 @@ void pack_a(bool trans, i64 M, i64 K, const std::uint16_t* A, i64 lda, std::uint
     for (i64 kb = 0; kb < kblocks; kb++) {
       std::uint16_t* dst = Ap + (mb * kblocks + kb) * MB * KB;
       const i64 k0 = kb * KB, kn = std::min(KB, K - k0);
-      for (i64 r = 0; r < MB; r++) {
+      const bool trans_block = trans && kn == KB && (mb + 1) * MB <= M;
+      for (i64 r = 0; r < MB && !trans_block; r++) {
         const i64 i = mb * MB + r;
         std::uint16_t* d = dst + r * KB;
         if (i >= M) {
@@ -69,12 +70,40 @@ void pack_a(bool trans, i64 M, i64 K, const std::uint16_t* A, i64 lda, std::uint
         } else if (!trans) {
           std::memcpy(d, A + i * lda + k0, static_cast<std::size_t>(kn) * 2);
           if (kn < KB) std::memset(d + kn, 0, static_cast<std::size_t>(KB - kn) * 2);
-        } else {
+        } else if (!trans_block) {
           // A is [K,M]: row i of op(A) is column i of A
           for (i64 k = 0; k < kn; k++) d[k] = A[(k0 + k) * lda + i];
           for (i64 k = kn; k < KB; k++) d[k] = 0;
         }
       }
+      if (trans_block) {
+        // a whole 32x32 block of a [K,M] A: read its rows in order, write the transpose
+        for (i64 k = 0; k < KB; k++) {
+          const std::uint16_t* src = A + (k0 + k) * lda + mb * MB;
+          for (i64 r = 0; r < MB; r++) dst[r * KB + k] = src[r];
+        }
+      }
+    }
+  }
+}
+
+// One whole tile of a [K,N] B: rows k and k + 1 interleave (16 pairs of 16 columns).
+__attribute__((target("avx512f,avx512bw"))) void interleave_rows_avx512(const std::uint16_t* B, i64 ldb, std::uint16_t* dst) {
+  for (i64 p = 0; p < KB / 2; p++) {
+    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 2 * p * ldb)));
+    const __m512i hi = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + (2 * p + 1) * ldb)));
+    _mm512_storeu_si512(dst + p * 2 * NP, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+  }
+}
+
+void interleave_rows(const std::uint16_t* B, i64 ldb, std::uint16_t* dst) {
+  static const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  if (avx512) return interleave_rows_avx512(B, ldb, dst);
+  for (i64 p = 0; p < KB / 2; p++) {
+    const std::uint16_t *r0 = B + 2 * p * ldb, *r1 = r0 + ldb;
+    for (i64 j = 0; j < NP; j++) {
+      dst[p * 2 * NP + 2 * j] = r0[j];
+      dst[p * 2 * NP + 2 * j + 1] = r1[j];
     }
   }
 }
@@ -98,16 +127,7 @@ void pack_b(bool trans, i64 N, i64 K, const std::uint16_t* B, i64 ldb, std::uint
             }
           }
         } else {
-          // B is [K,N]: rows k and k + 1 interleave
-          for (i64 p = 0; p < KB / 2; p++) {
-            const std::uint16_t* r0 = B + (k0 + 2 * p) * ldb + n0;
-            const std::uint16_t* r1 = r0 + ldb;
-            std::uint16_t* d = dst + p * 2 * NP;
-            for (i64 j = 0; j < NP; j++) {
-              d[2 * j] = r0[j];
-              d[2 * j + 1] = r1[j];
-            }
-          }
+          interleave_rows(B + k0 * ldb + n0, ldb, dst);
         }
         continue;
       }
@@ -131,9 +151,34 @@ struct Out {
   const std::uint16_t* bias;
   float* cf;
   std::uint16_t* cb;
+  bool fast;  // AVX-512 for whole 32-column blocks into bf16
+
+  // 16 lanes: + bias, rounded to nearest even as f32_to_bf16 (NaN made quiet)
+  __attribute__((target("avx512f,avx512bw"))) static __m256i round16(__m512 v) {
+    const __m512i x = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(x, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
+    return _mm512_cvtepi32_epi16(r);
+  }
+
+  __attribute__((target("avx512f,avx512bw"))) void write_bf16_avx512(i64 r0, i64 c0, i64 rows, const float* blk) const {
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (bias != nullptr) {
+      b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0))), 16));
+      b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0 + NP))), 16));
+    }
+    for (i64 r = 0; r < rows; r++) {
+      std::uint16_t* dst = cb + (r0 + r) * ldc + c0;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP), b0)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + NP), round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP + NP), b1)));
+    }
+  }
 
   void write(i64 r0, i64 c0, const float* blk) const {
     const i64 rows = std::min(MB, M - r0), cols = std::min(2 * NP, N - c0);
+    if (cb != nullptr && cols == 2 * NP && fast) return write_bf16_avx512(r0, c0, rows, blk);
     for (i64 r = 0; r < rows; r++) {
       const float* src = blk + r * 2 * NP;
       if (cf != nullptr) {
@@ -295,8 +340,8 @@ const char* bf16_isa() {
 void gemm_bf16(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
                const std::uint16_t* bias, float* c_f32, std::uint16_t* c_bf16, i64 ldc) {
   if (M <= 0 || N <= 0) return;
-  const Out out{M, N, ldc, bias, c_f32, c_bf16};
   const Isa path = isa();
+  const Out out{M, N, ldc, bias, c_f32, c_bf16, path != Isa::avx2};
   if (K == 0 || path == Isa::avx2) {
     if (K > 0) return gemm_widened(trans_a, trans_b, M, N, K, A, lda, B, ldb, out);
     alignas(64) float zero[MB * 2 * NP] = {};

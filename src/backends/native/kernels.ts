@@ -4,7 +4,7 @@
 // its kernel's name and argument order; shapes are computed here (cheaply, in JS),
 // and the addon re-validates every argument at its boundary, allocates outputs
 // and runs its kernels.
-import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, Kernels } from '../backend.js';
+import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KResult, KTensor, KernelName, Kernels } from '../backend.js';
 import { widenBFloat16 } from '../bf16-widen.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import type { DType, TypedArray } from '../../util/dtype.js';
@@ -18,6 +18,11 @@ const REDUCTION = { mean: 0, sum: 1, none: 2 } as const;
 
 function f32(data: Handle, shape: readonly number[]): KResult {
   return { data, shape: shape.slice(), dtype: 'float32' };
+}
+
+/** A result in the dtype of the kernel's input (the kernels that run on bf16 natively). */
+function like(x: KTensor, data: Handle, shape: readonly number[]): KResult {
+  return { data, shape: shape.slice(), dtype: x.dtype };
 }
 
 // the exports' tail after q, k, v (and the backward's out, lse)
@@ -64,8 +69,8 @@ export function makeKernels(n: Addon): Kernels {
       const [dx, dw] = n.rmsnormBackward(dy, x, weight, rstd, C);
       return { dx: f32(dx, x.shape), dweight: dw === null ? null : f32(dw, [C]) };
     },
-    activationForward: (x, kind) => f32(n.activationForward(x, ACTIVATION[kind]), x.shape),
-    activationBackward: (dy, x, kind) => f32(n.activationBackward(dy, x, ACTIVATION[kind]), x.shape),
+    activationForward: (x, kind) => like(x, n.activationForward(x, ACTIVATION[kind]), x.shape),
+    activationBackward: (dy, x, kind) => like(x, n.activationBackward(dy, x, ACTIVATION[kind]), x.shape),
     swigluForward: (x) => f32(n.swigluForward(x), [...x.shape.slice(0, -1), x.shape[x.shape.length - 1]! / 2]),
     swigluBackward: (dy, x) => f32(n.swigluBackward(dy, x), x.shape),
     softmaxForward: (x, axis, log) => f32(n.softmaxForward(x, axis, log), x.shape),
@@ -77,16 +82,16 @@ export function makeKernels(n: Addon): Kernels {
     crossEntropyBackward: (dloss, logits, target, lse, attrs) => f32(n.crossEntropyBackward(dloss, logits, target, lse, ...ceArgs(attrs)), logits.shape),
     embeddingForward: (weight, ids) => f32(n.embeddingForward(weight, ids), [...ids.shape, weight.shape[1]!]),
     embeddingBackward: (dy, ids, V, paddingIdx) => f32(n.embeddingBackward(dy, ids, V, paddingIdx ?? -1), [V, dy.shape[dy.shape.length - 1]!]),
-    dropoutForward: (x, p, rng) => f32(n.dropoutForward(x, p, rng.seed, rng.offset), x.shape),
-    dropoutBackward: (dy, p, rng) => f32(n.dropoutBackward(dy, p, rng.seed, rng.offset), dy.shape),
+    dropoutForward: (x, p, rng) => like(x, n.dropoutForward(x, p, rng.seed, rng.offset), x.shape),
+    dropoutBackward: (dy, p, rng) => like(dy, n.dropoutBackward(dy, p, rng.seed, rng.offset), dy.shape),
     binary(a, b, op) {
       const shape = broadcastShapes(a.shape, b.shape) ?? [];
       return f32(n.binary(a, b, BINARY[op], shape), shape);
     },
-    scale: (x, factor) => f32(n.scale(x, factor), x.shape),
+    scale: (x, factor) => like(x, n.scale(x, factor), x.shape),
     sum(x, axes, keepDims) {
       const shape = keepDims ? x.shape.map((s, i) => (axes.includes(i) ? 1 : s)) : x.shape.filter((_, i) => !axes.includes(i));
-      return f32(n.sum(x, axes), shape);
+      return like(x, n.sum(x, axes), shape);
     },
     broadcastTo: (x, shape) => ({ data: n.broadcastTo(x, shape), shape: shape.slice(), dtype: x.dtype }),
     permute: (x, dims) => ({ data: n.permute(x, dims), shape: dims.map((d) => x.shape[d]!), dtype: x.dtype }),
@@ -111,6 +116,8 @@ export function makeKernels(n: Addon): Kernels {
   };
 }
 
+const BF16_NATIVE: readonly KernelName[] = ['matmul', 'activationForward', 'activationBackward', 'dropoutForward', 'dropoutBackward', 'scale', 'sum'];
+
 /**
  * Register backend `name` over an addon (storage primitives plus every kernel); float64 stays
  * on ts. With `bfloat16`, the kernels the addon does not run on bf16 itself widen (bf16-widen.ts).
@@ -123,7 +130,8 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
     free: (data: unknown) => n.free(data),
     supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
   }, priority);
-  // bf16 products run natively (AMX / AVX512-BF16); the other kernels widen
-  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data), ['matmul']) : makeKernels(n);
+  // bf16 products run natively (AMX / AVX512-BF16), so do the elementwise kernels and sums
+  // (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
+  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data), BF16_NATIVE) : makeKernels(n);
   for (const [kernel, impl] of Object.entries(kernels)) registerKernel(name, kernel as keyof Kernels, impl as never);
 }
