@@ -1,9 +1,12 @@
 // Machine facts printed with every benchmark so numbers carry their context.
 import os from 'node:os';
+import { nativeInfo } from '../src/index.js';
 
+/** The CPU, its cores and memory, Node, and the bf16 matrix path toroid's cpu backend chose (AMX-BF16, AVX512-BF16, AVX2). */
 export function machineLine(): string {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const bf16 = nativeInfo()?.bf16;
+  return `${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}${bf16 ? `, bf16 matrix path ${bf16}` : ''}`;
 }
 
 export function today(): string {

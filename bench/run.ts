@@ -15,6 +15,8 @@
 //   --no-kernels  skip the first part, the per-kernel table (bench/kernels.bench.ts: cpu vs ts vs
 //                 PyTorch; with --record it appends its own table to bench/RESULTS.md)
 // On a GPU machine add toroid-cuda and torch-cuda (PyTorch on the GPU, fp32, no TF32).
+// Mixed precision: toroid-cpu-bf16 (toroid.autocast) and torch-bf16 (torch.autocast('cpu', bfloat16)),
+// same weights and batches; their equal-work checks are bf16 ones (see below).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -87,6 +89,11 @@ const IMPLS: Impl[] = [
     available: () => (toroid.listBackends().includes('cpu') ? null : 'the native addon is not built'),
   },
   {
+    name: 'toroid-cpu-bf16', workloads: ALL,
+    command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'toroid_worker.ts'), '--workload', w, '--dir', dir, '--backend', 'cpu', '--threads', THREADS, '--precision', 'bf16'] }),
+    available: () => (toroid.listBackends().includes('cpu') ? null : 'the native addon is not built'),
+  },
+  {
     name: 'toroid-cuda', workloads: ALL,
     command: (w, dir) => ({ cmd: process.execPath, args: [TSX, path.join(here, 'peers', 'toroid_worker.ts'), '--workload', w, '--dir', dir, '--backend', 'cuda'] }),
     available: () => (toroid.cuda.isAvailable() ? null : 'no GPU'),
@@ -104,6 +111,11 @@ const IMPLS: Impl[] = [
   {
     name: 'torch', workloads: ALL,
     command: (w, dir) => ({ cmd: PYTHON, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', w, '--dir', dir, '--threads', THREADS], env: torchEnv() }),
+    available: torchAvailable,
+  },
+  {
+    name: 'torch-bf16', workloads: ALL,
+    command: (w, dir) => ({ cmd: PYTHON, args: [path.join(here, 'peers', 'torch_worker.py'), '--workload', w, '--dir', dir, '--threads', THREADS, '--precision', 'bf16'], env: torchEnv() }),
     available: torchAvailable,
   },
   {
@@ -223,21 +235,27 @@ async function runWorkload(workload: Workload, dir: string): Promise<Result[]> {
 
   // equal work: the same first-batch loss (training) or the same first tokens (decoding) as the reference
   const ref = live.find((l) => l.result.impl === 'toroid-cpu') ?? live[0];
+  // bf16 runs (names ending in -bf16) compute in 8 bits of mantissa: their first loss must agree
+  // within 2% (a few bf16 roundings through the network, measured 0.1-0.5%), and a decode may pick
+  // another token where two logits are close, so their share of identical first tokens is reported
   for (const l of live) {
     if (ref === undefined || l === ref) continue;
     const r = l.result, base = ref.result;
+    const bf16 = r.impl.endsWith('-bf16');
     if (r.firstLoss !== undefined && base.firstLoss !== undefined) {
       const rel = Math.abs(r.firstLoss - base.firstLoss) / Math.abs(base.firstLoss);
-      r.note = `first loss ${r.firstLoss.toFixed(6)} (rel diff ${rel.toExponential(1)})`;
-      if (!(rel < 1e-4)) r.status = 'mismatch';
+      r.note = `first loss ${r.firstLoss.toFixed(6)} (rel diff ${rel.toExponential(1)}${bf16 ? ', bf16 tolerance 2e-2' : ''})`;
+      if (!(rel < (bf16 ? 2e-2 : 1e-4))) r.status = 'mismatch';
     }
     if (r.firstIds !== undefined && base.firstIds !== undefined) {
-      const same = r.firstIds.length === base.firstIds.length && r.firstIds.every((t, i) => t === base.firstIds![i]);
-      r.note = same ? 'same first tokens' : `first tokens differ: ${r.firstIds.join(',')} vs ${base.firstIds.join(',')}`;
-      if (!same) r.status = 'mismatch';
+      const same = r.firstIds.filter((t, i) => t === base.firstIds![i]).length;
+      const all = same === base.firstIds.length && r.firstIds.length === base.firstIds.length;
+      r.note = all ? 'same first tokens' : bf16 ? `${same}/${base.firstIds.length} first tokens as float32` : `first tokens differ: ${r.firstIds.join(',')} vs ${base.firstIds.join(',')}`;
+      if (!all && !bf16) r.status = 'mismatch';
     }
     if (r.tokens !== base.tokens) {
-      r.status = 'mismatch';
+      // a bf16 beam search may end a hypothesis elsewhere: reported, not refused
+      if (!(bf16 && r.workload === 'seq2seq-beam')) r.status = 'mismatch';
       r.note += `; tokens per rep ${r.tokens} vs ${base.tokens}`;
     }
   }

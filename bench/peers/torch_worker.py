@@ -15,6 +15,7 @@
 # decode); the -nocache variants re-run the whole decoder on the growing prefix (Seq2Seq through
 # nn.TransformerDecoder itself). At startup both decoders run once on the batch and must agree.
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -41,6 +42,8 @@ def parse_args(argv):
     p.add_argument("--dir", required=True)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    # bf16: torch.autocast around forward passes and losses (backward and optimizer outside) and decodes
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     return p.parse_args(argv)
 
 
@@ -502,6 +505,16 @@ def make_optimizer(model, c):
     return torch.optim.AdamW(model.parameters(), lr=c["lr"], betas=(b1, b2), eps=c["eps"], weight_decay=c.get("weightDecay", 0))
 
 
+AMP = {"bf16": False}
+
+
+def amp():
+    """torch.autocast in bf16 (--precision bf16), else nothing: PyTorch's one-line mixed precision."""
+    if AMP["bf16"]:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def setup_seq2seq_train(folder, dev):
     c, model, batch = load_model(folder, "seq2seq", Seq2Seq, dev, train=True)
     src, tgt_in, tgt_out = (batch[k].to(dev) for k in ("src", "tgt_in", "tgt_out"))
@@ -511,8 +524,9 @@ def setup_seq2seq_train(folder, dev):
     opt = make_optimizer(model, c)
 
     def loss_of():
-        logits = model(src, tgt_in, src_pad, tgt_pad, causal)
-        return loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+        with amp():
+            logits = model(src, tgt_in, src_pad, tgt_pad, causal)
+            return loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
 
     with torch.no_grad():
         first = loss_of().item()
@@ -532,12 +546,13 @@ def setup_gpt_train(folder, dev):
     assert model.lm_head.weight is model.transformer.wte.weight
     idx, targets = batch["idx"].to(dev), batch["targets"].to(dev)
     opt = make_optimizer(model, c)
-    with torch.no_grad():
+    with torch.no_grad(), amp():
         first = model(idx, targets)[1].item()
 
     def rep():
         opt.zero_grad(set_to_none=True)
-        _, loss = model(idx, targets)
+        with amp():
+            _, loss = model(idx, targets)
         loss.backward()
         opt.step()
 
@@ -549,13 +564,15 @@ def setup_seq2seq_greedy(folder, dev, cached):
     src = batch["src"].to(dev)
     steps = c["decodeSteps"]
     dec = Seq2SeqCachedDecoder(model, c)
-    with torch.no_grad():
+    with torch.no_grad(), amp():
         a = dec.decode(src, steps)
-        expect_same_decode(a, seq2seq_decode_nocache(model, c, src, steps), "Seq2Seq")
+        # bf16 rounds differently with and without the cache: the check is a float32 one
+        if not AMP["bf16"]:
+            expect_same_decode(a, seq2seq_decode_nocache(model, c, src, steps), "Seq2Seq")
     run = (lambda: dec.decode(src, steps)) if cached else (lambda: seq2seq_decode_nocache(model, c, src, steps))
 
     def rep():
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             run()
 
     return {"ready": True, "firstIds": a[0, :8].tolist(), "tokens": int(src.shape[0] * steps)}, rep
@@ -566,11 +583,11 @@ def setup_seq2seq_beam(folder, dev):
     src = batch["src"].to(dev)
     dec = Seq2SeqCachedDecoder(model, c)
     args = (c["beamSize"], c["decodeSteps"], c["lengthPenalty"])
-    with torch.no_grad():
+    with torch.no_grad(), amp():
         best = seq2seq_beam(dec, src, *args)
 
     def rep():
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             seq2seq_beam(dec, src, *args)
 
     # tokens: the best hypotheses' lengths (EOS not counted), the same count toroid reports
@@ -583,13 +600,14 @@ def setup_gpt_greedy(folder, dev, cached):
     steps = c["decodeSteps"]
     if prompt.shape[1] + steps - 1 > c["blockSize"]:
         raise ValueError(f"prompt {prompt.shape[1]} + decodeSteps {steps} exceeds blockSize {c['blockSize']}")
-    with torch.no_grad():
+    with torch.no_grad(), amp():
         a = gpt_decode_cached(model, prompt, steps)
-        expect_same_decode(a, gpt_decode_nocache(model, prompt, steps), "GPT")
+        if not AMP["bf16"]:
+            expect_same_decode(a, gpt_decode_nocache(model, prompt, steps), "GPT")
     fn = gpt_decode_cached if cached else gpt_decode_nocache
 
     def rep():
-        with torch.no_grad():
+        with torch.no_grad(), amp():
             fn(model, prompt, steps)
 
     return {"ready": True, "firstIds": a[0, :8].tolist(), "tokens": int(prompt.shape[0] * steps)}, rep
@@ -618,6 +636,7 @@ def main():
     warnings.filterwarnings("ignore", message=".*nested tensors.*")
     try:
         torch.set_num_threads(max(1, args.threads))
+        AMP["bf16"] = args.precision == "bf16"
         if args.device == "cuda":
             if not torch.cuda.is_available():
                 raise RuntimeError("--device cuda: torch.cuda.is_available() is false")

@@ -1,6 +1,8 @@
 // toroid's worker for `npm run bench` (bench/peers/PROTOCOL.md): the Seq2Seq and
 // GPT workloads on one backend (cpu, ts or cuda), driven by JSON lines.
-//   node_modules/.bin/tsx bench/peers/toroid_worker.ts --workload gpt-train --dir <folder> [--backend cpu] [--threads 2]
+//   node_modules/.bin/tsx bench/peers/toroid_worker.ts --workload gpt-train --dir <folder> [--backend cpu] [--threads 2] [--precision bf16]
+// --precision bf16: forward passes and losses under toroid.autocast (the backward and the optimizer
+// outside, float32 master weights), and every decode inside one autocast region.
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import * as toroid from '../../src/index.js';
@@ -24,7 +26,8 @@ interface Workload {
   rep(): void;
 }
 
-async function build(workload: string, dir: string, backend: string): Promise<Workload> {
+async function build(workload: string, dir: string, backend: string, bf16: boolean): Promise<Workload> {
+  const amp = <T>(fn: () => T): T => (bf16 ? toroid.autocast({ dtype: 'bfloat16' }, fn) : fn());
   const sync = backend === 'cuda' ? () => toroid.cuda.synchronize() : () => {};
   const model = workload.startsWith('seq2seq') ? 'seq2seq' : 'gpt';
   const { tensors, metadata } = await toroid.load(path.join(dir, `${model}.safetensors`), { backend });
@@ -42,7 +45,7 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
     const src = batch('src'), tgtIn = batch('tgt_in'), tgtOut = batch('tgt_out');
     if (workload === 'seq2seq-train') {
       const opt = new toroid.optim.AdamW(net.parameters(), { lr: c.lr, betas: c.betas as unknown as [number, number], eps: c.eps, weightDecay: 0 });
-      const loss = (): Tensor => F.crossEntropy(net.forward(src, tgtIn), tgtOut, { ignoreIndex: c.pad, labelSmoothing: c.labelSmoothing });
+      const loss = (): Tensor => amp(() => F.crossEntropy(net.forward(src, tgtIn), tgtOut, { ignoreIndex: c.pad, labelSmoothing: c.labelSmoothing }));
       const firstLoss = toroid.noGrad(() => toroid.tidy(() => loss().item()));
       const tokens = (tgtOut.toArray() as number[][]).flat().filter((t) => t !== c.pad).length;
       return {
@@ -62,12 +65,12 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
       net.eval();
       const B = src.shape[0]!;
       const decode = (): Int32Array[] => {
-        const stepper = seq2seqStepper(net, src, null);
+        const stepper = amp(() => seq2seqStepper(net, src, null));
         try {
-          return runTokenSearch(stepper.step, {
+          return amp(() => runTokenSearch(stepper.step, {
             prefixes: Array.from({ length: B }, () => [c.bos]), vocabSize: c.tgtVocab, maxSteps: c.decodeSteps,
             eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row),
-          });
+          }));
         } finally {
           stepper.dispose();
         }
@@ -78,7 +81,7 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
     if (workload === 'seq2seq-beam') {
       net.eval();
       const options = { beam: c.beamSize, maxLen: c.decodeSteps, lengthPenalty: c.lengthPenalty, nBest: 1, bos: c.bos, eos: c.eos, pad: c.pad };
-      const decode = (): toroid.decode.BeamHypothesis[][] => toroid.decode.beamSearch(net, src, options);
+      const decode = (): toroid.decode.BeamHypothesis[][] => amp(() => toroid.decode.beamSearch(net, src, options));
       const first = decode();
       // tokens: the best hypotheses' lengths (EOS not counted), the same count the PyTorch worker reports
       const tokens = first.reduce((n, hyps) => n + hyps[0]!.tokens.length, 0);
@@ -90,13 +93,13 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
     if (workload === 'gpt-train') {
       const idx = batch('idx'), targets = batch('targets');
       const opt = new toroid.optim.AdamW(net.parameters(), { lr: c.lr, betas: c.betas as unknown as [number, number], eps: c.eps, weightDecay: 0 });
-      const firstLoss = toroid.noGrad(() => toroid.tidy(() => net.forward(idx, targets).loss!.item()));
+      const firstLoss = toroid.noGrad(() => toroid.tidy(() => amp(() => net.forward(idx, targets).loss!).item()));
       return {
         ready: { firstLoss, tokens: idx.size },
         rep: () => {
           toroid.tidy(() => {
             opt.zeroGrad();
-            net.forward(idx, targets).loss!.backward();
+            amp(() => net.forward(idx, targets).loss!).backward();
             opt.step();
           });
           sync();
@@ -110,7 +113,7 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
       const decode = (): Int32Array[] => {
         const stepper = gptStepper(net);
         try {
-          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row) });
+          return amp(() => runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row) }));
         } finally {
           stepper.dispose();
         }
@@ -125,6 +128,7 @@ async function build(workload: string, dir: string, backend: string): Promise<Wo
 async function main(): Promise<void> {
   const workload = arg('--workload'), dir = arg('--dir'), backend = arg('--backend', 'cpu');
   const threads = Number(arg('--threads', '2'));
+  const precision = arg('--precision', 'fp32');
   if (!toroid.listBackends().includes(backend)) {
     say({ ready: false, error: `backend '${backend}' is not available here` });
     return;
@@ -132,7 +136,7 @@ async function main(): Promise<void> {
   if (backend === 'cpu') toroid.setNumThreads(threads);
   let w: Workload;
   try {
-    w = await build(workload, dir, backend);
+    w = await build(workload, dir, backend, precision === 'bf16');
   } catch (err) {
     say({ ready: false, error: (err as Error).message });
     return;
