@@ -41,7 +41,7 @@ Isa pick_isa() {
   const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") &&
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   const bool dpbf16 = avx512 && __builtin_cpu_supports("avx512bf16");
-  const bool amx = avx512 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
+  const bool amx = dpbf16 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
   if (want <= 0 && amx && amx_granted()) return Isa::amx;
   if (want <= 1 && dpbf16) return Isa::avx512bf16;
   return Isa::avx2;
@@ -307,6 +307,35 @@ void run_blocks(Isa path, const std::uint16_t* Ap, const std::uint16_t* Bp, i64 
   }
 }
 
+// A few rows times B [N,K] (decoding: the rows of a batch against a weight) straight from B's
+// layout: packing B would cost more than the product. Each C element is a dot product of two
+// K-contiguous bf16 rows, 32 pairs per VDPBF16PS; the columns are split across the pool.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+void skinny_nt_avx512bf16(i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb, const Out& out) {
+  const i64 k32 = K / 32 * 32;
+  const __mmask32 tail = static_cast<__mmask32>((std::uint64_t{1} << (K - k32)) - 1);
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && N * K > 65536)
+  for (i64 c0 = 0; c0 < N; c0 += 2 * NP) {
+    alignas(64) float blk[MB * 2 * NP];
+    for (i64 r0 = 0; r0 < M; r0 += MB) {
+      const i64 rows = std::min(MB, M - r0), cols = std::min(2 * NP, N - c0);
+      for (i64 j = 0; j < cols; j++) {
+        const std::uint16_t* b = B + (c0 + j) * ldb;
+        for (i64 i = 0; i < rows; i++) {
+          const std::uint16_t* a = A + (r0 + i) * lda;
+          __m512 acc = _mm512_setzero_ps();
+          for (i64 k = 0; k < k32; k += 32) {
+            acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(a + k), (__m512bh)_mm512_loadu_si512(b + k));
+          }
+          if (k32 < K) acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_maskz_loadu_epi16(tail, a + k32), (__m512bh)_mm512_maskz_loadu_epi16(tail, b + k32));
+          blk[i * 2 * NP + j] = _mm512_reduce_add_ps(acc);
+        }
+      }
+      out.write(r0, c0, blk);
+    }
+  }
+}
+
 // No bf16 unit: widen op(A) and op(B) to float32 and use the BLAS.
 void gemm_widened(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B,
                   i64 ldb, const Out& out) {
@@ -348,6 +377,7 @@ void gemm_bf16(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint1
     for (i64 r0 = 0; r0 < M; r0 += MB) for (i64 c0 = 0; c0 < N; c0 += 2 * NP) out.write(r0, c0, zero);
     return;
   }
+  if (M <= 8 && !trans_a && trans_b) return skinny_nt_avx512bf16(M, N, K, A, lda, B, ldb, out);
   const i64 mblocks = (M + MB - 1) / MB, kblocks = (K + KB - 1) / KB, pairs = (N + 2 * NP - 1) / (2 * NP);
   // per thread, reused from call to call (a product may run inside a parallel region)
   thread_local std::vector<std::uint16_t> ap, bp;

@@ -19,7 +19,7 @@ using namespace toroid;
 int main() {
   std::mt19937 gen(7);
   std::normal_distribution<float> nd;
-  const int Ms[] = {1, 15, 17, 31, 32, 33, 64, 100}, Ns[] = {1, 15, 16, 17, 33, 64, 130}, Ks[] = {1, 2, 31, 32, 33, 64, 129, 300, 513, 1100};  // past 512: K in chunks with float32 partial sums
+  const int Ms[] = {1, 5, 8, 15, 17, 31, 32, 33, 64, 100}, Ns[] = {1, 15, 16, 17, 33, 64, 130}, Ks[] = {1, 2, 31, 32, 33, 64, 129, 300, 513, 1100};  // past 512: K in chunks with float32 partial sums
   long cases = 0, failures = 0;
   for (int M : Ms) for (int N : Ns) for (int K : Ks) for (int t = 0; t < 4; t++) {
     const bool ta = t & 1, tb = t & 2;
