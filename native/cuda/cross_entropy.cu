@@ -10,21 +10,15 @@
 // the binding (find_out_of_range) before the forward; here a bad target only
 // yields NaN and never reads out of bounds.
 #include <cmath>
-#include <type_traits>
 
 #include "cuda/rows.cuh"
 
 namespace toroid {
 
-using cuda::check;
-using cuda::check_launch;
-using cuda::stream;
-
-namespace {
-// row reductions, launch_rows and Scratch: cuda/rows.cuh
+// check, stream, the row reductions, launch_rows and Scratch: cuda/rows.cuh
 using namespace cuda;
 
-
+namespace {
 constexpr int REDUCE_THREADS = 1024;  // the single block of the mean/sum passes
 constexpr int THREADS = 256;
 
@@ -55,18 +49,10 @@ __device__ __forceinline__ MaxSum warp_merge(MaxSum v) {
   return v;
 }
 
-// Merge / sum over the TPR threads of one row; every thread of the row gets the result.
+// Merge over the TPR threads of one row; every thread of the row gets the result.
 template <int TPR>
 __device__ __forceinline__ MaxSum row_merge(MaxSum v, MaxSum* smem) {
-  v = warp_merge(v);
-  if constexpr (TPR > 32) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    if (lane == 0) smem[warp] = v;
-    __syncthreads();
-    v = warp_merge(lane < TPR / 32 ? smem[lane] : MaxSum{-INFINITY, 0.0f});
-    __syncthreads();  // smem is reused by the next row
-  }
-  return v;
+  return row_reduce<TPR>(v, smem, MaxSum{-INFINITY, 0.0f}, [](MaxSum x) { return warp_merge(x); });
 }
 // Sum over one whole block of REDUCE_THREADS; thread 0 gets the result.
 template <class T>
@@ -78,18 +64,16 @@ __device__ __forceinline__ T block_sum(T v, T* smem) {
   return warp_sum(lane < REDUCE_THREADS / 32 ? smem[lane] : T(0));
 }
 
-
 // Per row: lse [N], and the row's loss into loss_rows (float, reduction none)
 // or row_losses (double, for the mean/sum pass); exactly one of them is non-null.
 template <int TPR>
 __global__ void cross_entropy_rows(const float* __restrict__ logits, const std::int32_t* __restrict__ target, float* __restrict__ lse,
                                    float* __restrict__ loss_rows, double* __restrict__ row_losses, i64 N, i64 C, i64 ignore_index,
                                    float smoothing) {
-  using S = RowShape<TPR>;
   __shared__ MaxSum smem_ms[32];
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 n = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; n < N; n += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(n, N, TPR) {
     const float* x = logits + n * C;
     MaxSum acc{-INFINITY, 0.0f};
     float sum_x = 0;
@@ -169,14 +153,12 @@ i64 cross_entropy_forward(const float* logits, const std::int32_t* target, float
   Scratch row_losses(none ? 0 : sizeof(double) * (N > 0 ? N : 1), "cross_entropy_forward scratch");
   double* rows = none ? nullptr : static_cast<double*>(row_losses.ptr);
   if (N > 0) {
-    auto launch = [&](auto tpr, unsigned blocks) {
+    launch_rows(N, C, [&](auto tpr, unsigned blocks) {
       constexpr int TPR = decltype(tpr)::value;
       cross_entropy_rows<TPR><<<blocks, RowShape<TPR>::threads, 0, stream()>>>(logits, target, lse, none ? loss : nullptr, rows, N, C,
                                                                                 ignore_index, smoothing);
       check_launch("cross_entropy_forward");
-    };
-    if (C <= WARP_ROW_MAX) launch(std::integral_constant<int, 32>{}, cuda::blocks_for(N, RowShape<32>::rows));
-    else launch(std::integral_constant<int, 512>{}, cuda::blocks_for(N, RowShape<512>::rows));
+    });
   }
   if (!none) {
     // runs for N = 0 too: the mean of nothing is NaN, the sum 0

@@ -8,21 +8,17 @@
 #include <string>
 #include <vector>
 
-#include "cuda/common.cuh"
+#include "cuda/strided.cuh"
 
 namespace toroid {
 
-using cuda::check_launch;
-using cuda::stream;
+// check_launch, stream, StridedDims and the launch splitting: cuda/strided.cuh
+using namespace cuda;
 
 namespace {
 constexpr int THREADS = 256;
-constexpr int MAX_DIMS = 8;  // per launch, after merging
 
-template <class I> struct BinaryDims {
-  int rank;
-  I shape[MAX_DIMS], a[MAX_DIMS], b[MAX_DIMS];
-};
+template <class I> using BinaryDims = StridedDims<I, 2>;  // stride[0]: a, stride[1]: b
 
 template <BinOp OP>
 __device__ __forceinline__ float apply(float a, float b) {
@@ -40,68 +36,34 @@ __global__ void binary_kernel(const float* __restrict__ a, const float* __restri
     for (int k = d.rank - 1; k > 0; k--) {
       const I q = rest / d.shape[k], idx = rest - q * d.shape[k];
       rest = q;
-      oa += idx * d.a[k];
-      ob += idx * d.b[k];
+      oa += idx * d.stride[0][k];
+      ob += idx * d.stride[1][k];
     }
     if (d.rank > 0) {
-      oa += rest * d.a[0];
-      ob += rest * d.b[0];
+      oa += rest * d.stride[0][0];
+      ob += rest * d.stride[1][0];
     }
     y[e] = apply<OP>(a[oa], b[ob]);
   }
 }
 
-template <BinOp OP, class I>
-void launch_binary(const float* a, const float* b, float* y, i64 count, const BinaryDims<i64>& wide) {
-  BinaryDims<I> d{};
-  d.rank = wide.rank;
-  for (int k = 0; k < wide.rank; k++) {
-    d.shape[k] = static_cast<I>(wide.shape[k]);
-    d.a[k] = static_cast<I>(wide.a[k]);
-    d.b[k] = static_cast<I>(wide.b[k]);
+template <BinOp OP>
+void run_binary(const float* a, const float* b, float* y, i64 count, const BinaryDims<i64>& d) {
+  const unsigned blocks = cuda::blocks_for(count, THREADS);
+  if (fits_int32(count, d)) {
+    binary_kernel<OP, std::uint32_t><<<blocks, THREADS, 0, stream()>>>(a, b, y, static_cast<std::uint32_t>(count), narrow<std::uint32_t>(d));
+  } else {
+    binary_kernel<OP, i64><<<blocks, THREADS, 0, stream()>>>(a, b, y, count, d);
   }
-  binary_kernel<OP, I><<<cuda::blocks_for(count, THREADS), THREADS, 0, stream()>>>(a, b, y, static_cast<I>(count), d);
   check_launch("binary_forward");
 }
 
-template <BinOp OP>
-void run_binary(const float* a, const float* b, float* y, i64 count, const BinaryDims<i64>& d) {
-  // largest offset reached in a and b
-  i64 last_a = 0, last_b = 0;
-  for (int k = 0; k < d.rank; k++) {
-    last_a += (d.shape[k] - 1) * d.a[k];
-    last_b += (d.shape[k] - 1) * d.b[k];
-  }
-  const i64 small = INT32_MAX;
-  if (count <= small && last_a <= small && last_b <= small) launch_binary<OP, std::uint32_t>(a, b, y, count, d);
-  else launch_binary<OP, i64>(a, b, y, count, d);
-}
-
-// Merged dims (shape, a and b strides, outermost first). Beyond MAX_DIMS, one
-// launch per index of the outer dims (rare: it takes 9 dims that cannot merge).
+// Merged dims: shape, a and b strides, outermost first.
 template <BinOp OP>
 void binary_merged(const float* a, const float* b, float* y, const std::vector<i64>& shape, const std::vector<i64>& as, const std::vector<i64>& bs) {
-  const int rank = static_cast<int>(shape.size()), outer = rank > MAX_DIMS ? rank - MAX_DIMS : 0;
-  BinaryDims<i64> d{};
-  d.rank = rank - outer;
-  i64 inner_count = 1, outer_count = 1;
-  for (int k = 0; k < d.rank; k++) {
-    d.shape[k] = shape[outer + k];
-    d.a[k] = as[outer + k];
-    d.b[k] = bs[outer + k];
-    inner_count *= d.shape[k];
-  }
-  for (int k = 0; k < outer; k++) outer_count *= shape[k];
-  std::vector<i64> idx(outer, 0);
-  for (i64 o = 0; o < outer_count; o++) {
-    i64 oa = 0, ob = 0;
-    for (int k = 0; k < outer; k++) {
-      oa += idx[k] * as[k];
-      ob += idx[k] * bs[k];
-    }
-    run_binary<OP>(a + oa, b + ob, y + o * inner_count, inner_count, d);
-    for (int k = outer - 1; k >= 0 && ++idx[k] == shape[k]; k--) idx[k] = 0;
-  }
+  for_each_launch<2>(shape, {&as, &bs}, [&](const i64* offset, i64 first, i64 count, const BinaryDims<i64>& d) {
+    run_binary<OP>(a + offset[0], b + offset[1], y + first, count, d);
+  });
 }
 
 __global__ void scale_kernel(const float* __restrict__ x, float* __restrict__ y, i64 n, float factor) {

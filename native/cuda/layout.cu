@@ -9,20 +9,16 @@
 #include <vector>
 
 #include "cuda/rows.cuh"
+#include "cuda/strided.cuh"
 
 namespace toroid {
 
-using cuda::check;
-using cuda::check_launch;
-using cuda::stream;
-
-namespace {
-// row reductions, launch_rows and Scratch: cuda/rows.cuh
+// check, stream, warp_sum and Scratch: cuda/rows.cuh; StridedDims, MAX_DIMS
+// (per launch; sum: per kind of dim) and the launch splitting: cuda/strided.cuh
 using namespace cuda;
 
+namespace {
 constexpr int THREADS = 256;
-constexpr int MAX_DIMS = 8;  // per launch (sum: per kind of dim), after merging
-
 
 [[noreturn]] void too_many_dims(const char* op, int rank) {
   throw DeviceError(std::string("toroid.") + op + ": at most " + std::to_string(MAX_DIMS) + " non-mergeable dimensions on cuda, got more (rank " +
@@ -31,10 +27,7 @@ constexpr int MAX_DIMS = 8;  // per launch (sum: per kind of dim), after merging
 
 // ---- strided_copy: y [shape] row-major, y[i] = x[sum_k idx_k * x_strides[k]]
 
-template <class I> struct CopyDims {
-  int rank;
-  I shape[MAX_DIMS], x[MAX_DIMS];
-};
+template <class I> using CopyDims = StridedDims<I, 1>;  // stride[0]: x
 
 template <class T, class I>
 __global__ void strided_copy_kernel(const T* __restrict__ x, T* __restrict__ y, I count, CopyDims<I> d) {
@@ -42,33 +35,25 @@ __global__ void strided_copy_kernel(const T* __restrict__ x, T* __restrict__ y, 
     I rest = e, off = 0;
     for (int k = d.rank - 1; k > 0; k--) {
       const I q = rest / d.shape[k];
-      off += (rest - q * d.shape[k]) * d.x[k];
+      off += (rest - q * d.shape[k]) * d.stride[0][k];
       rest = q;
     }
-    if (d.rank > 0) off += rest * d.x[0];
+    if (d.rank > 0) off += rest * d.stride[0][0];
     y[e] = x[off];
   }
 }
 
-template <class T, class I>
-void launch_copy(const void* x, void* y, i64 count, const CopyDims<i64>& wide) {
-  CopyDims<I> d{};
-  d.rank = wide.rank;
-  for (int k = 0; k < wide.rank; k++) {
-    d.shape[k] = static_cast<I>(wide.shape[k]);
-    d.x[k] = static_cast<I>(wide.x[k]);
-  }
-  strided_copy_kernel<T, I><<<cuda::blocks_for(count, THREADS), THREADS, 0, stream()>>>(static_cast<const T*>(x), static_cast<T*>(y),
-                                                                                        static_cast<I>(count), d);
-  check_launch("strided_copy");
-}
-
 template <class T>
 void run_copy(const void* x, void* y, i64 count, const CopyDims<i64>& d) {
-  i64 last = 0;  // largest offset read
-  for (int k = 0; k < d.rank; k++) last += (d.shape[k] - 1) * d.x[k];
-  if (count <= INT32_MAX && last <= INT32_MAX) launch_copy<T, std::uint32_t>(x, y, count, d);
-  else launch_copy<T, i64>(x, y, count, d);
+  const unsigned blocks = cuda::blocks_for(count, THREADS);
+  const T* src = static_cast<const T*>(x);
+  T* dst = static_cast<T*>(y);
+  if (fits_int32(count, d)) {
+    strided_copy_kernel<T, std::uint32_t><<<blocks, THREADS, 0, stream()>>>(src, dst, static_cast<std::uint32_t>(count), narrow<std::uint32_t>(d));
+  } else {
+    strided_copy_kernel<T, i64><<<blocks, THREADS, 0, stream()>>>(src, dst, count, d);
+  }
+  check_launch("strided_copy");
 }
 
 // ---- sum_forward: y slot j (over the kept dims) = sum over the summed dims, in double.
@@ -124,7 +109,6 @@ __global__ void sum_partials(const float* __restrict__ x, float* __restrict__ y,
     else y[yo] = static_cast<float>(acc);
   }
 }
-
 
 // y slot j = sum over s of partials[s, j]: one block of THREADS per j, fixed tree
 __global__ void sum_finish(const double* __restrict__ partials, float* __restrict__ y, i64 M, i64 S, SumDims d) {
@@ -225,27 +209,12 @@ void strided_copy(const void* x, void* y, int elem_bytes, int rank, const i64* s
     check(cudaMemcpyAsync(y, x, static_cast<std::size_t>(count) * elem_bytes, cudaMemcpyDeviceToDevice, stream()), "strided_copy");
     return;
   }
-  // beyond MAX_DIMS, one launch per index of the outer dims (rare: 9 dims that cannot merge)
-  const int merged = static_cast<int>(dims.size()), outer = merged > MAX_DIMS ? merged - MAX_DIMS : 0;
-  CopyDims<i64> d{};
-  d.rank = merged - outer;
-  i64 inner_count = 1, outer_count = 1;
-  for (int k = 0; k < d.rank; k++) {
-    d.shape[k] = dims[outer + k];
-    d.x[k] = xs[outer + k];
-    inner_count *= d.shape[k];
-  }
-  for (int k = 0; k < outer; k++) outer_count *= dims[k];
-  std::vector<i64> idx(outer, 0);
-  for (i64 o = 0; o < outer_count; o++) {
-    i64 off = 0;
-    for (int k = 0; k < outer; k++) off += idx[k] * xs[k];
-    const char* src = static_cast<const char*>(x) + off * elem_bytes;
-    char* dst = static_cast<char*>(y) + o * inner_count * elem_bytes;
-    if (elem_bytes == 4) run_copy<std::uint32_t>(src, dst, inner_count, d);
-    else run_copy<std::uint8_t>(src, dst, inner_count, d);
-    for (int k = outer - 1; k >= 0 && ++idx[k] == dims[k]; k--) idx[k] = 0;
-  }
+  for_each_launch<1>(dims, {&xs}, [&](const i64* offset, i64 first, i64 n, const CopyDims<i64>& d) {
+    const char* src = static_cast<const char*>(x) + offset[0] * elem_bytes;
+    char* dst = static_cast<char*>(y) + first * elem_bytes;
+    if (elem_bytes == 4) run_copy<std::uint32_t>(src, dst, n, d);
+    else run_copy<std::uint8_t>(src, dst, n, d);
+  });
 }
 
 // Every y slot reached from x (all of them, with the binding's row-major kept

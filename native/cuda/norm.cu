@@ -11,24 +11,18 @@
 
 namespace toroid {
 
-using cuda::check;
-using cuda::check_launch;
-using cuda::stream;
-
-namespace {
-// row reductions, launch_rows and Scratch: cuda/rows.cuh
+// check, stream, the row reductions, launch_rows and Scratch: cuda/rows.cuh
 using namespace cuda;
 
-
+namespace {
 
 // x, y: [N,C]; mean, rstd: [N]
 template <int TPR>
 __global__ void layernorm_forward_kernel(const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias,
                                          float* __restrict__ y, float* __restrict__ mean, float* __restrict__ rstd, i64 N, i64 C, float eps) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 n = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; n < N; n += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(n, N, TPR) {
     const float* xr = x + n * C;
     float* yr = y + n * C;
     // shift by x0 so rows like 1000 +- 1 keep their precision in float
@@ -58,10 +52,9 @@ __global__ void layernorm_forward_kernel(const float* __restrict__ x, const floa
 template <int TPR>
 __global__ void layernorm_backward_kernel(const float* __restrict__ dy, const float* __restrict__ x, const float* __restrict__ weight,
                                           const float* __restrict__ rstd, float* __restrict__ dx, float* __restrict__ shift_d, i64 N, i64 C) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 n = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; n < N; n += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(n, N, TPR) {
     const float* xr = x + n * C;
     const float* dyr = dy + n * C;
     float* dxr = dx + n * C;
@@ -89,10 +82,9 @@ __global__ void layernorm_backward_kernel(const float* __restrict__ dy, const fl
 template <int TPR>
 __global__ void rmsnorm_forward_kernel(const float* __restrict__ x, const float* __restrict__ weight, float* __restrict__ y,
                                        float* __restrict__ rstd, i64 N, i64 C, float eps) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 n = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; n < N; n += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(n, N, TPR) {
     const float* xr = x + n * C;
     float* yr = y + n * C;
     float sq = 0;
@@ -108,10 +100,9 @@ __global__ void rmsnorm_forward_kernel(const float* __restrict__ x, const float*
 template <int TPR>
 __global__ void rmsnorm_backward_kernel(const float* __restrict__ dy, const float* __restrict__ x, const float* __restrict__ weight,
                                         const float* __restrict__ rstd, float* __restrict__ dx, i64 N, i64 C) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 n = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; n < N; n += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(n, N, TPR) {
     const float* xr = x + n * C;
     const float* dyr = dy + n * C;
     float* dxr = dx + n * C;

@@ -13,23 +13,19 @@
 
 namespace toroid {
 
-using cuda::check_launch;
-using cuda::stream;
-
-namespace {
-// row reductions, launch_rows and Scratch: cuda/rows.cuh
+// check_launch, stream, the row reductions and launch_rows: cuda/rows.cuh
 using namespace cuda;
 
+namespace {
 
 constexpr int COLUMN_THREADS = 256;
 
 // x, y: [rows, n]
 template <int TPR>
 __global__ void softmax_rows_forward(const float* __restrict__ x, float* __restrict__ y, i64 rows, i64 n, bool log) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 o = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; o < rows; o += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(o, rows, TPR) {
     const float* xr = x + o * n;
     float* yr = y + o * n;
     float m = -INFINITY;
@@ -53,10 +49,9 @@ __global__ void softmax_rows_forward(const float* __restrict__ x, float* __restr
 // dy, y, dx: [rows, n]
 template <int TPR>
 __global__ void softmax_rows_backward(const float* __restrict__ dy, const float* __restrict__ y, float* __restrict__ dx, i64 rows, i64 n, bool log) {
-  using S = RowShape<TPR>;
   __shared__ float smem[32];
   const int t = threadIdx.x % TPR;
-  for (i64 o = static_cast<i64>(blockIdx.x) * S::rows + threadIdx.x / TPR; o < rows; o += static_cast<i64>(gridDim.x) * S::rows) {
+  TOROID_ROW_LOOP(o, rows, TPR) {
     const float* g = dy + o * n;
     const float* yr = y + o * n;
     float* d = dx + o * n;
