@@ -366,7 +366,7 @@ const char* bf16_isa() {
   }
 }
 
-void gemm_bf16(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
+void bf16_matmul(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
                const std::uint16_t* bias, float* c_f32, std::uint16_t* c_bf16, i64 ldc) {
   if (M <= 0 || N <= 0) return;
   const Isa path = isa();

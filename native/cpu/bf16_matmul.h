@@ -11,11 +11,11 @@ namespace toroid {
 // Row-major C[M,N] = op(A)[M,K] op(B)[K,N] (+ bias[N]) with A, B and bias bf16 bits.
 // C is float32 (c_f32) or bf16 rounded to nearest even (c_bf16); exactly one is given.
 // Runs on the pool, or on the calling thread inside an OpenMP parallel region.
-void gemm_bf16(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, const std::uint16_t* A,
+void bf16_matmul(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, const std::uint16_t* A,
                std::int64_t lda, const std::uint16_t* B, std::int64_t ldb, const std::uint16_t* bias, float* c_f32,
                std::uint16_t* c_bf16, std::int64_t ldc);
 
-// "amx-bf16" | "avx512-bf16" | "avx2": the path gemm_bf16 takes on this machine.
+// "amx-bf16" | "avx512-bf16" | "avx2": the path bf16_matmul takes on this machine.
 const char* bf16_isa();
 
 }  // namespace toroid

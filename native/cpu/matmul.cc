@@ -49,7 +49,7 @@ void matmul_forward_bf16(const std::uint16_t* a, const std::uint16_t* b, const s
                          const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b) {
   const i64 lda = trans_a ? M : K, ldb = trans_b ? K : N;
   auto one = [&](i64 n) {
-    gemm_bf16(trans_a, trans_b, M, N, K, a + a_offsets[n], lda, b + b_offsets[n], ldb, bias, nullptr, y + n * M * N, N);
+    bf16_matmul(trans_a, trans_b, M, N, K, a + a_offsets[n], lda, b + b_offsets[n], ldb, bias, nullptr, y + n * M * N, N);
   };
   // as in float32: many small products one per thread, a few large ones on the whole pool
   if (batch > 1 && M * N * K < 128 * 128 * 128) {

@@ -31,8 +31,8 @@ int main() {
     const bool with_bias = (M + N + K) % 2 == 0;
     std::vector<float> cf(M * ldc, -7.0f);
     std::vector<std::uint16_t> cb(M * ldc, 0xdead);
-    gemm_bf16(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, with_bias ? bias.data() : nullptr, cf.data(), nullptr, ldc);
-    gemm_bf16(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, with_bias ? bias.data() : nullptr, nullptr, cb.data(), ldc);
+    bf16_matmul(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, with_bias ? bias.data() : nullptr, cf.data(), nullptr, ldc);
+    bf16_matmul(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, with_bias ? bias.data() : nullptr, nullptr, cb.data(), ldc);
     for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) {
       double exact = with_bias ? bf16_to_f32(bias[j]) : 0, mag = std::fabs(exact);
       for (int k = 0; k < K; k++) {
