@@ -3,6 +3,7 @@
 // safetensors so that every implementation (toroid, tfjs, PyTorch) loads the same
 // numbers and must reach the same first-batch loss before it is timed.
 //   node_modules/.bin/tsx bench/peers/prepare.ts --dir <folder>
+import { seq2seqBatch as raggedBatch } from '../seq2seq-batch.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as toroid from '../../src/index.js';
@@ -28,23 +29,10 @@ function lcg(seed: number): (n: number) => number {
   };
 }
 
-/** Random sentences with ragged lengths (PAD at the end), teacher-forced: BOS + words in, words + EOS out. */
+/** Random sentences with ragged lengths (PAD at the end), teacher-forced: BOS + words in, words + EOS out (bench/seq2seq-batch.ts, from this file's LCG). */
 export function seq2seqBatch(): { src: Int32Array; tgtIn: Int32Array; tgtOut: Int32Array } {
-  const { batch: B, srcLen: S, tgtLen: T, srcVocab, tgtVocab, bos, eos } = SEQ2SEQ;
-  const rand = lcg(12345);
-  const src = new Int32Array(B * S), tgtIn = new Int32Array(B * T), tgtOut = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    const ls = 12 + rand(S - 11), lt = 11 + rand(T - 11);
-    for (let t = 0; t < ls; t++) src[b * S + t] = 3 + rand(srcVocab - 3);
-    const words = Array.from({ length: lt }, () => 3 + rand(tgtVocab - 3));
-    tgtIn[b * T] = bos;
-    for (let t = 0; t < lt; t++) {
-      if (t + 1 < T) tgtIn[b * T + t + 1] = words[t]!;
-      tgtOut[b * T + t] = words[t]!;
-    }
-    if (lt < T) tgtOut[b * T + lt] = eos;
-  }
-  return { src, tgtIn, tgtOut };
+  const { batch: B, srcLen: S, tgtLen: T, srcVocab, tgtVocab } = SEQ2SEQ;
+  return raggedBatch(B, S, T, srcVocab, tgtVocab, lcg(12345));
 }
 
 /** Character-level text stand-in: ids in [0, V), targets = inputs shifted by one. */
