@@ -5,6 +5,8 @@
 //   npm run bench:kernels -- --only layernorm   only cases whose "kernel mode shape" contains it (comma list allowed)
 //   npm run bench:kernels -- --record           also append the table to bench/RESULTS.md
 //   --no-ts / --no-torch                        leave a column out
+//   --dtype bfloat16                            every case in bf16 (toroid's bf16 kernels; PyTorch on bf16
+//                                               tensors), AdamW left out (its state is float32)
 //
 // Equal work is checked before any timing: every case runs once at a small shape on each
 // backend (and in PyTorch, on the same input bytes) and the run aborts when the outputs
@@ -32,14 +34,20 @@ const onlyAt = argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').toLowerCase().split(',').filter((s) => s.length > 0) : [];
 if (onlyAt >= 0 && ONLY.length === 0) fail('--only needs a substring, e.g. --only layernorm');
 for (const a of argv) {
-  if (a.startsWith('--') && !['--record', '--no-ts', '--no-torch', '--only'].includes(a)) fail(`unknown option ${a}`);
+  if (a.startsWith('--') && !['--record', '--no-ts', '--no-torch', '--only', '--dtype'].includes(a)) fail(`unknown option ${a}`);
 }
+const dtypeAt = argv.indexOf('--dtype');
+const DTYPE = (dtypeAt >= 0 ? argv[dtypeAt + 1] : 'float32') as 'float32' | 'bfloat16';
+if (DTYPE !== 'float32' && DTYPE !== 'bfloat16') fail(`--dtype must be float32 or bfloat16, got ${DTYPE}`);
+const BF16 = DTYPE === 'bfloat16';
 
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('./torch_kernels.py', import.meta.url));
 const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 const THREADS = 2;
-const TOLERANCE = 1e-3;
+// bf16: inputs and outputs carry 8 significant bits (the products' accumulation orders differ
+// between the implementations, and an output rounds to one of two neighbours): 3e-2 of max |ref|
+const TOLERANCE = BF16 ? 3e-2 : 1e-3;
 /** Timing: warm-up, then until >= MIN_SECONDS and >= MIN_RUNS (or >= 3 runs after 2*MIN_SECONDS+1 s). */
 const TIMING = { warmup: 1, minRuns: 5, minSeconds: 1, maxRuns: 1000 };
 /** ts: a full-size run estimated longer than this is timed at a reduced shape and scaled by work. */
@@ -160,7 +168,7 @@ const adamwCase: CaseDef = {
 
 const ALL_CASES: CaseDef[] = [
   ...OP_TABLE.flatMap(tableCases),
-  adamwCase,
+  ...(BF16 ? [] : [adamwCase]),
 ];
 
 const label = (c: CaseDef): string => `${c.kernel} ${c.mode}`;
@@ -177,10 +185,12 @@ function build(c: CaseDef, backend: string, p: P, data: Map<string, Host>): Inst
   const prob = c.problem(p);
   const grad = c.mode === 'fwd+bwd';
   const t: Record<string, Tensor> = {};
-  for (const s of prob.inputs) t[s.name] = toroid.tensor(data.get(s.name)!, { shape: s.shape, backend, requiresGrad: grad && s.grad });
+  for (const s of prob.inputs) {
+    t[s.name] = toroid.tensor(data.get(s.name)!, { shape: s.shape, backend, dtype: s.kind === 'ids' ? 'int32' : DTYPE, requiresGrad: grad && s.grad });
+  }
   const all = Object.values(t);
   if (c.op === 'adamw') return adamwInstance(c, backend, p, t);
-  const g = prob.upstream === null ? undefined : toroid.tensor(data.get('g')!, { shape: prob.upstream, backend });
+  const g = prob.upstream === null ? undefined : toroid.tensor(data.get('g')!, { shape: prob.upstream, backend, dtype: DTYPE });
   const leaves = prob.inputs.filter((s) => grad && s.grad).map((s) => t[s.name]!);
   const clearGrads = (): void => { for (const l of leaves) { l.grad?.dispose(); l.grad = null; } };
   const once = (collect: Float32Array[] | null): void => toroid.tidy(() => {
@@ -352,6 +362,7 @@ function torchCase(c: CaseDef, purpose: 'check' | 'time', data?: Map<string, Hos
     attrs: { ...c.attrs, ...(c.op === 'adamw' ? { tensors: p.n } : {}) },
     inputs: prob.inputs,
     upstream: prob.upstream,
+    dtype: DTYPE,
     data: data ? Object.fromEntries([...data].map(([k, v]) => [k, toB64(v)])) : undefined,
     timing: TIMING,
   };
@@ -389,7 +400,7 @@ function throughput(c: CaseDef, t: Timing | string | null | undefined): string {
 // ---------------------------------------------------------------- main
 
 const started = performance.now();
-console.log(`bench:kernels on ${machineLine()}`);
+console.log(`bench:kernels on ${machineLine()}${BF16 ? '; every case in bfloat16' : ''}`);
 console.log(`cases: ${CASES.map((c) => `${label(c)} ${c.shape(c.full)}`).join('; ')}\n`);
 
 // 1. equal work on toroid: cpu against ts at a small shape
@@ -475,7 +486,7 @@ if (RECORD) {
   const command = process.env.npm_lifecycle_event === 'bench:kernels'
     ? `npm run bench:kernels -- ${argv.join(' ')}`
     : `npx tsx bench/kernels.bench.ts ${argv.join(' ')}`;
-  const header = `\n## kernels: cpu vs ts vs PyTorch, ${today()}\n\n${machineLine()}; backends ${toroid.listBackends().join(', ')}; ${torchReply ? `PyTorch ${torchReply.torch} (${torchReply.threads} threads)` : `no PyTorch (${torchMissing})`}. Command: \`${command.trim()}\`.\n\n`;
+  const header = `\n## kernels${BF16 ? ' in bfloat16' : ''}: cpu vs ts vs PyTorch, ${today()}\n\n${machineLine()}; backends ${toroid.listBackends().join(', ')}; ${torchReply ? `PyTorch ${torchReply.torch} (${torchReply.threads} threads)` : `no PyTorch (${torchMissing})`}. Command: \`${command.trim()}\`.\n\n`;
   appendFileSync(new URL('./RESULTS.md', import.meta.url), `${header}${table}`);
   console.log('appended to bench/RESULTS.md');
 }

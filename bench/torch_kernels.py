@@ -51,6 +51,8 @@ def make_inputs(case):
             t = torch.zeros(shape)
         else:
             t = torch.randn(shape, generator=gen) * spec.get("scale", 1.0)
+        if kind != "ids" and case.get("dtype") == "bfloat16":
+            t = t.to(torch.bfloat16)  # bench:kernels --dtype bfloat16: PyTorch on bf16 tensors
         if spec.get("grad") and case["mode"] == "fwd+bwd":
             t.requires_grad_(True)
         tensors[name] = t
@@ -60,6 +62,8 @@ def make_inputs(case):
             upstream = decode(data["g"], case["upstream"], "randn")
         else:
             upstream = torch.randn(case["upstream"], generator=gen)
+        if case.get("dtype") == "bfloat16":
+            upstream = upstream.to(torch.bfloat16)
     return tensors, upstream
 
 
