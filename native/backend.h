@@ -54,6 +54,16 @@ const char* bf16_isa();
 void attention_forward(const AttentionParams& p, float* out, float* lse);
 void attention_backward(const AttentionParams& p, const float* dout, const float* out, const float* lse,
                         float* dq, float* dk, float* dv);
+// the same over bf16 bits (cpu only: cpu/attention_bf16.cc): q, k, v, dout, out, dq, dk, dv bf16,
+// lse float32; p.q, p.k, p.v are not read. Products on bf16 tiles with float32 accumulation,
+// softmax statistics in float32, each output rounded once.
+void attention_forward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+                            std::uint16_t* out, float* lse);
+void attention_backward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+                             const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq,
+                             std::uint16_t* dk, std::uint16_t* dv);
+// "amx-bf16" | "avx512-bf16" | "avx2": the tile path the bf16 attention takes (cpu only)
+const char* attention_bf16_isa();
 
 // ---- norm.cc: x [N,C]
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y, float* mean, float* rstd,

@@ -1,22 +1,39 @@
 // attentionForward / attentionBackward: q [B,h,Tq,d], k/v [B,hkv,Tk,d],
 // attnMask [1|B,1|h,Tq,Tk] bool or float, keyPadding [B,Tk] bool.
+// q, k, v (and dout, out) are all float32 or (cpu) all bfloat16; out/dq/dk/dv come back
+// in q's dtype, lse is always float32, and a float attnMask stays float32.
 #include "binding/args.h"
 #include "binding/kernels.h"
 
 namespace toroid::binding {
 
 namespace {
+#if defined(TOROID_CUDA)
+constexpr std::initializer_list<DType> kValueDTypes = {DType::f32};
+#else
+constexpr std::initializer_list<DType> kValueDTypes = {DType::f32, DType::bf16};
+#endif
+
+// a tensor whose dtype must be q's: "k must be bfloat16 like q, got float32"
+TensorArg like_q(Args& a, std::size_t i, const char* name, const TensorArg& q) {
+  TensorArg t = a.tensor(i, name, kValueDTypes);
+  if (t.dtype != q.dtype) a.type_error(name, std::string(dtype_name(q.dtype)) + " like q", dtype_name(t.dtype));
+  return t;
+}
+
 struct Unpacked {
   AttentionParams p;
   TensorArg q;
+  const void* k;  // k's and v's data, for the bf16 kernels
+  const void* v;
 };
 
 // q, k, v from index `qkv`; attnMask, keyPadding, scale, causal, dropoutP, seed, offset from
 // index `first` (and for the forward, optionally kvLength)
 Unpacked unpack_attention(Args& a, std::size_t qkv, std::size_t first, const Napi::CallbackInfo& info) {
   Unpacked u{};
-  u.q = a.tensor(qkv, "q");
-  TensorArg k = a.tensor(qkv + 1, "k"), v = a.tensor(qkv + 2, "v");
+  u.q = a.tensor(qkv, "q", kValueDTypes);
+  TensorArg k = like_q(a, qkv + 1, "k", u.q), v = like_q(a, qkv + 2, "v", u.q);
   TensorArg mask = a.optional_tensor(first, "attnMask", {DType::u8, DType::f32});
   TensorArg pad = a.optional_tensor(first + 1, "keyPadding", {DType::u8});
   const TensorArg& q = u.q;
@@ -39,7 +56,10 @@ Unpacked unpack_attention(Args& a, std::size_t qkv, std::size_t first, const Nap
     a.range_error("k", "at most 2^31 query-key pairs with d = 0", describe_shape(q.shape) + " x " + describe_shape(k.shape));
   }
   AttentionParams& p = u.p;
-  p.q = q.f32(); p.k = k.f32(); p.v = v.f32();
+  // bf16 data goes to the kernel beside p (attention_forward_bf16); p.q/k/v are float32 only
+  const bool f32 = q.dtype == DType::f32;
+  p.q = f32 ? q.f32() : nullptr; p.k = f32 ? k.f32() : nullptr; p.v = f32 ? v.f32() : nullptr;
+  u.k = k.block->ptr; u.v = v.block->ptr;
   p.B = B; p.h = h; p.hkv = hkv; p.Tq = Tq; p.Tk = Tk; p.d = d;
   p.kv_stride = Tk_buffer * d;
   p.key_padding = nullptr;
@@ -69,8 +89,15 @@ Napi::Value attention_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "attentionForward", 10);
   Unpacked u = unpack_attention(a, 0, 3, info);
   const AttentionParams& p = u.p;
-  auto out = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d);
+  auto out = new_storage(info.Env(), u.q.dtype, p.B * p.h * p.Tq * p.d);
   auto lse = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq);
+#if !defined(TOROID_CUDA)
+  if (u.q.dtype == DType::bf16) {
+    attention_forward_bf16(p, u.q.bf16(), static_cast<const std::uint16_t*>(u.k), static_cast<const std::uint16_t*>(u.v),
+                           static_cast<std::uint16_t*>(out.Data()->ptr), static_cast<float*>(lse.Data()->ptr));
+    return results(info.Env(), {out, lse});
+  }
+#endif
   attention_forward(p, static_cast<float*>(out.Data()->ptr), static_cast<float*>(lse.Data()->ptr));
   return results(info.Env(), {out, lse});
 }
@@ -78,17 +105,25 @@ Napi::Value attention_forward_js(const Napi::CallbackInfo& info) {
 Napi::Value attention_backward_js(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward", 13);
   // the order of Kernels.attentionBackward: dout, q, k, v, out, lse, then the forward's options
-  TensorArg dout = a.tensor(0, "dout");
-  TensorArg out = a.tensor(4, "out");
-  TensorArg lse = a.tensor(5, "lse");
   Unpacked u = unpack_attention(a, 1, 6, info);
+  TensorArg dout = like_q(a, 0, "dout", u.q);
+  TensorArg out = like_q(a, 4, "out", u.q);
+  TensorArg lse = a.tensor(5, "lse");
   const AttentionParams& p = u.p;
   if (dout.shape != u.q.shape) a.range_error("dout", "the shape of q " + describe_shape(u.q.shape), describe_shape(dout.shape));
   if (out.shape != u.q.shape) a.range_error("out", "the shape of q " + describe_shape(u.q.shape), describe_shape(out.shape));
   if (lse.shape != std::vector<i64>{p.B, p.h, p.Tq}) a.range_error("lse", "[B,h,Tq] = " + describe_shape({p.B, p.h, p.Tq}), describe_shape(lse.shape));
-  auto dq = new_storage(info.Env(), DType::f32, p.B * p.h * p.Tq * p.d, true);
-  auto dk = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d, true);
-  auto dv = new_storage(info.Env(), DType::f32, p.B * p.hkv * p.Tk * p.d, true);
+  auto dq = new_storage(info.Env(), u.q.dtype, p.B * p.h * p.Tq * p.d, true);
+  auto dk = new_storage(info.Env(), u.q.dtype, p.B * p.hkv * p.Tk * p.d, true);
+  auto dv = new_storage(info.Env(), u.q.dtype, p.B * p.hkv * p.Tk * p.d, true);
+#if !defined(TOROID_CUDA)
+  if (u.q.dtype == DType::bf16) {
+    attention_backward_bf16(p, u.q.bf16(), static_cast<const std::uint16_t*>(u.k), static_cast<const std::uint16_t*>(u.v), dout.bf16(),
+                            out.bf16(), lse.f32(), static_cast<std::uint16_t*>(dq.Data()->ptr),
+                            static_cast<std::uint16_t*>(dk.Data()->ptr), static_cast<std::uint16_t*>(dv.Data()->ptr));
+    return results(info.Env(), {dq, dk, dv});
+  }
+#endif
   attention_backward(p, dout.f32(), out.f32(), lse.f32(), static_cast<float*>(dq.Data()->ptr),
                      static_cast<float*>(dk.Data()->ptr), static_cast<float*>(dv.Data()->ptr));
   return results(info.Env(), {dq, dk, dv});

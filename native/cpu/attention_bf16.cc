@@ -1,0 +1,337 @@
+// Fused scaled-dot-product attention on bf16 storage: the flash-style kernel of
+// attention.cc (same tiles, causal skips, masks, GQA, dropout stream), with every
+// product on bf16 tiles and float32 accumulation, and the online-softmax
+// statistics (running max, running sum, lse) in float32.
+//
+// q [B,h,Tq,d], k/v [B,hkv,Tk,d] (kv heads kv_stride apart in the forward), dout/out
+// [B,h,Tq,d] bf16 bits; lse [B,h,Tq] float32. out/dq/dk/dv are rounded once from
+// float32 accumulators (nearest even, NaN kept).
+//
+// Forward, per (batch, head, block of BR queries): S = Q K^T in float32, scaled and
+// masked; P = exp(S - m) updates m and l in float32; P rounded to bf16 feeds
+// acc += P V. Backward, per (batch, kv head), as FlashAttention-2: P = exp(S - lse),
+// dV^T += dO^T P, dP = dO V^T, dS = P (dP - D) scale, dK^T += Q^T dS, dQ += dS K. dK and
+// dV are accumulated transposed ([d][Tk]) so that P and dS only ever need their rows
+// paired (a cheap interleave), never a transpose; Q^T and dO^T are packed once per head.
+//
+// The tile products and their operand layouts per path are in attention_bf16_tiles.h:
+// AMX-BF16 tiles, AVX512-BF16 dot products, or (avx2) tiles widened to float32 through
+// block_gemm.h. Chosen once per process; TOROID_BF16_ISA=amx-bf16|avx512-bf16|avx2
+// forces one (an unavailable choice falls back downward), TOROID_NO_AVX512=1 forces avx2.
+#include <omp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "backend.h"
+#include "cpu/attention_bf16_tiles.h"
+#include "cpu/bf16.h"
+#include "cpu/philox.h"
+#include "cpu/simd.h"
+
+namespace toroid {
+
+namespace {
+
+using attn_bf16::Isa;
+using attn_bf16::round_up;
+
+constexpr i64 BR = 64;  // query rows per tile
+constexpr i64 BC = 64;  // keys per tile
+constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
+
+// Linux hands out the AMX tile state only on request, once per process.
+bool amx_granted() {
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+Isa pick_isa() {
+  const char* force = std::getenv("TOROID_BF16_ISA");
+  const int want = force == nullptr ? 0 : std::strcmp(force, "avx512-bf16") == 0 ? 1 : std::strcmp(force, "avx2") == 0 ? 2 : 0;
+  const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  const bool dpbf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+  const bool amx = dpbf16 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
+  if (want <= 0 && amx && amx_granted()) return Isa::amx;
+  if (want <= 1 && dpbf16) return Isa::avx512bf16;
+  return Isa::avx2;
+}
+
+Isa isa() {
+  static const Isa chosen = pick_isa();
+  return chosen;
+}
+
+// ---- the float32 pieces of attention.cc, on a tile with leading dimension lds
+
+// The last key query row i may see (Tk - 1 without a causal mask).
+inline i64 last_key(const AttentionParams& p, i64 i) {
+  switch (p.causal) {
+    case Causal::top_left: return std::min(i, p.Tk - 1);
+    case Causal::bottom_right: return std::min(i + p.Tk - p.Tq, p.Tk - 1);
+    default: return p.Tk - 1;
+  }
+}
+
+// Keys [0, end) can be seen by some row of the query block [i0, i0 + br).
+inline i64 key_end(const AttentionParams& p, i64 i0, i64 br) { return std::max<i64>(0, last_key(p, i0 + br - 1) + 1); }
+
+// S[br,bc] holds the raw scores q.k of rows i0.., keys j0..: scale them and apply every mask.
+void scale_and_mask(const AttentionParams& p, i64 b, i64 head, i64 i0, i64 br, i64 j0, i64 bc, float* S, i64 lds) {
+  const std::uint8_t* pad = p.key_padding ? p.key_padding + b * p.Tk : nullptr;
+  for (i64 r = 0; r < br; r++) {
+    float* s = S + r * lds;
+    for (i64 c = 0; c < bc; c++) s[c] *= p.scale;
+    const i64 i = i0 + r, last = last_key(p, i);
+    if (p.attn_mask != nullptr) {
+      const i64 row = (((p.mask_B == 1 ? 0 : b) * p.mask_h + (p.mask_h == 1 ? 0 : head)) * p.Tq + i) * p.Tk + j0;
+      if (p.mask_is_bool) {
+        const std::uint8_t* m = static_cast<const std::uint8_t*>(p.attn_mask) + row;
+        for (i64 c = 0; c < bc; c++) if (m[c]) s[c] = NEG_INF;
+      } else {
+        const float* m = static_cast<const float*>(p.attn_mask) + row;
+        for (i64 c = 0; c < bc; c++) s[c] += m[c];
+      }
+    }
+    if (pad != nullptr) for (i64 c = 0; c < bc; c++) if (pad[j0 + c]) s[c] = NEG_INF;
+    for (i64 c = std::clamp<i64>(last + 1 - j0, 0, bc); c < bc; c++) s[c] = NEG_INF;
+  }
+}
+
+// x[c] = exp(x[c] - sub) over n elements; returns their sum.
+inline float exp_row(float* x, i64 n, float sub) {
+  const __m256 vsub = _mm256_set1_ps(sub);
+  __m256 acc = _mm256_setzero_ps();
+  i64 c = 0;
+  for (; c + 8 <= n; c += 8) {
+    const __m256 e = simd::exp(_mm256_sub_ps(_mm256_loadu_ps(x + c), vsub));
+    _mm256_storeu_ps(x + c, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  if (c < n) {
+    const __m256i mask = simd::tail_mask(static_cast<int>(n - c));
+    const __m256 e = _mm256_and_ps(simd::exp(_mm256_sub_ps(_mm256_maskload_ps(x + c, mask), vsub)), _mm256_castsi256_ps(mask));
+    _mm256_maskstore_ps(x + c, mask, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  return simd::hsum(acc);
+}
+
+inline float row_max(const float* x, i64 n) {
+  __m256 vm = _mm256_set1_ps(NEG_INF);
+  i64 c = 0;
+  for (; c + 8 <= n; c += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + c));
+  float m = simd::hmax(vm);
+  for (; c < n; c++) m = std::max(m, x[c]);
+  return m;
+}
+
+// ---- forward
+
+template <class Path>
+void forward(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+             std::uint16_t* out, float* lse) {
+  using T = typename Path::T;
+  constexpr i64 KA = Path::KA, MA = Path::MA, NA = Path::NA;
+  const i64 d = p.d, group = p.h / p.hkv, q_blocks = (p.Tq + BR - 1) / BR;
+  const i64 dk = round_up(d, KA), dn = round_up(d, NA);  // d as a reduction, d as columns
+  const i64 BCk = round_up(BC, KA), BCn = round_up(BC, NA);
+  const i64 tasks = p.B * p.h * q_blocks;
+#pragma omp parallel
+  {
+    Path::begin();
+    // Qa: A rows [BR][dk]; Kb: B panel (K = dk, N = BCn); Vb: B panel (K = BCk, N = dn)
+    std::vector<T> Qa(BR * dk), Kb(dk * BCn), Vb(BCk * dn), Pa(BR * BCk);
+    std::vector<float> S(BR * BCn), acc(BR * dn), m(BR), l(BR), keep(BC);
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < tasks; task++) {
+      const i64 qb = task % q_blocks, bh = task / q_blocks, b = bh / p.h, head = bh % p.h;
+      const i64 i0 = qb * BR, br = std::min(BR, p.Tq - i0), brm = round_up(br, MA);
+      attn_bf16::a_rows(q + (bh * p.Tq + i0) * d, d, br, d, Qa.data(), dk, brm);
+      const i64 kv = (b * p.hkv + head / group) * p.kv_stride;
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      std::fill(m.begin(), m.end(), NEG_INF);
+      std::fill(l.begin(), l.end(), 0.0f);
+      const i64 kend = key_end(p, i0, br);
+      for (i64 j0 = 0; j0 < kend; j0 += BC) {
+        const i64 bc = std::min(BC, kend - j0), bcn = round_up(bc, NA), bck = round_up(bc, KA);
+        attn_bf16::b_cols(k + kv + j0 * d, d, bc, d, Kb.data(), bcn, dk);
+        Path::gemm(brm, bcn, dk, Qa.data(), dk, Kb.data(), bcn, S.data(), BCn, false);
+        scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
+        for (i64 r = 0; r < br; r++) {
+          float* s = S.data() + r * BCn;
+          const float m_new = std::max(m[r], row_max(s, bc));
+          if (m_new == NEG_INF) {  // every key so far masked: contributes nothing
+            std::fill(s, s + bc, 0.0f);
+            continue;
+          }
+          const float alpha = std::exp(m[r] - m_new);
+          l[r] = l[r] * alpha + exp_row(s, bc, m_new);
+          m[r] = m_new;
+          if (alpha != 1.0f) for (i64 c = 0; c < d; c++) acc[r * dn + c] *= alpha;
+          if (p.dropout_p > 0) {
+            dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data());
+            for (i64 c = 0; c < bc; c++) s[c] *= keep[c];
+          }
+        }
+        i64 lda = 0;
+        const T* P = attn_bf16::a_tile(S.data(), BCn, br, bc, Pa.data(), bck, brm, &lda);
+        attn_bf16::b_rows(v + kv + j0 * d, d, bc, d, Vb.data(), dn, bck);
+        Path::gemm(brm, dn, KA == 1 ? bc : bck, P, lda, Vb.data(), dn, acc.data(), dn, true);
+      }
+      for (i64 r = 0; r < br; r++) {
+        std::uint16_t* o = out + (bh * p.Tq + i0 + r) * d;
+        const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;
+        for (i64 c = 0; c < d; c++) o[c] = f32_to_bf16(acc[r * dn + c] * inv);
+        lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
+      }
+    }
+    Path::end();
+  }
+}
+
+// ---- backward
+
+template <class Path>
+void backward(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+              const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq, std::uint16_t* dk,
+              std::uint16_t* dv) {
+  using T = typename Path::T;
+  constexpr i64 KA = Path::KA, MA = Path::MA, NA = Path::NA;
+  const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.hkv;
+  const i64 dk_ = round_up(d, KA), dn = round_up(d, NA), dm = round_up(d, MA);
+  // whole tiles of queries and keys: every block's padding lies inside the buffers
+  const i64 Tqp = round_up(p.Tq, BR), Tkp = round_up(p.Tk, BC);
+  const i64 BCn = round_up(BC, NA), BCk = round_up(BC, KA);
+#pragma omp parallel
+  {
+    Path::begin();
+    // per task: K^T and V^T panels (K = dk_, N = Tkp), K as a panel (K = Tkp, N = dn), dK^T/dV^T [dm][Tkp]
+    std::vector<T> KTb(dk_ * Tkp), VTb(dk_ * Tkp), Kb(Tkp * dn);
+    std::vector<float> dKt(dm * Tkp), dVt(dm * Tkp);
+    // per head: Q, dO as A rows [Tqp][dk_]; Q^T, dO^T as A rows [dm][Tqp]; dQ [Tqp][dn]
+    std::vector<T> Qa(Tqp * dk_), dOa(Tqp * dk_), Qt(dm * Tqp), dOt(dm * Tqp);
+    std::vector<float> dQ(Tqp * dn), D(p.Tq), O(d), G(d);
+    // per tile
+    std::vector<float> S(BR * BCn), dP(BR * BCn), Z(BR * BCn), keep(BR * BC);
+    std::vector<T> Pb(BR * BCn), dSb(BR * BCn), dSa(BR * BCk);
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < tasks; task++) {
+      const i64 b = task / p.hkv, kvh = task % p.hkv, kv = task * p.Tk * d;
+      attn_bf16::b_cols(k + kv, d, p.Tk, d, KTb.data(), Tkp, dk_);
+      attn_bf16::b_cols(v + kv, d, p.Tk, d, VTb.data(), Tkp, dk_);
+      attn_bf16::b_rows(k + kv, d, p.Tk, d, Kb.data(), dn, Tkp);
+      std::fill(dKt.begin(), dKt.end(), 0.0f);
+      std::fill(dVt.begin(), dVt.end(), 0.0f);
+      for (i64 head = kvh * group; head < (kvh + 1) * group; head++) {
+        const i64 bh = b * p.h + head, base = bh * p.Tq * d;
+        const float* L = lse + bh * p.Tq;
+        attn_bf16::a_rows(q + base, d, p.Tq, d, Qa.data(), dk_, Tqp);
+        attn_bf16::a_rows(dout + base, d, p.Tq, d, dOa.data(), dk_, Tqp);
+        attn_bf16::a_cols(q + base, d, p.Tq, d, Qt.data(), Tqp, dm);
+        attn_bf16::a_cols(dout + base, d, p.Tq, d, dOt.data(), Tqp, dm);
+        for (i64 i = 0; i < p.Tq; i++) {  // D = rowsum(dO * O)
+          bf16_widen(out + base + i * d, O.data(), d);
+          bf16_widen(dout + base + i * d, G.data(), d);
+          float s = 0;
+          for (i64 c = 0; c < d; c++) s += G[c] * O[c];
+          D[i] = s;
+        }
+        std::fill(dQ.begin(), dQ.end(), 0.0f);
+        for (i64 j0 = 0; j0 < p.Tk; j0 += BC) {
+          const i64 bc = std::min(BC, p.Tk - j0), bcn = round_up(bc, NA), bck = round_up(bc, KA);
+          for (i64 i0 = 0; i0 < p.Tq; i0 += BR) {
+            const i64 br = std::min(BR, p.Tq - i0), brm = round_up(br, MA), brk = round_up(br, KA);
+            if (key_end(p, i0, br) <= j0) continue;  // the whole tile is causally masked
+            // S = Q K^T, P = exp(S - lse)
+            Path::gemm(brm, bcn, dk_, Qa.data() + i0 * dk_, dk_, attn_bf16::b_at(KTb.data(), Tkp, 0, j0), Tkp, S.data(), BCn, false);
+            scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
+            for (i64 r = 0; r < br; r++) {
+              float* s = S.data() + r * BCn;
+              if (L[i0 + r] == NEG_INF) std::fill(s, s + bc, 0.0f);
+              else exp_row(s, bc, L[i0 + r]);
+            }
+            const float* Pd = S.data();  // P through dropout
+            if (p.dropout_p > 0) {
+              for (i64 r = 0; r < br; r++) {
+                dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data() + r * bc);
+                for (i64 c = 0; c < bc; c++) Z[r * BCn + c] = keep[r * bc + c] * S[r * BCn + c];
+              }
+              Pd = Z.data();
+            }
+            i64 ldb = 0;
+            // dV^T[:, j] += dO^T Pd
+            const T* PdB = attn_bf16::b_tile(Pd, BCn, br, bc, Pb.data(), bcn, brk, &ldb);
+            Path::gemm(dm, bcn, KA == 1 ? br : brk, dOt.data() + i0, Tqp, PdB, ldb, dVt.data() + j0, Tkp, true);
+            // dP = dO V^T (through dropout), dS = P (dP - D) * scale
+            Path::gemm(brm, bcn, dk_, dOa.data() + i0 * dk_, dk_, attn_bf16::b_at(VTb.data(), Tkp, 0, j0), Tkp, dP.data(), BCn, false);
+            for (i64 r = 0; r < br; r++) {
+              const float* s = S.data() + r * BCn;
+              float* g = dP.data() + r * BCn;
+              const float Di = D[i0 + r];
+              if (p.dropout_p > 0) {
+                const float* kp = keep.data() + r * bc;
+                for (i64 c = 0; c < bc; c++) g[c] = s[c] * (kp[c] * g[c] - Di) * p.scale;
+              } else {
+                for (i64 c = 0; c < bc; c++) g[c] = s[c] * (g[c] - Di) * p.scale;
+              }
+            }
+            // dK^T[:, j] += Q^T dS
+            const T* dSB = attn_bf16::b_tile(dP.data(), BCn, br, bc, dSb.data(), bcn, brk, &ldb);
+            Path::gemm(dm, bcn, KA == 1 ? br : brk, Qt.data() + i0, Tqp, dSB, ldb, dKt.data() + j0, Tkp, true);
+            // dQ[i] += dS K
+            i64 lda = 0;
+            const T* dSA = attn_bf16::a_tile(dP.data(), BCn, br, bc, dSa.data(), bck, brm, &lda);
+            Path::gemm(brm, dn, KA == 1 ? bc : bck, dSA, lda, attn_bf16::b_at(Kb.data(), dn, j0, 0), dn, dQ.data() + i0 * dn, dn, true);
+          }
+        }
+        for (i64 i = 0; i < p.Tq; i++) bf16_round(dQ.data() + i * dn, dq + base + i * d, d);
+      }
+      for (i64 j = 0; j < p.Tk; j++) {
+        for (i64 c = 0; c < d; c++) {
+          dk[kv + j * d + c] = f32_to_bf16(dKt[c * Tkp + j]);
+          dv[kv + j * d + c] = f32_to_bf16(dVt[c * Tkp + j]);
+        }
+      }
+    }
+    Path::end();
+  }
+}
+
+}  // namespace
+
+const char* attention_bf16_isa() {
+  switch (isa()) {
+    case Isa::amx: return "amx-bf16";
+    case Isa::avx512bf16: return "avx512-bf16";
+    default: return "avx2";
+  }
+}
+
+void attention_forward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+                            std::uint16_t* out, float* lse) {
+  switch (isa()) {
+    case Isa::amx: return forward<attn_bf16::PathAmx>(p, q, k, v, out, lse);
+    case Isa::avx512bf16: return forward<attn_bf16::PathAvx512Bf16>(p, q, k, v, out, lse);
+    default: return forward<attn_bf16::PathAvx2>(p, q, k, v, out, lse);
+  }
+}
+
+void attention_backward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
+                             const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq,
+                             std::uint16_t* dk, std::uint16_t* dv) {
+  switch (isa()) {
+    case Isa::amx: return backward<attn_bf16::PathAmx>(p, q, k, v, dout, out, lse, dq, dk, dv);
+    case Isa::avx512bf16: return backward<attn_bf16::PathAvx512Bf16>(p, q, k, v, dout, out, lse, dq, dk, dv);
+    default: return backward<attn_bf16::PathAvx2>(p, q, k, v, dout, out, lse, dq, dk, dv);
+  }
+}
+
+}  // namespace toroid
