@@ -8,7 +8,8 @@ export interface Group { workload: string; bars: Bar[] }
 
 const COLORS: Record<string, string> = {
   'toroid-cpu': '#d62728', 'toroid-cuda': '#8c1a1a', 'toroid-ts': '#ff9896', 'tfjs-wasm': '#1f77b4', 'tfjs-cpu': '#aec7e8',
-  torch: '#2ca02c', 'torch-nocache': '#98df8a',
+  torch: '#2ca02c', 'torch-nocache': '#98df8a', 'torch-cuda': '#17631a',
+  'toroid-cpu-bf16': '#e377c2', 'torch-bf16': '#bcbd22',
 };
 const color = (impl: string): string => COLORS[impl] ?? '#7f7f7f';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -1,8 +1,12 @@
 # PyTorch worker of `npm run bench` (protocol: bench/peers/PROTOCOL.md).
 #
-#   python3 bench/peers/torch_worker.py --workload <name> --dir <folder> [--threads N] [--device cpu|cuda]
+#   python3 bench/peers/torch_worker.py --workload <name> --dir <folder> [--threads N] [--device cpu|cuda] [--precision fp32|bf16]
 #
-# workloads: seq2seq-train, gpt-train, seq2seq-greedy, seq2seq-greedy-nocache, gpt-greedy, gpt-greedy-nocache.
+# --precision bf16: `with torch.autocast('cpu', dtype=torch.bfloat16):` around the forward pass and the loss
+# (backward and optimizer outside; firstLoss from such a forward) and around each decode (inference under
+# autocast); the cached-vs-uncached startup check is then skipped (the two round differently in bf16).
+#
+# workloads: seq2seq-train, gpt-train, seq2seq-greedy, seq2seq-greedy-nocache, gpt-greedy, gpt-greedy-nocache, seq2seq-beam.
 # Loads <dir>/<model>.safetensors (prepare.ts: toroid's initial weights under PyTorch state-dict names,
 # the batch as batch/* int32 tensors, the config JSON in the metadata), prints one JSON line
 # {"ready": ...}, then one {"ms": ...} line per `rep` read from stdin, and exits on `quit` / end of input.
@@ -138,7 +142,19 @@ if torch is not None:
             return self.generator(h)
 
         def encode(self, src, src_pad):
-            return self.transformer.encoder(self.embed_src(src), src_key_padding_mask=src_pad)
+            enc = self.transformer.encoder
+            if self.training or not (src.device.type == "cpu" and torch.is_autocast_cpu_enabled()):
+                return enc(self.embed_src(src), src_key_padding_mask=src_pad)
+            # torch 1.13's eval fast paths (the nested-tensor encoder, torch._transformer_encoder_layer_fwd,
+            # torch._native_multi_head_attention) test torch.is_autocast_enabled(), CUDA's autocast only,
+            # and under CPU autocast fail with "expected scalar type BFloat16 but found Float"
+            # (pytorch/pytorch#132613, #107663): under CPU autocast the encoder runs its training-mode
+            # path, the same math here (dropout 0)
+            enc.train()
+            try:
+                return enc(self.embed_src(src), src_key_padding_mask=src_pad)
+            finally:
+                enc.eval()
 
     def causal_bool(T, device):
         return torch.triu(torch.ones(T, T, dtype=torch.bool, device=device), diagonal=1)

@@ -1,8 +1,9 @@
 // toroid's worker for `npm run bench` (bench/peers/PROTOCOL.md): the Seq2Seq and
 // GPT workloads on one backend (cpu, ts or cuda), driven by JSON lines.
-//   node_modules/.bin/tsx bench/peers/toroid_worker.ts --workload gpt-train --dir <folder> [--backend cpu] [--threads 2] [--precision bf16]
-// --precision bf16: forward passes and losses under toroid.autocast (the backward and the optimizer
-// outside, float32 master weights), and every decode inside one autocast region.
+//   node_modules/.bin/tsx bench/peers/toroid_worker.ts --workload gpt-train --dir <folder> [--backend cpu] [--threads 2] [--precision fp32|bf16]
+// --precision bf16: training runs the forward pass and the loss under toroid.autocast({ dtype: 'bfloat16' })
+// (the backward and the optimizer outside, float32 master weights; firstLoss from such a forward), and
+// each rep's whole decode runs inside one autocast region (its parameter casts cached: once per rep).
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import * as toroid from '../../src/index.js';
@@ -64,17 +65,19 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
     if (workload === 'seq2seq-greedy') {
       net.eval();
       const B = src.shape[0]!;
-      const decode = (): Int32Array[] => {
-        const stepper = amp(() => seq2seqStepper(net, src, null));
+      // one autocast region per decode (bf16): the encoder, the cross-attention keys/values and every
+      // step share its parameter casts, so the weights are cast once per rep
+      const decode = (): Int32Array[] => amp(() => {
+        const stepper = seq2seqStepper(net, src, null);
         try {
-          return amp(() => runTokenSearch(stepper.step, {
+          return runTokenSearch(stepper.step, {
             prefixes: Array.from({ length: B }, () => [c.bos]), vocabSize: c.tgtVocab, maxSteps: c.decodeSteps,
             eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row),
-          }));
+          });
         } finally {
           stepper.dispose();
         }
-      };
+      });
       const first = decode();
       return { ready: { firstIds: Array.from(first[0]!.subarray(0, 8)), tokens: B * c.decodeSteps }, rep: () => { decode(); sync(); } };
     }
@@ -110,14 +113,14 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
       net.eval();
       const prompt = batch('prompt');
       const rows = (prompt.toArray() as number[][]);
-      const decode = (): Int32Array[] => {
+      const decode = (): Int32Array[] => amp(() => {
         const stepper = gptStepper(net);
         try {
-          return amp(() => runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row) }));
+          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row) });
         } finally {
           stepper.dispose();
         }
-      };
+      });
       const first = decode();
       return { ready: { firstIds: Array.from(first[0]!.subarray(0, 8)), tokens: rows.length * c.decodeSteps }, rep: () => { decode(); sync(); } };
     }
@@ -129,6 +132,10 @@ async function main(): Promise<void> {
   const workload = arg('--workload'), dir = arg('--dir'), backend = arg('--backend', 'cpu');
   const threads = Number(arg('--threads', '2'));
   const precision = arg('--precision', 'fp32');
+  if (precision !== 'fp32' && precision !== 'bf16') {
+    say({ ready: false, error: `--precision ${precision}: expected fp32 or bf16` });
+    return;
+  }
   if (!toroid.listBackends().includes(backend)) {
     say({ ready: false, error: `backend '${backend}' is not available here` });
     return;
