@@ -34,6 +34,7 @@
 #include "cpu/bf16.h"
 #include "cpu/philox.h"
 #include "cpu/simd.h"
+#include "cpu/simd512.h"
 
 namespace toroid {
 
@@ -133,18 +134,61 @@ inline float row_max(const float* x, i64 n) {
   return m;
 }
 
-// ---- forward
+// The same two on 16 lanes, for the paths that have AVX-512.
+TOROID_AVX512 static inline float exp_row512(float* x, i64 n, float sub) {
+  const __m512 vsub = _mm512_set1_ps(sub);
+  __m512 acc = _mm512_setzero_ps();
+  for (i64 c = 0; c < n; c += 16) {
+    const __mmask16 m = attn_bf16::lanes(n - c);
+    const __m512 e = _mm512_maskz_mov_ps(m, simd512::exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + c), vsub)));
+    _mm512_mask_storeu_ps(x + c, m, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+TOROID_AVX512 static inline float row_max512(const float* x, i64 n) {
+  __m512 vm = _mm512_set1_ps(NEG_INF);
+  for (i64 c = 0; c < n; c += 16) vm = _mm512_mask_max_ps(vm, attn_bf16::lanes(n - c), vm, _mm512_maskz_loadu_ps(attn_bf16::lanes(n - c), x + c));
+  return _mm512_reduce_max_ps(vm);
+}
 
 template <class Path>
-void forward(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
-             std::uint16_t* out, float* lse) {
+inline float path_exp_row(float* x, i64 n, float sub) {
+  if constexpr (Path::wide) return exp_row512(x, n, sub);
+  else return exp_row(x, n, sub);
+}
+template <class Path>
+inline float path_row_max(const float* x, i64 n) {
+  if constexpr (Path::wide) return row_max512(x, n);
+  else return row_max(x, n);
+}
+
+// Each path's work runs in a function compiled for its ISA: the templates below are
+// inlined into forward_<path> / backward_<path> (one thread's share of the tasks, called
+// inside the parallel region), so their loops and helpers get the path's instructions
+// while the rest of the addon keeps the AVX2 floor.
+#define TOROID_INLINE __attribute__((always_inline)) inline
+
+// ---- forward
+
+struct Forward {
+  const AttentionParams& p;
+  const std::uint16_t *q, *k, *v;
+  std::uint16_t* out;
+  float* lse;
+};
+
+template <class Path>
+TOROID_INLINE void forward_thread(const Forward& f) {
   using T = typename Path::T;
   constexpr i64 KA = Path::KA, MA = Path::MA, NA = Path::NA;
+  const AttentionParams& p = f.p;
+  const std::uint16_t *q = f.q, *k = f.k, *v = f.v;
   const i64 d = p.d, group = p.h / p.hkv, q_blocks = (p.Tq + BR - 1) / BR;
   const i64 dk = round_up(d, KA), dn = round_up(d, NA);  // d as a reduction, d as columns
   const i64 BCk = round_up(BC, KA), BCn = round_up(BC, NA);
   const i64 tasks = p.B * p.h * q_blocks;
-#pragma omp parallel
   {
     Path::begin();
     // Qa: A rows [BR][dk]; Kb: B panel (K = dk, N = BCn); Vb: B panel (K = BCk, N = dn)
@@ -167,13 +211,13 @@ void forward(const AttentionParams& p, const std::uint16_t* q, const std::uint16
         scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
         for (i64 r = 0; r < br; r++) {
           float* s = S.data() + r * BCn;
-          const float m_new = std::max(m[r], row_max(s, bc));
+          const float m_new = std::max(m[r], path_row_max<Path>(s, bc));
           if (m_new == NEG_INF) {  // every key so far masked: contributes nothing
             std::fill(s, s + bc, 0.0f);
             continue;
           }
           const float alpha = std::exp(m[r] - m_new);
-          l[r] = l[r] * alpha + exp_row(s, bc, m_new);
+          l[r] = l[r] * alpha + path_exp_row<Path>(s, bc, m_new);
           m[r] = m_new;
           if (alpha != 1.0f) for (i64 c = 0; c < d; c++) acc[r * dn + c] *= alpha;
           if (p.dropout_p > 0) {
@@ -187,30 +231,43 @@ void forward(const AttentionParams& p, const std::uint16_t* q, const std::uint16
         Path::gemm(brm, dn, KA == 1 ? bc : bck, P, lda, Vb.data(), dn, acc.data(), dn, true);
       }
       for (i64 r = 0; r < br; r++) {
-        std::uint16_t* o = out + (bh * p.Tq + i0 + r) * d;
-        const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;
-        for (i64 c = 0; c < d; c++) o[c] = f32_to_bf16(acc[r * dn + c] * inv);
-        lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
+        f.lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
+        l[r] = l[r] > 0 ? 1.0f / l[r] : 0.0f;
       }
+      std::uint16_t* o = f.out + (bh * p.Tq + i0) * d;
+      if constexpr (Path::wide) attn_bf16::round_rows512(acc.data(), dn, br, d, l.data(), o, d);
+      else attn_bf16::round_rows(acc.data(), dn, br, d, l.data(), o, d);
     }
     Path::end();
   }
 }
 
+void forward_avx2(const Forward& f) { forward_thread<attn_bf16::PathAvx2>(f); }
+TOROID_AVX512BF16 void forward_avx512bf16(const Forward& f) { forward_thread<attn_bf16::PathAvx512Bf16>(f); }
+TOROID_AMX void forward_amx(const Forward& f) { forward_thread<attn_bf16::PathAmx>(f); }
+
 // ---- backward
 
+struct Backward {
+  const AttentionParams& p;
+  const std::uint16_t *q, *k, *v, *dout, *out;
+  const float* lse;
+  std::uint16_t *dq, *dk, *dv;
+};
+
 template <class Path>
-void backward(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
-              const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq, std::uint16_t* dk,
-              std::uint16_t* dv) {
+TOROID_INLINE void backward_thread(const Backward& f) {
   using T = typename Path::T;
+  const AttentionParams& p = f.p;
+  const std::uint16_t *q = f.q, *k = f.k, *v = f.v, *dout = f.dout, *out = f.out;
+  const float* lse = f.lse;
+  std::uint16_t *dq = f.dq, *dk = f.dk, *dv = f.dv;
   constexpr i64 KA = Path::KA, MA = Path::MA, NA = Path::NA;
   const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.hkv;
   const i64 dk_ = round_up(d, KA), dn = round_up(d, NA), dm = round_up(d, MA);
   // whole tiles of queries and keys: every block's padding lies inside the buffers
   const i64 Tqp = round_up(p.Tq, BR), Tkp = round_up(p.Tk, BC);
   const i64 BCn = round_up(BC, NA), BCk = round_up(BC, KA);
-#pragma omp parallel
   {
     Path::begin();
     // per task: K^T and V^T panels (K = dk_, N = Tkp), K as a panel (K = Tkp, N = dn), dK^T/dV^T [dm][Tkp]
@@ -256,7 +313,7 @@ void backward(const AttentionParams& p, const std::uint16_t* q, const std::uint1
             for (i64 r = 0; r < br; r++) {
               float* s = S.data() + r * BCn;
               if (L[i0 + r] == NEG_INF) std::fill(s, s + bc, 0.0f);
-              else exp_row(s, bc, L[i0 + r]);
+              else path_exp_row<Path>(s, bc, L[i0 + r]);
             }
             const float* Pd = S.data();  // P through dropout
             if (p.dropout_p > 0) {
@@ -292,18 +349,24 @@ void backward(const AttentionParams& p, const std::uint16_t* q, const std::uint1
             Path::gemm(brm, dn, KA == 1 ? bc : bck, dSA, lda, attn_bf16::b_at(Kb.data(), dn, j0, 0), dn, dQ.data() + i0 * dn, dn, true);
           }
         }
-        for (i64 i = 0; i < p.Tq; i++) bf16_round(dQ.data() + i * dn, dq + base + i * d, d);
+        if constexpr (Path::wide) attn_bf16::round_rows512(dQ.data(), dn, p.Tq, d, nullptr, dq + base, d);
+        else attn_bf16::round_rows(dQ.data(), dn, p.Tq, d, nullptr, dq + base, d);
       }
-      for (i64 j = 0; j < p.Tk; j++) {
-        for (i64 c = 0; c < d; c++) {
-          dk[kv + j * d + c] = f32_to_bf16(dKt[c * Tkp + j]);
-          dv[kv + j * d + c] = f32_to_bf16(dVt[c * Tkp + j]);
-        }
+      if constexpr (Path::wide) {
+        attn_bf16::round_cols512(dKt.data(), Tkp, p.Tk, d, dk + kv, d);
+        attn_bf16::round_cols512(dVt.data(), Tkp, p.Tk, d, dv + kv, d);
+      } else {
+        attn_bf16::round_cols(dKt.data(), Tkp, p.Tk, d, dk + kv, d);
+        attn_bf16::round_cols(dVt.data(), Tkp, p.Tk, d, dv + kv, d);
       }
     }
     Path::end();
   }
 }
+
+void backward_avx2(const Backward& f) { backward_thread<attn_bf16::PathAvx2>(f); }
+TOROID_AVX512BF16 void backward_avx512bf16(const Backward& f) { backward_thread<attn_bf16::PathAvx512Bf16>(f); }
+TOROID_AMX void backward_amx(const Backward& f) { backward_thread<attn_bf16::PathAmx>(f); }
 
 }  // namespace
 
@@ -317,20 +380,26 @@ const char* attention_bf16_isa() {
 
 void attention_forward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                             std::uint16_t* out, float* lse) {
-  switch (isa()) {
-    case Isa::amx: return forward<attn_bf16::PathAmx>(p, q, k, v, out, lse);
-    case Isa::avx512bf16: return forward<attn_bf16::PathAvx512Bf16>(p, q, k, v, out, lse);
-    default: return forward<attn_bf16::PathAvx2>(p, q, k, v, out, lse);
+  const Forward f{p, q, k, v, out, lse};
+  const Isa path = isa();
+#pragma omp parallel
+  {
+    if (path == Isa::amx) forward_amx(f);
+    else if (path == Isa::avx512bf16) forward_avx512bf16(f);
+    else forward_avx2(f);
   }
 }
 
 void attention_backward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                              const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq,
                              std::uint16_t* dk, std::uint16_t* dv) {
-  switch (isa()) {
-    case Isa::amx: return backward<attn_bf16::PathAmx>(p, q, k, v, dout, out, lse, dq, dk, dv);
-    case Isa::avx512bf16: return backward<attn_bf16::PathAvx512Bf16>(p, q, k, v, dout, out, lse, dq, dk, dv);
-    default: return backward<attn_bf16::PathAvx2>(p, q, k, v, dout, out, lse, dq, dk, dv);
+  const Backward f{p, q, k, v, dout, out, lse, dq, dk, dv};
+  const Isa path = isa();
+#pragma omp parallel
+  {
+    if (path == Isa::amx) backward_amx(f);
+    else if (path == Isa::avx512bf16) backward_avx512bf16(f);
+    else backward_avx2(f);
   }
 }
 

@@ -23,7 +23,7 @@
 
 #include "backend.h"
 #include "cpu/bf16.h"
-#include "cpu/block_gemm.h"
+#include "cpu/block_gemm.h"  // and TOROID_AVX512
 
 #define TOROID_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #define TOROID_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,amx-tile,amx-bf16")))
@@ -34,93 +34,188 @@ enum class Isa { amx, avx512bf16, avx2 };
 
 inline constexpr i64 round_up(i64 x, i64 m) { return (x + m - 1) / m * m; }
 
-// ---- packers (scalar, shared by every path; T says which layout)
-
-template <class T>
-inline T from_bits(std::uint16_t b) {
-  if constexpr (std::is_same_v<T, float>) return bf16_to_f32(b);
-  else return b;
-}
-template <class T>
-inline T from_f32(float f) {
-  if constexpr (std::is_same_v<T, float>) return f;
-  else return f32_to_bf16(f);
-}
+// ---- packers. The float32 (avx2) layouts are filled by plain loops; the bf16 ones with
+// AVX-512 moves (both bf16 paths have AVX-512): 16x16 transposes of 32-bit K pairs, row
+// interleaves, and rounding 16 lanes at a time.
 
 // A rows from src [n][d] (row stride lds): dst [m_pad][ldd], ldd >= d, zero beyond.
-template <class T>
-void a_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, T* dst, i64 ldd, i64 m_pad) {
+inline void a_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, float* dst, i64 ldd, i64 m_pad) {
   for (i64 r = 0; r < m_pad; r++) {
-    T* o = dst + r * ldd;
+    float* o = dst + r * ldd;
     i64 c = 0;
-    if (r < n) for (; c < d; c++) o[c] = from_bits<T>(src[r * lds + c]);
-    for (; c < ldd; c++) o[c] = T(0);
+    if (r < n) for (; c < d; c++) o[c] = bf16_to_f32(src[r * lds + c]);
+    for (; c < ldd; c++) o[c] = 0.0f;
+  }
+}
+inline void a_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldd, i64 m_pad) {
+  for (i64 r = 0; r < m_pad; r++) {
+    std::uint16_t* o = dst + r * ldd;
+    const i64 w = r < n ? d : 0;
+    if (w > 0) std::memcpy(o, src + r * lds, static_cast<std::size_t>(w) * 2);
+    if (ldd > w) std::memset(o + w, 0, static_cast<std::size_t>(ldd - w) * 2);
   }
 }
 
-// A rows from the transpose of src [n][d]: dst [m_pad][ldd] with dst[c][r] = src[r][c]
-// (M = d, K = n; ldd >= n), zero beyond.
-template <class T>
-void a_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, T* dst, i64 ldd, i64 m_pad) {
+// src [n][d] transposed: dst [m_pad][ldd] float32 with dst[c][r] = src[r][c], zero beyond
+// (for avx2 both the A rows of src^T and the B panel reducing over d).
+inline void transpose_widen(const std::uint16_t* src, i64 lds, i64 n, i64 d, float* dst, i64 ldd, i64 m_pad) {
   for (i64 c = 0; c < m_pad; c++) {
-    T* o = dst + c * ldd;
+    float* o = dst + c * ldd;
     i64 r = 0;
-    if (c < d) for (; r < n; r++) o[r] = from_bits<T>(src[r * lds + c]);
-    for (; r < ldd; r++) o[r] = T(0);
+    if (c < d) for (; r < n; r++) o[r] = bf16_to_f32(src[r * lds + c]);
+    for (; r < ldd; r++) o[r] = 0.0f;
   }
+}
+
+// A rows from the transpose of src [n][d]: M = d (m_pad rows), K = n (ldd >= n).
+inline void a_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, float* dst, i64 ldd, i64 m_pad) {
+  transpose_widen(src, lds, n, d, dst, ldd, m_pad);
 }
 
 // B panel reducing over d, one column per row of src [n][d] (Q K^T's K): K = k_pad >= d,
 // N = ldb >= n, zero beyond.
-template <class T>
-void b_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, T* dst, i64 ldb, i64 k_pad) {
-  for (i64 k = 0; k < k_pad; k++) {
-    for (i64 j = 0; j < ldb; j++) {
-      const T x = k < d && j < n ? from_bits<T>(src[j * lds + k]) : T(0);
-      if constexpr (std::is_same_v<T, float>) dst[k * ldb + j] = x;
-      else dst[(k / 2) * ldb * 2 + j * 2 + (k & 1)] = x;
-    }
-  }
+inline void b_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, float* dst, i64 ldb, i64 k_pad) {
+  transpose_widen(src, lds, n, d, dst, ldb, k_pad);
 }
 
 // B panel reducing over the rows of src [n][d] (P V's V): K = k_pad >= n, N = ldb >= d.
-template <class T>
-void b_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, T* dst, i64 ldb, i64 k_pad) {
-  for (i64 k = 0; k < k_pad; k++) {
-    for (i64 c = 0; c < ldb; c++) {
-      const T x = k < n && c < d ? from_bits<T>(src[k * lds + c]) : T(0);
-      if constexpr (std::is_same_v<T, float>) dst[k * ldb + c] = x;
-      else dst[(k / 2) * ldb * 2 + c * 2 + (k & 1)] = x;
-    }
-  }
+inline void b_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, float* dst, i64 ldb, i64 k_pad) {
+  a_rows(src, lds, n, d, dst, ldb, k_pad);
 }
 
-// A rows from a float32 tile S [m][lds] (P, dS): the first n columns of m rows, rounded
-// to bf16; dst [m_pad][ldd], zero beyond. The avx2 path reads S itself (returns it).
+// A rows from a float32 tile S [m][lds] (P, dS): the avx2 path reads S itself.
 inline const float* a_tile(const float* S, i64 lds, i64 m, i64 n, float* dst, i64 ldd, i64 m_pad, i64* ld) {
   *ld = lds;
   return S;
 }
-inline const std::uint16_t* a_tile(const float* S, i64 lds, i64 m, i64 n, std::uint16_t* dst, i64 ldd, i64 m_pad, i64* ld) {
+
+// B panel from a float32 tile S [k][lds] reducing over its rows: the avx2 path reads S itself.
+inline const float* b_tile(const float* S, i64 lds, i64 k, i64 n, float* dst, i64 ldb, i64 k_pad, i64* ld) {
+  *ld = lds;
+  return S;
+}
+
+inline __mmask16 lanes(i64 n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1); }
+
+// 16 lanes rounded to bf16 as f32_to_bf16 does (nearest even, NaN made quiet)
+TOROID_AVX512 static inline __m256i round16(__m512 v) {
+  const __m512i x = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(x, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(r);
+}
+
+// the first w (<= 16) bf16 of a row as 16 32-bit words, zero-extended
+TOROID_AVX512 static inline __m512i load_words(const std::uint16_t* row, i64 w) {
+  return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes(w), row));
+}
+
+// r[i][j] -> r[j][i] for 16 rows of 16 32-bit words
+TOROID_AVX512 static inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int c = 0; c < 4; c++) {
+    const __m512i x = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88), y = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
+    const __m512i z = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88), w = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xdd);
+    t[c] = _mm512_shuffle_i32x4(x, z, 0x88);
+    t[8 + c] = _mm512_shuffle_i32x4(x, z, 0xdd);
+    t[4 + c] = _mm512_shuffle_i32x4(y, w, 0x88);
+    t[12 + c] = _mm512_shuffle_i32x4(y, w, 0xdd);
+  }
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+// 32-bit words: dst [rows_pad][ldd] with dst[c][r] = src[r][c] for r < n, c < m, zero up to
+// ldd columns (a multiple of 16) and rows_pad rows.
+TOROID_AVX512 static void transpose_words(const std::uint32_t* src, i64 lds, i64 n, i64 m, std::uint32_t* dst, i64 ldd, i64 rows_pad) {
+  __m512i r[16];
+  for (i64 c0 = 0; c0 < rows_pad; c0 += 16) {
+    const __mmask16 cm = lanes(m - c0);
+    for (i64 r0 = 0; r0 < ldd; r0 += 16) {
+      for (int i = 0; i < 16; i++) r[i] = r0 + i < n && cm ? _mm512_maskz_loadu_epi32(cm, src + (r0 + i) * lds + c0) : _mm512_setzero_si512();
+      transpose16(r);
+      for (int c = 0; c < 16 && c0 + c < rows_pad; c++) _mm512_storeu_si512(dst + (c0 + c) * ldd + r0, r[c]);
+    }
+  }
+}
+
+// A rows from the transpose of src [n][d] (Q^T, dO^T): dst [m_pad][ldd], ldd a multiple of 32
+// >= n. Rows 2q and 2q + 1 of src interleave into pairs, which then transpose as words.
+TOROID_AVX512 static void a_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldd, i64 m_pad) {
+  __m512i r[16];
+  std::uint32_t* out = reinterpret_cast<std::uint32_t*>(dst);
+  const i64 ldw = ldd / 2;
+  for (i64 c0 = 0; c0 < m_pad; c0 += 16) {
+    for (i64 q0 = 0; q0 < ldw; q0 += 16) {
+      for (int q = 0; q < 16; q++) {
+        const i64 i = 2 * (q0 + q);
+        const __m512i lo = i < n ? load_words(src + i * lds + c0, d - c0) : _mm512_setzero_si512();
+        const __m512i hi = i + 1 < n ? load_words(src + (i + 1) * lds + c0, d - c0) : _mm512_setzero_si512();
+        r[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+      }
+      transpose16(r);
+      for (int c = 0; c < 16 && c0 + c < m_pad; c++) _mm512_storeu_si512(out + (c0 + c) * ldw + q0, r[c]);
+    }
+  }
+}
+
+// B panel reducing over d, one column per row of src [n][d] (K^T, V^T): [k_pad/2][ldb][2],
+// ldb a multiple of 16 >= n. With d even a row of src is d/2 K pairs already.
+TOROID_AVX512 static void b_cols(const std::uint16_t* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldb, i64 k_pad) {
+  if (d % 2 == 0 && lds % 2 == 0) {
+    return transpose_words(reinterpret_cast<const std::uint32_t*>(src), lds / 2, n, d / 2, reinterpret_cast<std::uint32_t*>(dst), ldb, k_pad / 2);
+  }
+  for (i64 k = 0; k < k_pad; k++)
+    for (i64 j = 0; j < ldb; j++) dst[(k / 2) * ldb * 2 + j * 2 + (k & 1)] = k < d && j < n ? src[j * lds + k] : 0;
+}
+
+// B panel reducing over the rows of src [n][d] (V, K, dO, Q): [k_pad/2][ldb][2], ldb a
+// multiple of 16 >= d: rows 2p and 2p + 1 interleave.
+TOROID_AVX512 static void b_rows(const std::uint16_t* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldb, i64 k_pad) {
+  for (i64 p = 0; p < k_pad / 2; p++) {
+    const std::uint16_t* r0 = src + 2 * p * lds;
+    for (i64 c0 = 0; c0 < ldb; c0 += 16) {
+      const __m512i lo = 2 * p < n ? load_words(r0 + c0, d - c0) : _mm512_setzero_si512();
+      const __m512i hi = 2 * p + 1 < n ? load_words(r0 + lds + c0, d - c0) : _mm512_setzero_si512();
+      _mm512_storeu_si512(dst + p * ldb * 2 + c0 * 2, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
+  }
+}
+
+// A rows from a float32 tile S [m][lds] (P, dS): the first n columns of m rows rounded to
+// bf16; dst [m_pad][ldd], zero beyond.
+TOROID_AVX512 static const std::uint16_t* a_tile(const float* S, i64 lds, i64 m, i64 n, std::uint16_t* dst, i64 ldd, i64 m_pad, i64* ld) {
   for (i64 r = 0; r < m_pad; r++) {
-    std::uint16_t* o = dst + r * ldd;
-    i64 c = 0;
-    if (r < m) for (; c < n; c++) o[c] = f32_to_bf16(S[r * lds + c]);
-    for (; c < ldd; c++) o[c] = 0;
+    for (i64 c0 = 0; c0 < ldd; c0 += 16) {
+      const __m256i x = r < m ? round16(_mm512_maskz_loadu_ps(lanes(n - c0), S + r * lds + c0)) : _mm256_setzero_si256();
+      _mm256_mask_storeu_epi16(dst + r * ldd + c0, lanes(ldd - c0), x);
+    }
   }
   *ld = ldd;
   return dst;
 }
 
-// B panel from a float32 tile S [k][lds] reducing over its rows (dV += dO^T P, dK += Q^T dS):
-// K = k_pad >= k, N = ldb >= n, zero beyond. The avx2 path reads S itself.
-inline const float* b_tile(const float* S, i64 lds, i64 k, i64 n, float* dst, i64 ldb, i64 k_pad, i64* ld) {
-  *ld = lds;
-  return S;
-}
-inline const std::uint16_t* b_tile(const float* S, i64 lds, i64 k, i64 n, std::uint16_t* dst, i64 ldb, i64 k_pad, i64* ld) {
-  for (i64 p = 0; p < k_pad; p++) {
-    for (i64 c = 0; c < ldb; c++) dst[(p / 2) * ldb * 2 + c * 2 + (p & 1)] = p < k && c < n ? f32_to_bf16(S[p * lds + c]) : 0;
+// B panel from a float32 tile S [k][lds] reducing over its rows (dV^T += dO^T P, dK^T += Q^T dS):
+// rows 2p and 2p + 1 rounded and interleaved; K = k_pad >= k, N = ldb (a multiple of 16) >= n.
+TOROID_AVX512 static const std::uint16_t* b_tile(const float* S, i64 lds, i64 k, i64 n, std::uint16_t* dst, i64 ldb, i64 k_pad, i64* ld) {
+  for (i64 p = 0; p < k_pad / 2; p++) {
+    for (i64 c0 = 0; c0 < ldb; c0 += 16) {
+      const __mmask16 cm = lanes(n - c0);
+      const __m512i lo = 2 * p < k ? _mm512_cvtepu16_epi32(round16(_mm512_maskz_loadu_ps(cm, S + 2 * p * lds + c0))) : _mm512_setzero_si512();
+      const __m512i hi = 2 * p + 1 < k ? _mm512_cvtepu16_epi32(round16(_mm512_maskz_loadu_ps(cm, S + (2 * p + 1) * lds + c0))) : _mm512_setzero_si512();
+      _mm512_storeu_si512(dst + p * ldb * 2 + c0 * 2, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    }
   }
   *ld = ldb;
   return dst;
@@ -130,25 +225,70 @@ inline const std::uint16_t* b_tile(const float* S, i64 lds, i64 k, i64 n, std::u
 inline const float* b_at(const float* B, i64 ldb, i64 k0, i64 n0) { return B + k0 * ldb + n0; }
 inline const std::uint16_t* b_at(const std::uint16_t* B, i64 ldb, i64 k0, i64 n0) { return B + k0 * ldb + n0 * 2; }
 
+// ---- rounding the float32 accumulators into the bf16 outputs
+
+// dst[r][c] = bf16(src[r][c] * scale[r]) for r < m, c < d (scale null: 1)
+inline void round_rows(const float* src, i64 lds, i64 m, i64 d, const float* scale, std::uint16_t* dst, i64 ldd) {
+  for (i64 r = 0; r < m; r++) {
+    const float f = scale != nullptr ? scale[r] : 1.0f;
+    for (i64 c = 0; c < d; c++) dst[r * ldd + c] = f32_to_bf16(src[r * lds + c] * f);
+  }
+}
+TOROID_AVX512 static void round_rows512(const float* src, i64 lds, i64 m, i64 d, const float* scale, std::uint16_t* dst, i64 ldd) {
+  for (i64 r = 0; r < m; r++) {
+    const __m512 f = _mm512_set1_ps(scale != nullptr ? scale[r] : 1.0f);
+    for (i64 c0 = 0; c0 < d; c0 += 16) {
+      const __mmask16 cm = lanes(d - c0);
+      _mm256_mask_storeu_epi16(dst + r * ldd + c0, cm, round16(_mm512_mul_ps(_mm512_maskz_loadu_ps(cm, src + r * lds + c0), f)));
+    }
+  }
+}
+
+// dst[j][c] = bf16(src[c][j]) for j < n, c < d: the transposed dK^T, dV^T accumulators
+inline void round_cols(const float* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldd) {
+  for (i64 j = 0; j < n; j++)
+    for (i64 c = 0; c < d; c++) dst[j * ldd + c] = f32_to_bf16(src[c * lds + j]);
+}
+TOROID_AVX512 static void round_cols512(const float* src, i64 lds, i64 n, i64 d, std::uint16_t* dst, i64 ldd) {
+  __m512i r[16];
+  for (i64 c0 = 0; c0 < d; c0 += 16) {
+    const __mmask16 cm = lanes(d - c0);
+    for (i64 j0 = 0; j0 < n; j0 += 16) {
+      const __mmask16 jm = lanes(n - j0);
+      for (int c = 0; c < 16; c++) r[c] = c0 + c < d ? _mm512_maskz_loadu_epi32(jm, src + (c0 + c) * lds + j0) : _mm512_setzero_si512();
+      transpose16(r);
+      for (int j = 0; j < 16 && j0 + j < n; j++) _mm256_mask_storeu_epi16(dst + (j0 + j) * ldd + c0, cm, round16(_mm512_castsi512_ps(r[j])));
+    }
+  }
+}
+
 // ---- AVX512-BF16: register tiles of MR rows x NV zmm (16 columns each)
 
 template <int MR, int NV>
 TOROID_AVX512BF16 static inline void dp_tile(i64 pairs, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
                                              float* C, i64 ldc, bool accumulate) {
+  // every loop fully unrolled, so the MR x NV accumulators live in registers
   __m512 c[MR][NV];
+#pragma GCC unroll 4
   for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[r][v] = accumulate ? _mm512_loadu_ps(C + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (i64 p = 0; p < pairs; p++) {
     __m512bh b[NV];
+#pragma GCC unroll 4
     for (int v = 0; v < NV; v++) b[v] = (__m512bh)_mm512_loadu_si512(B + p * ldb * 2 + 32 * v);
+#pragma GCC unroll 4
     for (int r = 0; r < MR; r++) {
       std::int32_t pair;
       std::memcpy(&pair, A + r * lda + 2 * p, 4);
       const __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; v++) c[r][v] = _mm512_dpbf16_ps(c[r][v], a, b[v]);
     }
   }
+#pragma GCC unroll 4
   for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; v++) _mm512_storeu_ps(C + r * ldc + 16 * v, c[r][v]);
 }
 
@@ -267,6 +407,7 @@ TOROID_AMX static void gemm_amx(i64 M, i64 N, i64 K, const std::uint16_t* A, i64
 struct PathAvx2 {
   using T = float;
   static constexpr i64 KA = 1, MA = 1, NA = 1;
+  static constexpr bool wide = false;  // AVX-512 vectors for the float32 work around the products
   static void begin() {}
   static void end() {}
   static void gemm(i64 M, i64 N, i64 K, const float* A, i64 lda, const float* B, i64 ldb, float* C, i64 ldc, bool acc) {
@@ -277,6 +418,7 @@ struct PathAvx2 {
 struct PathAvx512Bf16 {
   using T = std::uint16_t;
   static constexpr i64 KA = 2, MA = 1, NA = 16;
+  static constexpr bool wide = true;
   static void begin() {}
   static void end() {}
   static void gemm(i64 M, i64 N, i64 K, const T* A, i64 lda, const T* B, i64 ldb, float* C, i64 ldc, bool acc) {
@@ -287,6 +429,7 @@ struct PathAvx512Bf16 {
 struct PathAmx {
   using T = std::uint16_t;
   static constexpr i64 KA = 32, MA = 16, NA = 16;
+  static constexpr bool wide = true;
   static void begin() { amx_begin(); }
   static void end() { amx_end(); }
   static void gemm(i64 M, i64 N, i64 K, const T* A, i64 lda, const T* B, i64 ldb, float* C, i64 ldc, bool acc) {
