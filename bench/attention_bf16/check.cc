@@ -312,6 +312,13 @@ int main() {
     run_case(c, gen);
     cases++;
   }
+  // enough heads that a forward task runs several query blocks over one packing of K and V
+  // (with 2 threads); bottom-right with Tq = 2 Tk gives blocks that see part of a key tile
+  for (int causal = 0; causal < 3; causal++) {
+    Case c{4, 4, 2, 130, 65, 64, 71, static_cast<Causal>(causal), true, 2, 1, 4, causal == 2 ? 0.3 : 0.0, 0.125f, "runs"};
+    run_case(c, gen);
+    cases++;
+  }
   std::printf("%s: %ld cases\n", attention_bf16_isa(), cases);
   check_pattern(Causal::none);
   check_pattern(Causal::top_left);

@@ -188,55 +188,71 @@ TOROID_INLINE void forward_thread(const Forward& f) {
   const i64 d = p.d, group = p.h / p.hkv, q_blocks = (p.Tq + BR - 1) / BR;
   const i64 dk = round_up(d, KA), dn = round_up(d, NA);  // d as a reduction, d as columns
   const i64 BCk = round_up(BC, KA), BCn = round_up(BC, NA);
-  const i64 tasks = p.B * p.h * q_blocks;
+  // a task is a run of query blocks of one head, which share the packed K and V panels;
+  // runs are shortened until every thread has about 8 tasks
+  const i64 run = std::clamp<i64>(p.B * p.h * q_blocks / (8 * omp_get_num_threads()), 1, std::max<i64>(q_blocks, 1));
+  const i64 runs = (q_blocks + run - 1) / run, tasks = p.B * p.h * runs;
   {
     Path::begin();
-    // Qa: A rows [BR][dk]; Kb: B panel (K = dk, N = BCn); Vb: B panel (K = BCk, N = dn)
-    std::vector<T> Qa(BR * dk), Kb(dk * BCn), Vb(BCk * dn), Pa(BR * BCk);
+    // Qa: A rows [BR][dk]; Kb: K^T panel (K = dk, N = Tkn); Vb: V panel (K = Tkn, N = dn);
+    // Vblk: one block of V zero-padded past the keys a block sees (AMX pads K to 32)
+    const i64 Tkn = round_up(p.Tk, BC);
+    std::vector<T> Qa(BR * dk), Kb(dk * Tkn), Vb(Tkn * dn), Vblk(BCk * dn), Pa(BR * BCk);
     std::vector<float> S(BR * BCn), acc(BR * dn), m(BR), l(BR), keep(BC);
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; task++) {
-      const i64 qb = task % q_blocks, bh = task / q_blocks, b = bh / p.h, head = bh % p.h;
-      const i64 i0 = qb * BR, br = std::min(BR, p.Tq - i0), brm = round_up(br, MA);
-      attn_bf16::a_rows(q + (bh * p.Tq + i0) * d, d, br, d, Qa.data(), dk, brm);
+      const i64 bh = task / runs, qb0 = task % runs * run, qb1 = std::min(q_blocks, qb0 + run), b = bh / p.h, head = bh % p.h;
       const i64 kv = (b * p.hkv + head / group) * p.kv_stride;
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(m.begin(), m.end(), NEG_INF);
-      std::fill(l.begin(), l.end(), 0.0f);
-      const i64 kend = key_end(p, i0, br);
-      for (i64 j0 = 0; j0 < kend; j0 += BC) {
-        const i64 bc = std::min(BC, kend - j0), bcn = round_up(bc, NA), bck = round_up(bc, KA);
-        attn_bf16::b_cols(k + kv + j0 * d, d, bc, d, Kb.data(), bcn, dk);
-        Path::gemm(brm, bcn, dk, Qa.data(), dk, Kb.data(), bcn, S.data(), BCn, false);
-        scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
-        for (i64 r = 0; r < br; r++) {
-          float* s = S.data() + r * BCn;
-          const float m_new = std::max(m[r], path_row_max<Path>(s, bc));
-          if (m_new == NEG_INF) {  // every key so far masked: contributes nothing
-            std::fill(s, s + bc, 0.0f);
-            continue;
+      const i64 kend_run = key_end(p, qb0 * BR, std::min(qb1 * BR, p.Tq) - qb0 * BR);
+      const i64 ldk = round_up(kend_run, BC);
+      attn_bf16::b_cols(k + kv, d, kend_run, d, Kb.data(), ldk, dk);
+      attn_bf16::b_rows(v + kv, d, kend_run, d, Vb.data(), dn, ldk);
+      for (i64 qb = qb0; qb < qb1; qb++) {
+        const i64 i0 = qb * BR, br = std::min(BR, p.Tq - i0), brm = round_up(br, MA);
+        attn_bf16::a_rows(q + (bh * p.Tq + i0) * d, d, br, d, Qa.data(), dk, brm);
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        std::fill(m.begin(), m.end(), NEG_INF);
+        std::fill(l.begin(), l.end(), 0.0f);
+        const i64 kend = key_end(p, i0, br);
+        for (i64 j0 = 0; j0 < kend; j0 += BC) {
+          const i64 bc = std::min(BC, kend - j0), bcn = round_up(bc, NA), bck = round_up(bc, KA);
+          // columns past bc are real keys or zeros: computed, never read
+          Path::gemm(brm, bcn, dk, Qa.data(), dk, attn_bf16::b_at(Kb.data(), ldk, 0, j0), ldk, S.data(), BCn, false);
+          scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
+          for (i64 r = 0; r < br; r++) {
+            float* s = S.data() + r * BCn;
+            const float m_new = std::max(m[r], path_row_max<Path>(s, bc));
+            if (m_new == NEG_INF) {  // every key so far masked: contributes nothing
+              std::fill(s, s + bc, 0.0f);
+              continue;
+            }
+            const float alpha = std::exp(m[r] - m_new);
+            l[r] = l[r] * alpha + path_exp_row<Path>(s, bc, m_new);
+            m[r] = m_new;
+            if (alpha != 1.0f) for (i64 c = 0; c < d; c++) acc[r * dn + c] *= alpha;
+            if (p.dropout_p > 0) {
+              dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data());
+              for (i64 c = 0; c < bc; c++) s[c] *= keep[c];
+            }
           }
-          const float alpha = std::exp(m[r] - m_new);
-          l[r] = l[r] * alpha + path_exp_row<Path>(s, bc, m_new);
-          m[r] = m_new;
-          if (alpha != 1.0f) for (i64 c = 0; c < d; c++) acc[r * dn + c] *= alpha;
-          if (p.dropout_p > 0) {
-            dropout_scales(p.rng, static_cast<std::uint64_t>((bh * p.Tq + i0 + r) * p.Tk + j0), bc, p.dropout_p, keep.data());
-            for (i64 c = 0; c < bc; c++) s[c] *= keep[c];
+          i64 lda = 0;
+          const T* P = attn_bf16::a_tile(S.data(), BCn, br, bc, Pa.data(), bck, brm, &lda);
+          // V rows past bc must be zeros, not keys this block never sees (0 * inf would be NaN)
+          const T* Vj = attn_bf16::b_at(Vb.data(), dn, j0, 0);
+          if (bck > bc && j0 + bc < kend_run) {
+            attn_bf16::b_rows(v + kv + j0 * d, d, bc, d, Vblk.data(), dn, bck);
+            Vj = Vblk.data();
           }
+          Path::gemm(brm, dn, KA == 1 ? bc : bck, P, lda, Vj, dn, acc.data(), dn, true);
         }
-        i64 lda = 0;
-        const T* P = attn_bf16::a_tile(S.data(), BCn, br, bc, Pa.data(), bck, brm, &lda);
-        attn_bf16::b_rows(v + kv + j0 * d, d, bc, d, Vb.data(), dn, bck);
-        Path::gemm(brm, dn, KA == 1 ? bc : bck, P, lda, Vb.data(), dn, acc.data(), dn, true);
+        for (i64 r = 0; r < br; r++) {
+          f.lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
+          l[r] = l[r] > 0 ? 1.0f / l[r] : 0.0f;
+        }
+        std::uint16_t* o = f.out + (bh * p.Tq + i0) * d;
+        if constexpr (Path::wide) attn_bf16::round_rows512(acc.data(), dn, br, d, l.data(), o, d);
+        else attn_bf16::round_rows(acc.data(), dn, br, d, l.data(), o, d);
       }
-      for (i64 r = 0; r < br; r++) {
-        f.lse[bh * p.Tq + i0 + r] = l[r] > 0 ? m[r] + std::log(l[r]) : NEG_INF;
-        l[r] = l[r] > 0 ? 1.0f / l[r] : 0.0f;
-      }
-      std::uint16_t* o = f.out + (bh * p.Tq + i0) * d;
-      if constexpr (Path::wide) attn_bf16::round_rows512(acc.data(), dn, br, d, l.data(), o, d);
-      else attn_bf16::round_rows(acc.data(), dn, br, d, l.data(), o, d);
     }
     Path::end();
   }
