@@ -7,8 +7,8 @@
 // [B,h,Tq,d] bf16 bits; lse [B,h,Tq] float32. out/dq/dk/dv are rounded once from
 // float32 accumulators (nearest even, NaN kept).
 //
-// Forward, per (batch, head, block of BR queries): S = Q K^T in float32, scaled and
-// masked; P = exp(S - m) updates m and l in float32; P rounded to bf16 feeds
+// Forward, per (batch, head, run of blocks of BR queries; K and V packed once per run):
+// S = Q K^T in float32, scaled and masked; P = exp(S - m) updates m and l in float32; P rounded to bf16 feeds
 // acc += P V. Backward, per (batch, kv head), as FlashAttention-2: P = exp(S - lse),
 // dV^T += dO^T P, dP = dO V^T, dS = P (dP - D) scale, dK^T += Q^T dS, dQ += dS K. dK and
 // dV are accumulated transposed ([d][Tk]) so that P and dS only ever need their rows
