@@ -46,11 +46,11 @@ export function makeKernels(n: Addon): Kernels {
     },
     attentionForward(q, k, v, masks, attrs) {
       const [out, lse] = n.attentionForward(q, k, v, ...attentionArgs(masks, attrs), attrs.kvLength);
-      return { out: f32(out, q.shape), lse: f32(lse, q.shape.slice(0, 3)) };
+      return { out: like(q, out, q.shape), lse: f32(lse, q.shape.slice(0, 3)) };
     },
     attentionBackward(dout, q, k, v, out, lse, masks, attrs) {
       const [dq, dk, dv] = n.attentionBackward(dout, q, k, v, out, lse, ...attentionArgs(masks, attrs));
-      return { dq: f32(dq, q.shape), dk: f32(dk, k.shape), dv: f32(dv, v.shape) };
+      return { dq: like(q, dq, q.shape), dk: like(k, dk, k.shape), dv: like(v, dv, v.shape) };
     },
     layernormForward(x, weight, bias, C, eps) {
       const [y, mean, rstd] = n.layernormForward(x, weight, bias, C, eps);
@@ -118,6 +118,33 @@ export function makeKernels(n: Addon): Kernels {
 
 const BF16_NATIVE: readonly KernelName[] = ['matmul', 'activationForward', 'activationBackward', 'dropoutForward', 'dropoutBackward', 'scale', 'sum'];
 
+const sameDType = (...ts: KTensor[]): boolean => ts.every((t) => t.dtype === ts[0]!.dtype);
+
+/**
+ * Attention runs natively when q, k, v (and the backward's dout, out) share one dtype,
+ * float32 or bf16 (native/cpu/attention_bf16.cc); the addon takes a float mask in
+ * float32, so a bf16 mask (autocast casts float masks with q) widens first. Mixed
+ * dtypes take the widening path.
+ */
+function bf16Attention(native: Kernels, widened: Kernels, free: (data: unknown) => void): Pick<Kernels, 'attentionForward' | 'attentionBackward'> {
+  const withFloat32Mask = <T>(masks: AttentionMasks, body: (m: AttentionMasks) => T): T => {
+    if (masks.attnMask === null || masks.attnMask.dtype !== 'bfloat16') return body(masks);
+    const wide = native.cast(masks.attnMask, 'float32');
+    try {
+      return body({ attnMask: wide, keyPadding: masks.keyPadding });
+    } finally {
+      free(wide.data);
+    }
+  };
+  return {
+    attentionForward: (q, k, v, masks, attrs) => !sameDType(q, k, v) ? widened.attentionForward(q, k, v, masks, attrs)
+      : withFloat32Mask(masks, (m) => native.attentionForward(q, k, v, m, attrs)),
+    attentionBackward: (dout, q, k, v, out, lse, masks, attrs) => !sameDType(dout, q, k, v, out)
+      ? widened.attentionBackward(dout, q, k, v, out, lse, masks, attrs)
+      : withFloat32Mask(masks, (m) => native.attentionBackward(dout, q, k, v, out, lse, m, attrs)),
+  };
+}
+
 /**
  * Register backend `name` over an addon (storage primitives plus every kernel); float64 stays
  * on ts. With `bfloat16`, the kernels the addon does not run on bf16 itself widen (bf16-widen.ts).
@@ -130,8 +157,10 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
     free: (data: unknown) => n.free(data),
     supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
   }, priority);
-  // bf16 products run natively (AMX / AVX512-BF16), so do the elementwise kernels and sums
-  // (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
-  const kernels = bfloat16 ? widenBFloat16(makeKernels(n), (data) => n.free(data), BF16_NATIVE) : makeKernels(n);
+  // bf16 products run natively (AMX / AVX512-BF16), so do attention, the elementwise kernels
+  // and sums (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
+  const free = (data: unknown): void => n.free(data);
+  const native = makeKernels(n);
+  const kernels = bfloat16 ? { ...widenBFloat16(native, free, BF16_NATIVE), ...bf16Attention(native, widenBFloat16(native, free), free) } : native;
   for (const [kernel, impl] of Object.entries(kernels)) registerKernel(name, kernel as keyof Kernels, impl as never);
 }
