@@ -42,7 +42,7 @@ void pin(Block* block);
 void unpin(napi_env env, Block* block);
 std::int64_t live_bytes();
 std::int64_t live_blocks();
-// Freed blocks kept for reuse (up to the larger of memory_cache_limit() and the peak live bytes).
+// Freed blocks kept for reuse (up to the larger of memory_cache_limit() and twice the peak live bytes).
 std::int64_t cached_bytes();
 // Hands every cached block back to the system (cudaFree / free).
 void release_cached();

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "backend.h"
+#include "cpu/parallel.h"
 #include "cpu/simd.h"
 #include "cpu/simd512.h"
 
@@ -67,15 +68,11 @@ inline __m256 act_derivative(__m256 x, Act kind) {
 // dependency chains of neighbouring chunks overlap.
 template <class F>
 void for_chunks(i64 n, F f) {
-  const i64 chunks = (n + 7) / 8;
-#pragma omp parallel if (n > 32768)
-  {
-    const i64 threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const i64 per = (chunks + threads - 1) / threads, k0 = t * per, k1 = std::min(chunks, k0 + per);
+  parallel_range((n + 7) / 8, n > 32768, [&](i64 k0, i64 k1) {
     i64 k = k0;
     for (; k + 2 <= k1 && (k + 2) * 8 <= n; k += 2) f(k * 8, 16);
     for (; k < k1; k++) f(k * 8, n - k * 8 >= 8 ? 8 : static_cast<int>(n - k * 8));
-  }
+  });
 }
 
 inline __m256 load(const float* p, int width) { return width == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, simd::tail_mask(width)); }
@@ -87,12 +84,11 @@ inline void store(float* p, __m256 v, int width) {
 
 // GELU (erf), the common FFN activation, also runs 16 lanes wide where AVX-512 is
 // present: its erf + exp chain is compute-bound in 8 lanes.
-TOROID_AVX512 static void gelu_512(const float* x, const float* dy, float* out, i64 n, bool backward) {
+TOROID_AVX512 static void gelu_512_range(const float* x, const float* dy, float* out, i64 e0, i64 e1, bool backward) {
   const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), sqrt_half = _mm512_set1_ps(SQRT_HALF);
   const __m512 inv_sqrt_2pi = _mm512_set1_ps(INV_SQRT_2PI), neg_half = _mm512_set1_ps(-0.5f);
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (i64 e = 0; e < n; e += 16) {
-    const __mmask16 m = n - e >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - e)) - 1);
+  for (i64 e = e0; e < e1; e += 16) {
+    const __mmask16 m = e1 - e >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (e1 - e)) - 1);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + e);
     const __m512 ex = simd512::exp(_mm512_mul_ps(neg_half, _mm512_mul_ps(v, v)));
     const __m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, simd512::erf_with_exp(_mm512_mul_ps(v, sqrt_half), ex)));
@@ -101,6 +97,10 @@ TOROID_AVX512 static void gelu_512(const float* x, const float* dy, float* out, 
     else r = _mm512_mul_ps(v, cdf);
     _mm512_mask_storeu_ps(out + e, m, r);
   }
+}
+
+static void gelu_512(const float* x, const float* dy, float* out, i64 n, bool backward) {
+  parallel_range((n + 15) / 16, n > 32768, [&](i64 g0, i64 g1) { gelu_512_range(x, dy, out, g0 * 16, std::min(n, g1 * 16), backward); });
 }
 
 static bool use_avx512() {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "cpu/parallel.h"
 
 namespace toroid {
 
@@ -55,8 +56,9 @@ void binary_forward(const float* a, const float* b, float* y, int rank, const i6
 }
 
 void scale_forward(const float* x, float* y, i64 n, float factor) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-  for (i64 e = 0; e < n; e++) y[e] = x[e] * factor;
+  parallel_range(n, n > 65536, [&](i64 lo, i64 hi) {
+    for (i64 e = lo; e < hi; e++) y[e] = x[e] * factor;
+  });
 }
 
 }  // namespace toroid
