@@ -76,7 +76,7 @@ timing = false;
 
 const rows = [...totals.entries()].map(([k, v]) => ({ k, ms: v.ms / steps, calls: v.calls / steps })).sort((a, b) => b.ms - a.ms);
 const inKernels = rows.reduce((s, r) => s + r.ms, 0);
-console.log(`${model} training step, ${bf16 ? 'bf16 autocast' : 'float32'}, cpu (${toroid.nativeInfo().bf16 ?? ''}): ${wall.toFixed(1)} ms per step (${steps} steps)`);
+console.log(`${model} training step, ${bf16 ? 'bf16 autocast' : 'float32'}, cpu (${toroid.nativeInfo()?.bf16 ?? ''}): ${wall.toFixed(1)} ms per step (${steps} steps)`);
 console.log(`| kernel (matmul: a op b) | ms / step | share | calls |\n| --- | --- | --- | --- |`);
 for (const r of rows.filter((r) => r.ms >= 0.5)) console.log(`| ${r.k} | ${r.ms.toFixed(1)} | ${(100 * r.ms / wall).toFixed(1)}% | ${r.calls} |`);
 const grouped = (prefix: string): number => rows.filter((r) => r.k.startsWith(prefix)).reduce((s, r) => s + r.ms, 0);

@@ -404,7 +404,14 @@ async function main(): Promise<void> {
     const outDir = path.join(here, 'results');
     mkdirSync(outDir, { recursive: true });
     mkdirSync(OUT_DIR, { recursive: true });
-    const stem = RECORD ? path.join(outDir, `peers-${today()}`) : path.join(OUT_DIR, 'toroid-bench-latest');
+    // a second record the same day (another machine) gets its own files: peers-<date>-2, -3, ...
+    const recordStem = (): string => {
+      for (let n = 1; ; n++) {
+        const stem = path.join(outDir, `peers-${today()}${n === 1 ? '' : `-${n}`}`);
+        if (!existsSync(`${stem}.json`)) return stem;
+      }
+    };
+    const stem = RECORD ? recordStem() : path.join(OUT_DIR, 'toroid-bench-latest');
     writeFileSync(`${stem}.svg`, svg);
     writeFileSync(`${stem}.json`, JSON.stringify({ date: today(), machine: machineLine(), versions: versions(), argv, results }, null, 1));
     const png = svgToPng(svg);
@@ -412,7 +419,7 @@ async function main(): Promise<void> {
     if (RECORD) {
       copyFileSync(`${stem}.svg`, path.join(outDir, 'peers-latest.svg'));
       if (png !== null) copyFileSync(`${stem}.png`, path.join(outDir, 'peers-latest.png'));
-      appendFileSync(path.join(here, 'RESULTS.md'), `\n## toroid vs peers (npm run bench), ${today()}\n\n${header}\n\n${body}\n\nChart: bench/results/peers-${today()}.svg (and .png).\n`);
+      appendFileSync(path.join(here, 'RESULTS.md'), `\n## toroid vs peers (npm run bench), ${today()}\n\n${header}\n\n${body}\n\nChart: bench/results/${path.basename(stem)}.svg (and .png).\n`);
       console.log(`recorded: bench/RESULTS.md, ${path.relative(root, stem)}.{svg,json${png ? ',png' : ''}}`);
     } else {
       console.log(`chart: ${stem}.svg${png ? ` and ${stem}.png` : ''} (-- --record keeps it in bench/results/)`);
