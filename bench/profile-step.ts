@@ -1,11 +1,14 @@
 // Where a training step's time goes, kernel by kernel: the GPT or Seq2Seq benchmark model
-// (bench/peers/PROTOCOL.md's configs, random weights) trains a few steps on the cpu backend,
+// (bench/peers/PROTOCOL.md's configs, random weights) trains a few steps on the cpu backend
+// (or, seq2seq-greedy, greedy-decodes 64 sentences for 24 steps as npm run bench does),
 // float32 or under bf16 autocast, with every kernel of the backend wrapped in a timer (the cpu
 // kernels are synchronous, so a kernel's wall time is its cost). Matrix products are split by
 // shape, so a slow GEMM shape shows by itself; the rest of the step (JS, autograd) is reported
 // as the remainder.
-//   npx tsx bench/profile-step.ts [gpt|seq2seq] [fp32|bf16] [steps=5]
+//   npx tsx bench/profile-step.ts [gpt|seq2seq|seq2seq-greedy] [fp32|bf16] [steps=5]
 import * as toroid from '../src/index.js';
+import { argmax, runTokenSearch } from '../src/decode/greedy.js';
+import { seq2seqStepper } from '../src/decode/step.js';
 import type { KTensor, KernelName } from '../src/index.js';
 
 const { F } = toroid;
@@ -60,12 +63,26 @@ if (model === 'gpt') {
   loss = () => F.crossEntropy(s2s.forward(src, tgtIn), tgtOut, { ignoreIndex: 0, labelSmoothing: 0.1 });
 }
 const opt = new toroid.optim.AdamW(net.parameters(), { lr: 1e-4 });
-const step = (): void => toroid.tidy(() => {
+const train = (): void => toroid.tidy(() => {
   opt.zeroGrad();
   const l = amp(loss);
   l.backward();
   opt.step();
 });
+const greedy = (): void => {
+  net.eval();
+  const src = ids(64, 24, 8000);
+  amp(() => {
+    const stepper = seq2seqStepper(net as toroid.nn.Seq2SeqTransformer, src, null);
+    try {
+      runTokenSearch(stepper.step, { prefixes: Array.from({ length: 64 }, () => [1]), vocabSize: 8000, maxSteps: 24, eos: null, banned: [0, 1], pick: (row) => argmax(row) });
+    } finally {
+      stepper.dispose();
+    }
+  });
+  src.dispose();
+};
+const step = model === 'seq2seq-greedy' ? greedy : train;
 
 step();  // warm-up: packing buffers, thread pool
 timing = true;
@@ -76,7 +93,7 @@ timing = false;
 
 const rows = [...totals.entries()].map(([k, v]) => ({ k, ms: v.ms / steps, calls: v.calls / steps })).sort((a, b) => b.ms - a.ms);
 const inKernels = rows.reduce((s, r) => s + r.ms, 0);
-console.log(`${model} training step, ${bf16 ? 'bf16 autocast' : 'float32'}, cpu (${toroid.nativeInfo()?.bf16 ?? ''}): ${wall.toFixed(1)} ms per step (${steps} steps)`);
+console.log(`${model}${model === 'seq2seq-greedy' ? '' : ' training step'}, ${bf16 ? 'bf16 autocast' : 'float32'}, cpu (${toroid.nativeInfo()?.bf16 ?? ''}): ${wall.toFixed(1)} ms per step (${steps} steps)`);
 console.log(`| kernel (matmul: a op b) | ms / step | share | calls |\n| --- | --- | --- | --- |`);
 for (const r of rows.filter((r) => r.ms >= 0.5)) console.log(`| ${r.k} | ${r.ms.toFixed(1)} | ${(100 * r.ms / wall).toFixed(1)}% | ${r.calls} |`);
 const grouped = (prefix: string): number => rows.filter((r) => r.k.startsWith(prefix)).reduce((s, r) => s + r.ms, 0);
