@@ -5,6 +5,8 @@
 // by the epilogue (bias, rounding to bf16, the ragged edges). N is walked in
 // chunks whose packed B stays in the L2 cache while every row block passes over it.
 #include "cpu/bf16_matmul.h"
+// first: it includes <immintrin.h> with GCC 12's spurious AVX-512 warnings silenced
+#include "cpu/bf16_avx512.h"
 
 #include <immintrin.h>
 #include <omp.h>
@@ -54,6 +56,12 @@ Isa isa() {
 
 // ---- packing
 
+// One block of a transposed A ([K,M]: op(A) row i is column i of A), kn <= KB rows of K and
+// mn <= MB columns of M, with AVX-512 transposes (pack_a runs only on the paths that have it).
+TOROID_AVX512 void pack_a_block_transposed(const std::uint16_t* A, i64 lda, i64 kn, i64 mn, std::uint16_t* dst) {
+  bf16_avx512::transpose_to_pairs(A, lda, kn, mn, dst, KB, MB);
+}
+
 // op(A) [M,K] -> Ap[((mb * kblocks + kb) * MB + r) * KB + k]
 void pack_a(bool trans, i64 M, i64 K, const std::uint16_t* A, i64 lda, std::uint16_t* Ap, i64 mblocks, i64 kblocks) {
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && M * K > 65536)
@@ -61,26 +69,18 @@ void pack_a(bool trans, i64 M, i64 K, const std::uint16_t* A, i64 lda, std::uint
     for (i64 kb = 0; kb < kblocks; kb++) {
       std::uint16_t* dst = Ap + (mb * kblocks + kb) * MB * KB;
       const i64 k0 = kb * KB, kn = std::min(KB, K - k0);
-      const bool trans_block = trans && kn == KB && (mb + 1) * MB <= M;
-      for (i64 r = 0; r < MB && !trans_block; r++) {
+      if (trans) {
+        pack_a_block_transposed(A + k0 * lda + mb * MB, lda, kn, std::min(MB, M - mb * MB), dst);
+        continue;
+      }
+      for (i64 r = 0; r < MB; r++) {
         const i64 i = mb * MB + r;
         std::uint16_t* d = dst + r * KB;
         if (i >= M) {
           std::memset(d, 0, KB * 2);
-        } else if (!trans) {
+        } else {
           std::memcpy(d, A + i * lda + k0, static_cast<std::size_t>(kn) * 2);
           if (kn < KB) std::memset(d + kn, 0, static_cast<std::size_t>(KB - kn) * 2);
-        } else if (!trans_block) {
-          // A is [K,M]: row i of op(A) is column i of A
-          for (i64 k = 0; k < kn; k++) d[k] = A[(k0 + k) * lda + i];
-          for (i64 k = kn; k < KB; k++) d[k] = 0;
-        }
-      }
-      if (trans_block) {
-        // a whole 32x32 block of a [K,M] A: read its rows in order, write the transpose
-        for (i64 k = 0; k < KB; k++) {
-          const std::uint16_t* src = A + (k0 + k) * lda + mb * MB;
-          for (i64 r = 0; r < MB; r++) dst[r * KB + k] = src[r];
         }
       }
     }
@@ -108,6 +108,23 @@ void interleave_rows(const std::uint16_t* B, i64 ldb, std::uint16_t* dst) {
   }
 }
 
+// One whole tile of a [N,K] B: dst word [p][j] = the K pair p of row j, 16 x 16 words. With an
+// even row stride the pairs are aligned 32-bit words and transpose 16 at a time.
+TOROID_AVX512 void transpose_pairs_b_avx512(const std::uint16_t* B, i64 ldb, std::uint16_t* dst) {
+  bf16_avx512::transpose_words(reinterpret_cast<const std::uint32_t*>(B), ldb / 2, NP, KB / 2, reinterpret_cast<std::uint32_t*>(dst), NP, KB / 2);
+}
+
+void transpose_pairs_b(const std::uint16_t* B, i64 ldb, std::uint16_t* dst) {
+  if (ldb % 2 == 0 && reinterpret_cast<std::uintptr_t>(B) % 4 == 0) return transpose_pairs_b_avx512(B, ldb, dst);
+  for (i64 j = 0; j < NP; j++) {
+    const std::uint16_t* row = B + j * ldb;
+    for (i64 p = 0; p < KB / 2; p++) {
+      dst[p * 2 * NP + 2 * j] = row[2 * p];
+      dst[p * 2 * NP + 2 * j + 1] = row[2 * p + 1];
+    }
+  }
+}
+
 // op(B) [K,N] -> Bp[((np * kblocks + kb) * 16 + p) * 32 + 2 j + t] = op(B)[kb*32 + 2p + t, np*16 + j]
 void pack_b(bool trans, i64 N, i64 K, const std::uint16_t* B, i64 ldb, std::uint16_t* Bp, i64 panels, i64 kblocks) {
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && N * K > 65536)
@@ -119,13 +136,7 @@ void pack_b(bool trans, i64 N, i64 K, const std::uint16_t* B, i64 ldb, std::uint
         // a whole tile: no bounds to test
         if (trans) {
           // B is [N,K]: a K pair of column j is one 32-bit word of row n0 + j (a 16x16 word transpose)
-          for (i64 j = 0; j < NP; j++) {
-            const std::uint16_t* row = B + (n0 + j) * ldb + k0;
-            for (i64 p = 0; p < KB / 2; p++) {
-              dst[p * 2 * NP + 2 * j] = row[2 * p];
-              dst[p * 2 * NP + 2 * j + 1] = row[2 * p + 1];
-            }
-          }
+          transpose_pairs_b(B + (n0 * ldb + k0), ldb, dst);
         } else {
           interleave_rows(B + k0 * ldb + n0, ldb, dst);
         }
@@ -153,17 +164,8 @@ struct Out {
   std::uint16_t* cb;
   bool fast;  // AVX-512 for whole 32-column blocks into bf16
 
-  // 16 lanes: + bias, rounded to nearest even as f32_to_bf16 (NaN made quiet)
-  __attribute__((target("avx512f,avx512bw"))) static __m256i round16(__m512 v) {
-    const __m512i x = _mm512_castps_si512(v);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1));
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(x, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lsb)), 16);
-    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
-    return _mm512_cvtepi32_epi16(r);
-  }
-
-  __attribute__((target("avx512f,avx512bw"))) void write_bf16_avx512(i64 r0, i64 c0, i64 rows, const float* blk) const {
+  // 16 lanes at a time: + bias, rounded to nearest even as f32_to_bf16 (NaN made quiet)
+  TOROID_AVX512 void write_bf16_avx512(i64 r0, i64 c0, i64 rows, const float* blk) const {
     __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
     if (bias != nullptr) {
       b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0))), 16));
@@ -171,8 +173,8 @@ struct Out {
     }
     for (i64 r = 0; r < rows; r++) {
       std::uint16_t* dst = cb + (r0 + r) * ldc + c0;
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP), b0)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + NP), round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP + NP), b1)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), bf16_avx512::round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP), b0)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + NP), bf16_avx512::round16(_mm512_add_ps(_mm512_loadu_ps(blk + r * 2 * NP + NP), b1)));
     }
   }
 
