@@ -110,27 +110,13 @@ BlockCache g_cache;
 // stalled the GPU's feed between kernels (a GPT-2 step allocates GBs of
 // activations). Device tensors are freed by dispose()/tidy(); the finalizer stays
 // the backstop, and toroid.cuda.info() reports the bytes.
-//
-// Host memory is reported as its high-water mark, in 64 MiB steps: a training step's
-// activations rise and fall by hundreds of MB, and reporting each block made V8 run a
-// full collection every ~64 MB of the rise (16 per GPT benchmark step, 6% of its time).
-// The mark only moves up when more is live than ever (tensors left to the garbage
-// collector still grow it, so their finalizers still run) and down when less than a
-// quarter of it is live; the block cache keeps about that much memory anyway. Per
-// thread: each isolate (main thread, workers) has its own heap and its own count.
 void adjust_external_memory(napi_env env, std::int64_t delta) {
 #if defined(TOROID_CUDA)
   (void)env;
   (void)delta;
 #else
-  constexpr std::int64_t kStep = std::int64_t{64} << 20;
-  thread_local std::int64_t net = 0, reported = 0;
-  net += delta;
-  if (net <= reported && net >= reported / 4) return;
-  const std::int64_t mark = net <= 0 ? 0 : (net + kStep - 1) / kStep * kStep;
   std::int64_t ignored = 0;
-  (void)napi_adjust_external_memory(env, mark - reported, &ignored);
-  reported = mark;
+  (void)napi_adjust_external_memory(env, delta, &ignored);
 #endif
 }
 
