@@ -123,6 +123,8 @@ void dropout_forward_bf16(const std::uint16_t* x, std::uint16_t* y, i64 n, doubl
 void scale_forward_bf16(const std::uint16_t* x, std::uint16_t* y, i64 n, float factor);
 // y [cols] = the sum of x's rows (the bias gradient of a bf16 product)
 void sum_rows_bf16(const std::uint16_t* x, std::uint16_t* y, i64 rows, i64 cols);
+// rows of a bf16 table gathered by id (model.to('bfloat16')'s embeddings): a copy, no compute
+void embedding_forward_bf16(const std::uint16_t* weight, const std::int32_t* ids, std::uint16_t* y, i64 n, i64 C);
 
 // ---- threads.cc
 int num_threads();

@@ -17,10 +17,20 @@ void check_ids(const Napi::Env& env, const TensorArg& ids, i64 V) {
 
 Napi::Value embedding_forward_js(const Napi::CallbackInfo& info) {
   Args a(info, "embeddingForward", 2);
+#if defined(TOROID_CUDA)
   TensorArg w = a.tensor(0, "weight"), ids = a.tensor(1, "ids", {DType::i32});
+#else
+  TensorArg w = a.tensor(0, "weight", {DType::f32, DType::bf16}), ids = a.tensor(1, "ids", {DType::i32});
+#endif
   if (w.rank() != 2) a.range_error("weight", "[V,C]", describe_shape(w.shape));
   check_ids(info.Env(), ids, w.dim(0));
-  auto y = new_storage(info.Env(), DType::f32, a.output_size("ids", mul_sat(ids.size, w.dim(1)), {ids.size, w.dim(1)}));
+  auto y = new_storage(info.Env(), w.dtype, a.output_size("ids", mul_sat(ids.size, w.dim(1)), {ids.size, w.dim(1)}));
+#if !defined(TOROID_CUDA)
+  if (w.dtype == DType::bf16) {
+    embedding_forward_bf16(w.bf16(), ids.i32(), static_cast<std::uint16_t*>(y.Data()->ptr), ids.size, w.dim(1));
+    return y;
+  }
+#endif
   embedding_forward(w.f32(), ids.i32(), f32(y), ids.size, w.dim(1));
   return y;
 }

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "backend.h"
@@ -80,6 +81,11 @@ void sum_rows_bf16(const std::uint16_t* x, std::uint16_t* y, i64 rows, i64 cols)
     }
     for (i64 c = 0; c < w; c++) y[c0 + c] = f32_to_bf16(static_cast<float>(acc[c]));
   }
+}
+
+void embedding_forward_bf16(const std::uint16_t* weight, const std::int32_t* ids, std::uint16_t* y, i64 n, i64 C) {
+#pragma omp parallel for schedule(static) if (n * C > 65536)
+  for (i64 i = 0; i < n; i++) std::memcpy(y + i * C, weight + static_cast<i64>(ids[i]) * C, sizeof(std::uint16_t) * static_cast<std::size_t>(C));
 }
 
 }  // namespace toroid

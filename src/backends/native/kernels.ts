@@ -80,7 +80,7 @@ export function makeKernels(n: Addon): Kernels {
       return { loss: f32(loss, attrs.reduction === 'none' ? [logits.shape[0]!] : []), lse: f32(lse, [logits.shape[0]!]) };
     },
     crossEntropyBackward: (dloss, logits, target, lse, attrs) => f32(n.crossEntropyBackward(dloss, logits, target, lse, ...ceArgs(attrs)), logits.shape),
-    embeddingForward: (weight, ids) => f32(n.embeddingForward(weight, ids), [...ids.shape, weight.shape[1]!]),
+    embeddingForward: (weight, ids) => like(weight, n.embeddingForward(weight, ids), [...ids.shape, weight.shape[1]!]),
     embeddingBackward: (dy, ids, V, paddingIdx) => f32(n.embeddingBackward(dy, ids, V, paddingIdx ?? -1), [V, dy.shape[dy.shape.length - 1]!]),
     dropoutForward: (x, p, rng) => like(x, n.dropoutForward(x, p, rng.seed, rng.offset), x.shape),
     dropoutBackward: (dy, p, rng) => like(dy, n.dropoutBackward(dy, p, rng.seed, rng.offset), dy.shape),
@@ -116,7 +116,7 @@ export function makeKernels(n: Addon): Kernels {
   };
 }
 
-const BF16_NATIVE: readonly KernelName[] = ['matmul', 'activationForward', 'activationBackward', 'dropoutForward', 'dropoutBackward', 'scale', 'sum'];
+const BF16_NATIVE: readonly KernelName[] = ['matmul', 'activationForward', 'activationBackward', 'dropoutForward', 'dropoutBackward', 'scale', 'sum', 'embeddingForward'];
 
 const sameDType = (...ts: KTensor[]): boolean => ts.every((t) => t.dtype === ts[0]!.dtype);
 
@@ -157,8 +157,8 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
     free: (data: unknown) => n.free(data),
     supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
   }, priority);
-  // bf16 products run natively (AMX / AVX512-BF16), so do attention, the elementwise kernels
-  // and sums (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
+  // bf16 products run natively (AMX / AVX512-BF16), so do attention, the elementwise kernels,
+  // the embedding gather and sums (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
   const free = (data: unknown): void => n.free(data);
   const native = makeKernels(n);
   const kernels = bfloat16 ? { ...widenBFloat16(native, free, BF16_NATIVE), ...bf16Attention(native, widenBFloat16(native, free), free) } : native;
