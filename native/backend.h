@@ -47,7 +47,8 @@ void matmul_forward(const float* a, const float* b, const float* bias, float* y,
 // the same over bf16 bits (a, b, bias, y), float32 accumulation (cpu only: cpu/bf16_matmul.cc)
 void matmul_forward_bf16(const std::uint16_t* a, const std::uint16_t* b, const std::uint16_t* bias, std::uint16_t* y, i64 batch,
                          const i64* a_offsets, const i64* b_offsets, i64 M, i64 N, i64 K, bool trans_a, bool trans_b);
-// "amx-bf16" | "avx512-bf16" | "avx2": the bf16 matrix path chosen at run time (cpu only)
+// "amx-bf16" | "avx512-bf16" | "avx2": the bf16 matrix path chosen at run time, for the GEMM and
+// attention alike (cpu only: cpu/bf16_isa.cc)
 const char* bf16_isa();
 
 // ---- attention.cc: out [B,h,Tq,d], lse [B,h,Tq] (-inf where every key is masked)
@@ -62,8 +63,6 @@ void attention_forward_bf16(const AttentionParams& p, const std::uint16_t* q, co
 void attention_backward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                              const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq,
                              std::uint16_t* dk, std::uint16_t* dv);
-// "amx-bf16" | "avx512-bf16" | "avx2": the tile path the bf16 attention takes (cpu only)
-const char* attention_bf16_isa();
 
 // ---- norm.cc: x [N,C]
 void layernorm_forward(const float* x, const float* weight, const float* bias, float* y, float* mean, float* rstd,

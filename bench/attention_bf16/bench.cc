@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     qf[e] = bf16_to_f32(q[e]); kf[e] = bf16_to_f32(k[e]); vf[e] = bf16_to_f32(v[e]); gf[e] = bf16_to_f32(g[e]);
   }
   // the float32 rows once (with the first path run.sh times), and not with "bf16" (profiling)
-  const bool f32 = std::string(attention_bf16_isa()) == "amx-bf16" && !(argc > 1 && std::string(argv[1]) == "bf16");
+  const bool f32 = std::string(bf16_isa()) == "amx-bf16" && !(argc > 1 && std::string(argv[1]) == "bf16");
   for (Causal causal : {Causal::none, Causal::top_left}) {
     AttentionParams p{};
     p.q = qf.data(); p.k = kf.data(); p.v = vf.data();
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
       attention_forward_bf16(p, q.data(), k.data(), v.data(), out.data(), lse.data());
       attention_backward_bf16(p, q.data(), k.data(), v.data(), g.data(), out.data(), lse.data(), dq.data(), dk.data(), dv.data());
     });
-    std::printf("bf16 %-11s %-6s fwd %7.1f ms  fwd+bwd %7.1f ms\n", attention_bf16_isa(), c, fb, bb);
+    std::printf("bf16 %-11s %-6s fwd %7.1f ms  fwd+bwd %7.1f ms\n", bf16_isa(), c, fb, bb);
     if (f32) {
       const double ff = median_ms([&] { attention_forward(p, outf.data(), lsef.data()); });
       const double fbw = median_ms([&] {

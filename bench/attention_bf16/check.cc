@@ -319,7 +319,7 @@ int main() {
     run_case(c, gen);
     cases++;
   }
-  std::printf("%s: %ld cases\n", attention_bf16_isa(), cases);
+  std::printf("%s: %ld cases\n", bf16_isa(), cases);
   check_pattern(Causal::none);
   check_pattern(Causal::top_left);
   std::printf("  worst error / tolerance: out %.3f, lse %.3f, dq %.3f, dk %.3f, dv %.3f\n", worst_out.ratio, worst_lse.ratio,

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 flags=(-std=c++17 -O3 -mavx2 -mfma -mf16c -fopenmp -I native -Wall -Wextra -Wno-unused-parameter)
-srcs=(native/cpu/attention_bf16.cc native/cpu/attention.cc native/cpu/layout.cc)
+srcs=(native/cpu/attention_bf16.cc native/cpu/attention.cc native/cpu/bf16_isa.cc native/cpu/layout.cc)
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"

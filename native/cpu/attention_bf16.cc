@@ -19,18 +19,16 @@
 // block_gemm.h. Chosen once per process; TOROID_BF16_ISA=amx-bf16|avx512-bf16|avx2
 // forces one (an unavailable choice falls back downward), TOROID_NO_AVX512=1 forces avx2.
 #include <omp.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <vector>
 
 #include "backend.h"
 #include "cpu/attention_bf16_tiles.h"
+#include "cpu/attention_rows.h"
 #include "cpu/bf16.h"
 #include "cpu/philox.h"
 #include "cpu/simd.h"
@@ -45,96 +43,9 @@ using attn_bf16::round_up;
 
 constexpr i64 BR = 64;  // query rows per tile
 constexpr i64 BC = 64;  // keys per tile
-constexpr float NEG_INF = -std::numeric_limits<float>::infinity();
+using namespace attention_rows;  // NOLINT: the row pieces shared with attention.cc
 
-// Linux hands out the AMX tile state only on request, once per process.
-bool amx_granted() {
-  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
-}
-
-Isa pick_isa() {
-  const char* force = std::getenv("TOROID_BF16_ISA");
-  const int want = force == nullptr ? 0 : std::strcmp(force, "avx512-bf16") == 0 ? 1 : std::strcmp(force, "avx2") == 0 ? 2 : 0;
-  const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  const bool dpbf16 = avx512 && __builtin_cpu_supports("avx512bf16");
-  const bool amx = dpbf16 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
-  if (want <= 0 && amx && amx_granted()) return Isa::amx;
-  if (want <= 1 && dpbf16) return Isa::avx512bf16;
-  return Isa::avx2;
-}
-
-Isa isa() {
-  static const Isa chosen = pick_isa();
-  return chosen;
-}
-
-// ---- the float32 pieces of attention.cc, on a tile with leading dimension lds
-
-// The last key query row i may see (Tk - 1 without a causal mask).
-inline i64 last_key(const AttentionParams& p, i64 i) {
-  switch (p.causal) {
-    case Causal::top_left: return std::min(i, p.Tk - 1);
-    case Causal::bottom_right: return std::min(i + p.Tk - p.Tq, p.Tk - 1);
-    default: return p.Tk - 1;
-  }
-}
-
-// Keys [0, end) can be seen by some row of the query block [i0, i0 + br).
-inline i64 key_end(const AttentionParams& p, i64 i0, i64 br) { return std::max<i64>(0, last_key(p, i0 + br - 1) + 1); }
-
-// S[br,bc] holds the raw scores q.k of rows i0.., keys j0..: scale them and apply every mask.
-void scale_and_mask(const AttentionParams& p, i64 b, i64 head, i64 i0, i64 br, i64 j0, i64 bc, float* S, i64 lds) {
-  const std::uint8_t* pad = p.key_padding ? p.key_padding + b * p.Tk : nullptr;
-  for (i64 r = 0; r < br; r++) {
-    float* s = S + r * lds;
-    for (i64 c = 0; c < bc; c++) s[c] *= p.scale;
-    const i64 i = i0 + r, last = last_key(p, i);
-    if (p.attn_mask != nullptr) {
-      const i64 row = (((p.mask_B == 1 ? 0 : b) * p.mask_h + (p.mask_h == 1 ? 0 : head)) * p.Tq + i) * p.Tk + j0;
-      if (p.mask_is_bool) {
-        const std::uint8_t* m = static_cast<const std::uint8_t*>(p.attn_mask) + row;
-        for (i64 c = 0; c < bc; c++) if (m[c]) s[c] = NEG_INF;
-      } else {
-        const float* m = static_cast<const float*>(p.attn_mask) + row;
-        for (i64 c = 0; c < bc; c++) s[c] += m[c];
-      }
-    }
-    if (pad != nullptr) for (i64 c = 0; c < bc; c++) if (pad[j0 + c]) s[c] = NEG_INF;
-    for (i64 c = std::clamp<i64>(last + 1 - j0, 0, bc); c < bc; c++) s[c] = NEG_INF;
-  }
-}
-
-// x[c] = exp(x[c] - sub) over n elements; returns their sum.
-inline float exp_row(float* x, i64 n, float sub) {
-  const __m256 vsub = _mm256_set1_ps(sub);
-  __m256 acc = _mm256_setzero_ps();
-  i64 c = 0;
-  for (; c + 8 <= n; c += 8) {
-    const __m256 e = simd::exp(_mm256_sub_ps(_mm256_loadu_ps(x + c), vsub));
-    _mm256_storeu_ps(x + c, e);
-    acc = _mm256_add_ps(acc, e);
-  }
-  if (c < n) {
-    const __m256i mask = simd::tail_mask(static_cast<int>(n - c));
-    const __m256 e = _mm256_and_ps(simd::exp(_mm256_sub_ps(_mm256_maskload_ps(x + c, mask), vsub)), _mm256_castsi256_ps(mask));
-    _mm256_maskstore_ps(x + c, mask, e);
-    acc = _mm256_add_ps(acc, e);
-  }
-  return simd::hsum(acc);
-}
-
-inline float row_max(const float* x, i64 n) {
-  __m256 vm = _mm256_set1_ps(NEG_INF);
-  i64 c = 0;
-  for (; c + 8 <= n; c += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + c));
-  float m = simd::hmax(vm);
-  for (; c < n; c++) m = std::max(m, x[c]);
-  return m;
-}
-
-// The same two on 16 lanes, for the paths that have AVX-512.
+// exp_row and row_max (attention_rows.h) on 16 lanes, for the paths that have AVX-512.
 TOROID_AVX512 static inline float exp_row512(float* x, i64 n, float sub) {
   const __m512 vsub = _mm512_set1_ps(sub);
   __m512 acc = _mm512_setzero_ps();
@@ -218,7 +129,7 @@ TOROID_INLINE void forward_thread(const Forward& f) {
           const i64 bc = std::min(BC, kend - j0), bcn = round_up(bc, NA), bck = round_up(bc, KA);
           // columns past bc are real keys or zeros: computed, never read
           Path::gemm(brm, bcn, dk, Qa.data(), dk, attn_bf16::b_at(Kb.data(), ldk, 0, j0), ldk, S.data(), BCn, false);
-          scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
+          scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn, p.scale);
           for (i64 r = 0; r < br; r++) {
             float* s = S.data() + r * BCn;
             const float m_new = std::max(m[r], path_row_max<Path>(s, bc));
@@ -325,7 +236,7 @@ TOROID_INLINE void backward_thread(const Backward& f) {
             if (key_end(p, i0, br) <= j0) continue;  // the whole tile is causally masked
             // S = Q K^T, P = exp(S - lse)
             Path::gemm(brm, bcn, dk_, Qa.data() + i0 * dk_, dk_, attn_bf16::b_at(KTb.data(), Tkp, 0, j0), Tkp, S.data(), BCn, false);
-            scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn);
+            scale_and_mask(p, b, head, i0, br, j0, bc, S.data(), BCn, p.scale);
             for (i64 r = 0; r < br; r++) {
               float* s = S.data() + r * BCn;
               if (L[i0 + r] == NEG_INF) std::fill(s, s + bc, 0.0f);
@@ -386,18 +297,11 @@ TOROID_AMX void backward_amx(const Backward& f) { backward_thread<attn_bf16::Pat
 
 }  // namespace
 
-const char* attention_bf16_isa() {
-  switch (isa()) {
-    case Isa::amx: return "amx-bf16";
-    case Isa::avx512bf16: return "avx512-bf16";
-    default: return "avx2";
-  }
-}
 
 void attention_forward_bf16(const AttentionParams& p, const std::uint16_t* q, const std::uint16_t* k, const std::uint16_t* v,
                             std::uint16_t* out, float* lse) {
   const Forward f{p, q, k, v, out, lse};
-  const Isa path = isa();
+  const Isa path = bf16_path();
 #pragma omp parallel
   {
     if (path == Isa::amx) forward_amx(f);
@@ -410,7 +314,7 @@ void attention_backward_bf16(const AttentionParams& p, const std::uint16_t* q, c
                              const std::uint16_t* dout, const std::uint16_t* out, const float* lse, std::uint16_t* dq,
                              std::uint16_t* dk, std::uint16_t* dv) {
   const Backward f{p, q, k, v, dout, out, lse, dq, dk, dv};
-  const Isa path = isa();
+  const Isa path = bf16_path();
 #pragma omp parallel
   {
     if (path == Isa::amx) backward_amx(f);

@@ -9,13 +9,7 @@
 // float32 (T = float) and runs block_gemm.h's tiles. Padding is zero and comes from the
 // packers: K to a multiple of KA, M to MA, N to NA (AMX: whole 16x32 tiles).
 #pragma once
-// GCC 12's AVX-512 headers warn that their own _mm512_undefined_* values are used
-// uninitialized once inlined at -O3 (GCC bug 105593, fixed in 13)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "cpu/intrinsics.h"
 
 #include <cstdint>
 #include <cstring>
@@ -24,6 +18,7 @@
 #include "backend.h"
 #include "cpu/bf16.h"
 #include "cpu/bf16_avx512.h"
+#include "cpu/bf16_isa.h"
 #include "cpu/block_gemm.h"  // and TOROID_AVX512
 
 #define TOROID_AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
@@ -38,7 +33,7 @@ using bf16_avx512::transpose16;
 using bf16_avx512::transpose_to_pairs;
 using bf16_avx512::transpose_words;
 
-enum class Isa { amx, avx512bf16, avx2 };
+using Isa = Bf16Isa;
 
 inline constexpr i64 round_up(i64 x, i64 m) { return (x + m - 1) / m * m; }
 
@@ -265,25 +260,6 @@ TOROID_AVX512BF16 static void gemm_dp(i64 M, i64 N, i64 K, const std::uint16_t* 
 
 // ---- AMX-BF16: tmm0-3 the float32 C tiles (16x16), tmm4-5 A (16 rows x 32 bf16), tmm6-7 B
 // (16 K pairs x 16 columns). Blocks of MT x NT tiles (up to 2x2: 32x32 of C).
-
-struct alignas(64) TileConfig {
-  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-TOROID_AMX static inline void amx_begin() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; t++) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  // GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes: keep the stores above
-  __asm__ volatile("" : : "r"(&cfg) : "memory");
-  _tile_loadconfig(&cfg);
-}
-
-TOROID_AMX static inline void amx_end() { _tile_release(); }
 
 template <int MT, int NT>
 TOROID_AMX static inline void amx_block(i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb, float* C,

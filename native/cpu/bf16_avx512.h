@@ -3,13 +3,7 @@
 // transposes that build the K-pair ("VNNI") operands of AMX and AVX512-BF16 products.
 // Callers run them only where AVX-512 is present (every bf16 matrix path has it).
 #pragma once
-// GCC 12's AVX-512 headers warn that their own _mm512_undefined_* values are used
-// uninitialized once inlined at -O3 (GCC bug 105593, fixed in 13)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "cpu/intrinsics.h"
 
 #include <cstdint>
 

@@ -5,13 +5,8 @@
 // by the epilogue (bias, rounding to bf16, the ragged edges). N is walked in
 // chunks whose packed B stays in the L2 cache while every row block passes over it.
 #include "cpu/bf16_matmul.h"
-// first: it includes <immintrin.h> with GCC 12's spurious AVX-512 warnings silenced
-#include "cpu/bf16_avx512.h"
 
-#include <immintrin.h>
 #include <omp.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -20,6 +15,7 @@
 
 #include "backend.h"
 #include "cpu/bf16.h"
+#include "cpu/bf16_avx512.h"
 #include "cpu/blas.h"
 
 namespace toroid {
@@ -29,30 +25,7 @@ constexpr i64 MB = 32;  // rows of a C block: two AMX tiles
 constexpr i64 NP = 16;  // columns of a B panel: one AMX tile, one zmm of float32
 constexpr i64 KB = 32;  // K of one tile step: 32 bf16 = 64 bytes
 
-enum class Isa { amx, avx512bf16, avx2 };
-
-// Linux hands out the AMX tile state only on request, once per process.
-bool amx_granted() {
-  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
-}
-
-Isa pick_isa() {
-  const char* force = std::getenv("TOROID_BF16_ISA");
-  const int want = force == nullptr ? 0 : std::strcmp(force, "avx512-bf16") == 0 ? 1 : std::strcmp(force, "avx2") == 0 ? 2 : 0;
-  const bool avx512 = std::getenv("TOROID_NO_AVX512") == nullptr && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  const bool dpbf16 = avx512 && __builtin_cpu_supports("avx512bf16");
-  const bool amx = dpbf16 && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
-  if (want <= 0 && amx && amx_granted()) return Isa::amx;
-  if (want <= 1 && dpbf16) return Isa::avx512bf16;
-  return Isa::avx2;
-}
-
-Isa isa() {
-  static const Isa chosen = pick_isa();
-  return chosen;
-}
+using Isa = Bf16Isa;
 
 // ---- packing
 
@@ -198,29 +171,6 @@ struct Out {
 
 // ---- the 32x32 block kernels: a = the row block's packed A, b0/b1 = two B panels
 
-struct alignas(64) TileConfig {
-  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-__attribute__((target("amx-tile,amx-bf16")))
-void amx_begin() {
-  // tmm0-3: the 2x2 float32 accumulators; tmm4-5: A (16 rows x 32 bf16); tmm6-7: B (16 K pairs x 16 columns)
-  TileConfig cfg;
-  for (int t = 0; t < 8; t++) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  // GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes; without this barrier the
-  // stores to the rest of cfg can be dropped and the first tile instruction faults
-  __asm__ volatile("" : : "r"(&cfg) : "memory");
-  _tile_loadconfig(&cfg);
-}
-
-__attribute__((target("amx-tile,amx-bf16")))
-void amx_end() { _tile_release(); }
-
 __attribute__((target("amx-tile,amx-bf16")))
 void block_amx(const std::uint16_t* a, const std::uint16_t* b0, const std::uint16_t* b1, i64 kblocks, float* blk) {
   _tile_zero(0);
@@ -360,18 +310,10 @@ void gemm_widened(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::ui
 
 }  // namespace
 
-const char* bf16_isa() {
-  switch (isa()) {
-    case Isa::amx: return "amx-bf16";
-    case Isa::avx512bf16: return "avx512-bf16";
-    default: return "avx2";
-  }
-}
-
 void bf16_matmul(bool trans_a, bool trans_b, i64 M, i64 N, i64 K, const std::uint16_t* A, i64 lda, const std::uint16_t* B, i64 ldb,
                const std::uint16_t* bias, float* c_f32, std::uint16_t* c_bf16, i64 ldc) {
   if (M <= 0 || N <= 0) return;
-  const Isa path = isa();
+  const Isa path = bf16_path();
   const Out out{M, N, ldc, bias, c_f32, c_bf16, path != Isa::avx2};
   if (K == 0 || path == Isa::avx2) {
     if (K > 0) return gemm_widened(trans_a, trans_b, M, N, K, A, lda, B, ldb, out);

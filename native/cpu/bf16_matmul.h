@@ -6,6 +6,8 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/bf16_isa.h"  // bf16_isa(): the path it takes (and, first, the quiet immintrin)
+
 namespace toroid {
 
 // Row-major C[M,N] = op(A)[M,K] op(B)[K,N] (+ bias[N]) with A, B and bias bf16 bits.
@@ -14,8 +16,5 @@ namespace toroid {
 void bf16_matmul(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, const std::uint16_t* A,
                std::int64_t lda, const std::uint16_t* B, std::int64_t ldb, const std::uint16_t* bias, float* c_f32,
                std::uint16_t* c_bf16, std::int64_t ldc);
-
-// "amx-bf16" | "avx512-bf16" | "avx2": the path bf16_matmul takes on this machine.
-const char* bf16_isa();
 
 }  // namespace toroid

@@ -4,7 +4,7 @@
 // FMA pipes); column tails use masked loads, so any M, N, K works.
 // Tiles are at most a few hundred wide, so a plain loop order keeps B in L1.
 #pragma once
-#include <immintrin.h>
+#include "cpu/intrinsics.h"
 #include <cstdint>
 #include <cstdlib>
 

@@ -4,7 +4,7 @@
 // lane masks. Compiled for AVX-512 by function attribute only: the rest of the
 // addon keeps the AVX2 floor.
 #pragma once
-#include <immintrin.h>
+#include "cpu/intrinsics.h"
 #include <cstdint>
 
 #define TOROID_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))

@@ -1,6 +1,6 @@
 // AVX2 helpers shared by the kernels: a vectorised exp, horizontal sums, tail masks.
 #pragma once
-#include <immintrin.h>
+#include "cpu/intrinsics.h"
 #include <cstdint>
 
 namespace toroid::simd {

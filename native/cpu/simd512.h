@@ -2,7 +2,7 @@
 // AVX-512 path (same polynomials, same cut-offs, so results match the AVX2 path
 // to the last bit or two).
 #pragma once
-#include <immintrin.h>
+#include "cpu/intrinsics.h"
 
 #include "cpu/block_gemm_avx512.h"  // TOROID_AVX512
 

@@ -5,7 +5,7 @@
 // panel of it is reused for every row of A while it sits in L1.
 #include "cpu/skinny_gemm.h"
 
-#include <immintrin.h>
+#include "cpu/intrinsics.h"
 #include <omp.h>
 
 #include <algorithm>

@@ -19,14 +19,14 @@ trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
 if [ "${1:-}" = check ]; then
-  g++ "${flags[@]}" $dir/check.cc native/cpu/bf16_matmul.cc "${blis[@]}" -o "$out/check"
+  g++ "${flags[@]}" $dir/check.cc native/cpu/bf16_matmul.cc native/cpu/bf16_isa.cc "${blis[@]}" -o "$out/check"
   for isa in amx-bf16 avx512-bf16 avx2; do TOROID_BF16_ISA=$isa "$out/check"; done
   TOROID_NO_AVX512=1 "$out/check"
   exit 0
 fi
 rounds="${1:-2}"
 
-g++ "${flags[@]}" $dir/ours.cc native/cpu/bf16_matmul.cc "${blis[@]}" -o "$out/ours"
+g++ "${flags[@]}" $dir/ours.cc native/cpu/bf16_matmul.cc native/cpu/bf16_isa.cc "${blis[@]}" -o "$out/ours"
 g++ "${flags[@]}" $dir/dnnl.cc -ldnnl -o "$out/dnnl"
 g++ -I /usr/include/x86_64-linux-gnu/openblas-openmp "${flags[@]}" $dir/openblas.cc -L /usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -ldl \
   -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -o "$out/openblas"

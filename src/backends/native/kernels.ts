@@ -161,6 +161,7 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
   // the embedding gather and sums (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen
   const free = (data: unknown): void => n.free(data);
   const native = makeKernels(n);
-  const kernels = bfloat16 ? { ...widenBFloat16(native, free, BF16_NATIVE), ...bf16Attention(native, widenBFloat16(native, free), free) } : native;
+  const widened = bfloat16 ? widenBFloat16(native, free, BF16_NATIVE) : native;  // attention among the widened
+  const kernels = bfloat16 ? { ...widened, ...bf16Attention(native, widened, free) } : native;
   for (const [kernel, impl] of Object.entries(kernels)) registerKernel(name, kernel as keyof Kernels, impl as never);
 }
