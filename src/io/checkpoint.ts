@@ -1,5 +1,11 @@
 // toroid.load / toroid.save: safetensors files <-> Tensors. Writes are atomic
 // (temp file, fsync, rename, fsync the folder), so a crash never loses a file.
+// Both stream one tensor at a time (read, upload, drop; download, write, drop), so
+// files of any size load and save with one tensor's host copy at a time. A path
+// ending in ".index.json" is a sharded set (Hugging Face's layout, shard-index.ts).
+import fsp from 'node:fs/promises';
+import nodePath from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { getBackend } from '../backends/registry.js';
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { checkBoolean } from '../validate/checks.js';
@@ -7,7 +13,9 @@ import { fromHost } from '../tensor/create.js';
 import type { DType, TypedArray } from '../util/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../util/half.js';
-import { readSafetensorsFile, writeSafetensorsFile, type RawTensor } from './safetensors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { encodeHeader, itemBytes, readSafetensorsHeaderSync, withSafetensorsFile, type Entry, type RawTensor, type SafeDType, type TensorSpec } from './safetensors.js';
+import { checkShards, isIndexPath, mergeShardMetadata, parseShardIndex, planShards, shardNames, SHARD_SET_KEY } from './shard-index.js';
 
 export interface LoadOptions {
   /** Backend to create the tensors on; defaults to the current one. */
@@ -24,7 +32,11 @@ export interface Loaded {
 export interface SaveOptions {
   /** Storage type for float32 tensors. Default 'F32'. bfloat16 tensors are always written as BF16. */
   floatFormat?: 'F32' | 'F16' | 'BF16';
+  /** For a path ending in ".index.json": the most bytes of tensor data per shard. Default 5 GB (Hugging Face's). */
+  maxShardBytes?: number;
 }
+
+const DEFAULT_SHARD_BYTES = 5_000_000_000;
 
 /**
  * Read a safetensors file. BF16 widens to float32 (or stays bfloat16 with keepDType); F16 widens
@@ -34,19 +46,57 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
   const backend = getBackend(options.backend);
   const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
-  const contents = await readSafetensorsFile(path);
+  const float64 = backend.supportsDType('float64');
   const tensors: Record<string, Tensor> = {};
+  const readInto = async (file: string, check: (entries: readonly Entry[]) => void): Promise<Record<string, string>> =>
+    withSafetensorsFile(file, 'load', async (header, read) => {
+      check(header.entries);
+      for (const e of header.entries) {
+        const raw = await read(e);
+        const { array, dtype } = toHost(raw, e.name, float64, keepDType);
+        // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
+        Object.defineProperty(tensors, e.name, { value: fromHost(backend, array, raw.shape, dtype, false), enumerable: true, writable: true, configurable: true });
+      }
+      return header.metadata;
+    });
   try {
-    for (const [name, raw] of contents.tensors) {
-      const { array, dtype } = toHost(raw, name, backend.supportsDType('float64'), keepDType);
-      // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
-      Object.defineProperty(tensors, name, { value: fromHost(backend, array, raw.shape, dtype, false), enumerable: true, writable: true, configurable: true });
+    if (!isIndexPath(path)) return { tensors, metadata: await readInto(path, () => {}) };
+    const { files, metadata } = await shardFiles(path);
+    for (const { file, names } of files) {
+      // the shard is read again: it must still hold what was checked
+      await readInto(file, (entries) => {
+        if (entries.length !== names.size || !entries.every((e) => names.has(e.name))) {
+          throw rangeError('load', `file ${JSON.stringify(file)}`, 'the tensors its index maps to it', 'other tensors (it changed while it was read?)');
+        }
+      });
     }
+    return { tensors, metadata };
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
     throw err;
   }
-  return { tensors, metadata: contents.metadata };
+}
+
+/** Validate a sharded set (index + every shard's header) before any tensor is read. */
+async function shardFiles(indexPath: string): Promise<{ files: Array<{ file: string; names: Set<string> }>; metadata: Record<string, string> }> {
+  const index = parseShardIndex(await fsp.readFile(indexPath, 'utf8'), indexPath, 'load');
+  const folder = nodePath.dirname(indexPath);
+  const headers = index.shards.map((shard) => {
+    const file = nodePath.join(folder, shard);
+    let header;
+    try {
+      header = readSafetensorsHeaderSync(file, 'load');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw rangeError('load', `index ${JSON.stringify(indexPath)}`, `shard ${shard} to exist beside it`, 'no such file');
+      throw err;
+    }
+    return { shard, file, entries: header.entries, metadata: header.metadata };
+  });
+  checkShards(index, headers, indexPath, 'load');
+  return {
+    files: headers.map((h) => ({ file: h.file, names: index.byShard.get(h.shard)! })),
+    metadata: mergeShardMetadata(headers, indexPath, 'load'),
+  };
 }
 
 function toHost(raw: RawTensor, name: string, float64: boolean, keepBf16: boolean): { array: TypedArray; dtype: DType } {
@@ -72,20 +122,82 @@ function toHost(raw: RawTensor, name: string, float64: boolean, keepBf16: boolea
   }
 }
 
-/** Write tensors (and string metadata) to a safetensors file atomically. */
+/**
+ * Write tensors (and string metadata) to a safetensors file atomically. A path ending in
+ * ".index.json" writes shards of at most options.maxShardBytes first, then the index.
+ */
 export async function save(path: string, tensors: Record<string, Tensor> | Map<string, Tensor>, metadata: Record<string, string> = {}, options: SaveOptions = {}): Promise<void> {
   if (typeof path !== 'string') throw typeError('save', 'path', 'a string', describeValue(path));
   const entries = tensors instanceof Map ? [...tensors] : tensors !== null && typeof tensors === 'object' ? Object.entries(tensors) : undefined;
   if (entries === undefined) throw typeError('save', 'tensors', 'an object or Map of name -> Tensor', describeValue(tensors));
   const format = options.floatFormat ?? 'F32';
   if (!['F32', 'F16', 'BF16'].includes(format)) throw rangeError('save', 'options.floatFormat', "'F32', 'F16' or 'BF16'", describeValue(format));
-  const raw = new Map<string, RawTensor>();
+  const maxShardBytes = options.maxShardBytes ?? DEFAULT_SHARD_BYTES;
+  if (!Number.isSafeInteger(maxShardBytes) || maxShardBytes < 1) throw rangeError('save', 'options.maxShardBytes', 'a positive integer', describeValue(maxShardBytes));
+  const byName = new Map<string, Tensor>();
+  const specs: TensorSpec[] = [];
   for (const [name, t] of entries) {
     if (!(t instanceof Tensor)) throw typeError('save', `tensors['${name}']`, 'a Tensor', describeValue(t));
     if (t.isDisposed) throw typeError('save', `tensors['${name}']`, 'a live Tensor', 'a disposed one');
-    raw.set(name, toRaw(t, format));
+    byName.set(name, t);
+    specs.push({ name, dtype: rawDType(t, format), shape: t.shape.slice() });
   }
-  await writeSafetensorsFile(path, raw, metadata);
+  if (!isIndexPath(path)) {
+    await writeFileAtomic(path, streamFile(specs, byName, metadata, format));
+    return;
+  }
+  // Shards first, each atomic, the index last: a crash leaves the old index (or none), and
+  // the shard-set id in every shard and the index shows a set mixed by an interrupted save.
+  const shardSet = randomBytes(8).toString('hex');
+  const plan = planShards(specs, maxShardBytes);
+  const names = shardNames(path, plan.length);
+  const folder = nodePath.dirname(path);
+  const stale = await previousShards(path);
+  const weightMap: Record<string, string> = Object.create(null);
+  let totalSize = 0;
+  for (let i = 0; i < plan.length; i++) {
+    await writeFileAtomic(nodePath.join(folder, names[i]!), streamFile(plan[i]!, byName, { ...metadata, [SHARD_SET_KEY]: shardSet }, format));
+    for (const spec of plan[i]!) {
+      weightMap[spec.name] = names[i]!;
+      totalSize += byteSize(spec);
+    }
+  }
+  const index = { metadata: { total_size: totalSize, [SHARD_SET_KEY]: shardSet }, weight_map: weightMap };
+  await writeFileAtomic(path, [new TextEncoder().encode(`${JSON.stringify(index, null, 2)}\n`)]);
+  // shards of the previous save that this one no longer uses
+  for (const shard of stale) if (!names.includes(shard)) await fsp.rm(nodePath.join(folder, shard), { force: true });
+}
+
+/** The shard names an existing valid index at `path` refers to (for removal after a new save), or none. */
+async function previousShards(path: string): Promise<string[]> {
+  try {
+    return parseShardIndex(await fsp.readFile(path, 'utf8'), path, 'save').shards;
+  } catch {
+    return [];
+  }
+}
+
+function byteSize(spec: TensorSpec): number {
+  return spec.shape.reduce((a, b) => a * b, itemBytes(spec.dtype));
+}
+
+/** A file's chunks, produced as written: the header, then each tensor downloaded in turn. */
+function* streamFile(specs: readonly TensorSpec[], byName: Map<string, Tensor>, metadata: Record<string, string>, format: 'F32' | 'F16' | 'BF16'): Generator<Uint8Array> {
+  yield encodeHeader(specs, metadata, 'save');
+  for (const spec of specs) {
+    const { data } = toRaw(byName.get(spec.name)!, format);
+    yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+}
+
+function rawDType(t: Tensor, format: 'F32' | 'F16' | 'BF16'): SafeDType {
+  switch (t.dtype) {
+    case 'float32': return format;
+    case 'bfloat16': return 'BF16';
+    case 'float64': return 'F64';
+    case 'int32': return 'I32';
+    case 'bool': return 'BOOL';
+  }
 }
 
 function toRaw(t: Tensor, format: 'F32' | 'F16' | 'BF16'): RawTensor {

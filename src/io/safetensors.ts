@@ -37,24 +37,50 @@ function isSafeDType(value: unknown): value is SafeDType {
   return typeof value === 'string' && Object.hasOwn(ITEM_BYTES, value);
 }
 
-interface Entry { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }
+/** One tensor of a header: its byte range [begin, end) is relative to the data section. */
+export interface Entry { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }
 
 /** Parse a whole file's bytes. `fn` and `source` name the caller and the file in errors. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'load'): SafetensorsContents {
-  const where = `file ${JSON.stringify(source)}`;
-  const bad = (expected: string, actual: string): RangeError => rangeError(fn, where, expected, actual);
+  const bad = badFor(source, fn);
   if (bytes.byteLength < 8) throw bad('at least 8 bytes (the header length)', `${bytes.byteLength} bytes`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  const available = BigInt(bytes.byteLength - 8);
+  const n = checkHeaderLength(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true), bytes.byteLength, bad);
+  const { entries, metadata } = parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, bad);
+  const tensors = new Map<string, RawTensor>();
+  const dataStart = bytes.byteOffset + 8 + n;
+  for (const e of entries) {
+    // slice() copies into a fresh, aligned buffer the tensor owns.
+    const buffer = bytes.buffer.slice(dataStart + e.begin, dataStart + e.end) as ArrayBuffer;
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) });
+  }
+  return { tensors, metadata };
+}
+
+type Bad = (expected: string, actual: string) => RangeError;
+
+function badFor(source: string, fn: string): Bad {
+  const where = `file ${JSON.stringify(source)}`;
+  return (expected, actual) => rangeError(fn, where, expected, actual);
+}
+
+/** The header length field checked against the limit and the file's size; returns it as a number. */
+function checkHeaderLength(headerLength: bigint, fileBytes: number, bad: Bad): number {
+  const available = BigInt(fileBytes - 8);
   if (headerLength > BigInt(MAX_HEADER_BYTES)) throw bad(`a header of at most ${MAX_HEADER_BYTES} bytes`, `${headerLength} bytes`);
   if (headerLength > available) throw bad(`a header length within the file (${available} bytes after the length)`, `${headerLength}`);
-  const n = Number(headerLength);
+  return Number(headerLength);
+}
+
+/**
+ * Validate a header's JSON bytes against a data section of `dataLength` bytes: every
+ * entry well formed, offsets tiling the data exactly. Entries come in header order.
+ */
+export function parseHeader(headerBytes: Uint8Array, dataLength: number, bad: Bad): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   let text: string;
   try {
     // ignoreBOM: a byte order mark stays in the text (and is not JSON), as in the reference reader
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
     header = JSON.parse(text);
   } catch (err) {
     throw bad('a header of valid UTF-8 JSON', clip((err as Error).message));
@@ -78,7 +104,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'lo
     entries.push(parseEntry(name, value, bad));
   }
 
-  const dataLength = bytes.byteLength - 8 - n;
   // Offsets must tile the data section exactly: in range, no overlaps, no holes.
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
@@ -89,18 +114,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'buffer', fn = 'lo
     cursor = e.end;
   }
   if (cursor !== dataLength) throw bad(`tensors to cover the ${dataLength} data bytes`, `${cursor} bytes covered`);
-
-  const tensors = new Map<string, RawTensor>();
-  const dataStart = bytes.byteOffset + 8 + n;
-  for (const e of entries) {
-    // slice() copies into a fresh, aligned buffer the tensor owns.
-    const buffer = bytes.buffer.slice(dataStart + e.begin, dataStart + e.end) as ArrayBuffer;
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) });
-  }
-  return { tensors, metadata };
+  return { entries, metadata };
 }
 
-function parseEntry(name: string, value: unknown, bad: (expected: string, actual: string) => RangeError): Entry {
+function parseEntry(name: string, value: unknown, bad: Bad): Entry {
   const tensor = `tensor '${clip(name)}'`;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${tensor} to be an object`, describeJson(value));
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
@@ -124,7 +141,7 @@ function parseEntry(name: string, value: unknown, bad: (expected: string, actual
 }
 
 /** Header text in an error message: at most 80 characters, so a hostile header cannot make a huge message. */
-function clip(text: string): string {
+export function clip(text: string): string {
   return text.length <= 80 ? text : `${text.slice(0, 77)}...`;
 }
 
@@ -132,7 +149,7 @@ function clip(text: string): string {
  * describeValue for parsed JSON: never reads properties of the value (a header
  * object may carry its own "constructor" or "toString" keys) and stays short.
  */
-function describeJson(value: unknown): string {
+export function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'none';
   if (Array.isArray(value)) return `array(${value.length})`;
@@ -146,7 +163,7 @@ function describeJson(value: unknown): string {
  * valid JSON), or undefined. JSON.parse silently keeps the last duplicate while
  * other readers keep the first; the format forbids duplicates, so refuse them.
  */
-function duplicateKey(json: string): string | undefined {
+export function duplicateKey(json: string): string | undefined {
   const objects: Array<Set<string> | null> = []; // one per open {...} (a key set) or [...] (null)
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
@@ -174,27 +191,35 @@ function duplicateKey(json: string): string | undefined {
   return undefined;
 }
 
-/** Serialise to the chunks of a file: [length + header, data...]. Data is not copied. */
-export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): Uint8Array[] {
-  const header: Record<string, unknown> = {};
+/** What a header says of one tensor before its data exists. */
+export interface TensorSpec { name: string; dtype: SafeDType; shape: readonly number[] }
+
+export function itemBytes(dtype: SafeDType): number {
+  return ITEM_BYTES[dtype];
+}
+
+/**
+ * The length field and header of a file holding `specs` in this order, data packed
+ * back to back, so a writer can stream the data after it one tensor at a time.
+ */
+export function encodeHeader(specs: readonly TensorSpec[], metadata: Record<string, string> = {}, fn = 'save'): Uint8Array {
+  // null prototype: a tensor or metadata key named "__proto__" is an entry, not the object's prototype
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata === null || typeof metadata !== 'object') throw typeError(fn, 'metadata', 'an object of strings', describeValue(metadata));
   const meta = Object.entries(metadata);
   for (const [key, text] of meta) {
     if (typeof text !== 'string') throw typeError(fn, `metadata.${key}`, 'a string', describeValue(text));
   }
-  if (meta.length > 0) header.__metadata__ = metadata;
-  const chunks: Uint8Array[] = [];
+  if (meta.length > 0) header.__metadata__ = Object.assign(Object.create(null), metadata);
   let offset = 0;
-  for (const [name, t] of tensors) {
-    if (name === '__metadata__' || name.length === 0) throw rangeError(fn, 'tensor name', 'non-empty and not "__metadata__"', JSON.stringify(name));
-    if (!isSafeDType(t.dtype)) throw typeError(fn, `tensor '${name}' dtype`, Object.keys(ITEM_BYTES).join('|'), describeValue(t.dtype));
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count || !(t.data instanceof ARRAY_OF[t.dtype])) {
-      throw rangeError(fn, `tensor '${name}' data`, `${count} elements of ${t.dtype} for shape ${JSON.stringify(t.shape)}`, describeValue(t.data));
+  for (const { name, dtype, shape } of specs) {
+    if (name === '__metadata__' || name.length === 0 || Object.hasOwn(header, name)) {
+      throw rangeError(fn, 'tensor name', 'non-empty, unique and not "__metadata__"', JSON.stringify(name));
     }
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    if (!isSafeDType(dtype)) throw typeError(fn, `tensor '${name}' dtype`, Object.keys(ITEM_BYTES).join('|'), describeValue(dtype));
+    const bytes = shape.reduce((a, b) => a * b, ITEM_BYTES[dtype]);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   let jsonBytes = new TextEncoder().encode(json);
@@ -204,15 +229,136 @@ export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Rec
   const head = new Uint8Array(8 + jsonBytes.byteLength);
   new DataView(head.buffer).setBigUint64(0, BigInt(jsonBytes.byteLength), true);
   head.set(jsonBytes, 8);
-  return [head, ...chunks];
+  return head;
+}
+
+/** Serialise to the chunks of a file: [length + header, data...]. Data is not copied. */
+export function encodeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  const specs: TensorSpec[] = [];
+  for (const [name, t] of tensors) {
+    if (!isSafeDType(t.dtype)) throw typeError(fn, `tensor '${name}' dtype`, Object.keys(ITEM_BYTES).join('|'), describeValue(t.dtype));
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== count || !(t.data instanceof ARRAY_OF[t.dtype])) {
+      throw rangeError(fn, `tensor '${name}' data`, `${count} elements of ${t.dtype} for shape ${JSON.stringify(t.shape)}`, describeValue(t.data));
+    }
+    specs.push({ name, dtype: t.dtype, shape: t.shape });
+    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return [encodeHeader(specs, metadata, fn), ...chunks];
+}
+
+// Reading from a file descriptor: the header first (validated as decodeSafetensors
+// does), then each tensor into its own buffer at its offset, so no buffer ever holds
+// the whole file (Node refuses readFile beyond 2 GiB) and a caller can upload and
+// drop each tensor before reading the next.
+
+/** A file whose header has been read and validated; `read` fetches one tensor's data. */
+export interface SafetensorsHeader {
+  path: string;
+  entries: Entry[];
+  metadata: Record<string, string>;
+  /** Byte position of the data section in the file. */
+  dataStart: number;
+}
+
+/** Reads at most this many bytes per call (a single read is capped near 2 GiB). */
+const READ_CHUNK = 1 << 30;
+
+interface ByteSource { size: number; readAt(buffer: Uint8Array, position: number): number }
+
+function headerFrom(source: ByteSource, path: string, fn: string): SafetensorsHeader {
+  const bad = badFor(path, fn);
+  if (source.size < 8) throw bad('at least 8 bytes (the header length)', `${source.size} bytes`);
+  const lengthField = new Uint8Array(8);
+  readFully(source, lengthField, 0, bad);
+  const n = checkHeaderLength(new DataView(lengthField.buffer).getBigUint64(0, true), source.size, bad);
+  const headerBytes = new Uint8Array(n);
+  readFully(source, headerBytes, 8, bad);
+  const { entries, metadata } = parseHeader(headerBytes, source.size - 8 - n, bad);
+  return { path, entries, metadata, dataStart: 8 + n };
+}
+
+function readFully(source: ByteSource, target: Uint8Array, position: number, bad: Bad): void {
+  for (let done = 0; done < target.byteLength;) {
+    const got = source.readAt(target.subarray(done, done + Math.min(READ_CHUNK, target.byteLength - done)), position + done);
+    if (got === 0) throw bad(`${target.byteLength} bytes at byte ${position} (the file changed while it was read?)`, `end of file after ${done}`);
+    done += got;
+  }
+}
+
+function syncSource(fd: number): ByteSource {
+  return { size: fs.fstatSync(fd).size, readAt: (buffer, position) => fs.readSync(fd, buffer, 0, buffer.byteLength, position) };
+}
+
+/** Open `path`, read and validate its header, and call `body` with it and a reader of one entry's data. */
+export function withSafetensorsFileSync<T>(path: string, fn: string, body: (header: SafetensorsHeader, read: (e: Entry) => RawTensor) => T): T {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const source = syncSource(fd);
+    const header = headerFrom(source, path, fn);
+    const bad = badFor(path, fn);
+    return body(header, (e) => {
+      const buffer = new ArrayBuffer(e.end - e.begin);
+      readFully(source, new Uint8Array(buffer), header.dataStart + e.begin, bad);
+      return { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) };
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** withSafetensorsFileSync with the tensor reads off the main thread (the header is small and read the same way). */
+export async function withSafetensorsFile<T>(path: string, fn: string, body: (header: SafetensorsHeader, read: (e: Entry) => Promise<RawTensor>) => Promise<T>): Promise<T> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const readAt = async (target: Uint8Array, position: number): Promise<void> => {
+      for (let done = 0; done < target.byteLength;) {
+        const length = Math.min(READ_CHUNK, target.byteLength - done);
+        const { bytesRead } = await handle.read(target, done, length, position + done);
+        if (bytesRead === 0) throw badFor(path, fn)(`${target.byteLength} bytes at byte ${position} (the file changed while it was read?)`, `end of file after ${done}`);
+        done += bytesRead;
+      }
+    };
+    const bad = badFor(path, fn);
+    if (size < 8) throw bad('at least 8 bytes (the header length)', `${size} bytes`);
+    const lengthField = new Uint8Array(8);
+    await readAt(lengthField, 0);
+    const n = checkHeaderLength(new DataView(lengthField.buffer).getBigUint64(0, true), size, bad);
+    const headerBytes = new Uint8Array(n);
+    await readAt(headerBytes, 8);
+    const { entries, metadata } = parseHeader(headerBytes, size - 8 - n, bad);
+    const header = { path, entries, metadata, dataStart: 8 + n };
+    return await body(header, async (e) => {
+      const buffer = new ArrayBuffer(e.end - e.begin);
+      await readAt(new Uint8Array(buffer), header.dataStart + e.begin);
+      return { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) };
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Just the validated header of a file (for checking a set of shards before reading any data). */
+export function readSafetensorsHeaderSync(path: string, fn = 'load'): SafetensorsHeader {
+  return withSafetensorsFileSync(path, fn, (header) => header);
 }
 
 export async function readSafetensorsFile(path: string, fn = 'load'): Promise<SafetensorsContents> {
-  return decodeSafetensors(await fsp.readFile(path), path, fn);
+  return withSafetensorsFile(path, fn, async (header, read) => {
+    const tensors = new Map<string, RawTensor>();
+    for (const e of header.entries) tensors.set(e.name, await read(e));
+    return { tensors, metadata: header.metadata };
+  });
 }
 
 export function readSafetensorsFileSync(path: string, fn = 'load'): SafetensorsContents {
-  return decodeSafetensors(fs.readFileSync(path), path, fn);
+  return withSafetensorsFileSync(path, fn, (header, read) => {
+    const tensors = new Map<string, RawTensor>();
+    for (const e of header.entries) tensors.set(e.name, read(e));
+    return { tensors, metadata: header.metadata };
+  });
 }
 
 export async function writeSafetensorsFile(path: string, tensors: Map<string, RawTensor>, metadata: Record<string, string> = {}, fn = 'save'): Promise<void> {
