@@ -77,6 +77,17 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   }
 }
 
+/** A file's (or sharded set's) metadata and tensor names from the headers alone: nothing is allocated. */
+export async function inspect(path: string): Promise<{ metadata: Record<string, string>; names: Set<string> }> {
+  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
+  if (!isIndexPath(path)) {
+    const header = readSafetensorsHeaderSync(path, 'load');
+    return { metadata: header.metadata, names: new Set(header.entries.map((e) => e.name)) };
+  }
+  const { files, metadata } = await shardFiles(path);
+  return { metadata, names: new Set(files.flatMap((f) => [...f.names])) };
+}
+
 /** Validate a sharded set (index + every shard's header) before any tensor is read. */
 async function shardFiles(indexPath: string): Promise<{ files: Array<{ file: string; names: Set<string> }>; metadata: Record<string, string> }> {
   const index = parseShardIndex(await fsp.readFile(indexPath, 'utf8'), indexPath, 'load');

@@ -42,10 +42,18 @@ class TinyAdamW {
   }
   loadStateDict(state: unknown): void {
     const s = state as { step: number; m: toroid.Tensor[]; v: toroid.Tensor[] };
+    // copy the saved moments (the loader disposes its tensors), all before replacing ours,
+    // so a state it cannot take leaves this optimizer as it was
+    const copies: toroid.Tensor[] = [];
+    try {
+      for (const t of [...s.m, ...s.v]) copies.push(toroid.keep(t.mul(1)));
+    } catch (err) {
+      for (const t of copies) t.dispose();
+      throw err;
+    }
     this.step = s.step;
-    // copy the saved moments into ours (the loader disposes its tensors)
-    s.m.forEach((t, i) => { this.m[i]!.dispose(); this.m[i] = toroid.keep(t.mul(1)); });
-    s.v.forEach((t, i) => { this.v[i]!.dispose(); this.v[i] = toroid.keep(t.mul(1)); });
+    this.m.forEach((t, i) => { t.dispose(); this.m[i] = copies[i]!; });
+    this.v.forEach((t, i) => { t.dispose(); this.v[i] = copies[this.m.length + i]!; });
   }
 }
 
