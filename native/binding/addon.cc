@@ -44,6 +44,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("setNumThreads", setNumThreads_js);
   EXPORT("getNumThreads", getNumThreads_js);
   EXPORT("info", info_js);
+#if defined(TOROID_SANITIZE_BUILD)
+  EXPORT("sanitizerProbe", sanitizer_probe_js);
+#endif
   EXPORT("matmul", matmul_js);
   EXPORT("attentionForward", attention_forward_js);
   EXPORT("attentionBackward", attention_backward_js);

@@ -25,6 +25,9 @@ Napi::Value memory_js(const Napi::CallbackInfo& info);
 Napi::Value setNumThreads_js(const Napi::CallbackInfo& info);
 Napi::Value getNumThreads_js(const Napi::CallbackInfo& info);
 Napi::Value info_js(const Napi::CallbackInfo& info);
+#if defined(TOROID_SANITIZE_BUILD)
+Napi::Value sanitizer_probe_js(const Napi::CallbackInfo& info);
+#endif
 Napi::Value matmul_js(const Napi::CallbackInfo& info);
 Napi::Value attention_forward_js(const Napi::CallbackInfo& info);
 Napi::Value attention_backward_js(const Napi::CallbackInfo& info);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 #include <cstdlib>
 #include <cstring>
@@ -101,6 +102,52 @@ class BlockCache {
 };
 BlockCache g_cache;
 
+// Exact blocks (the sanitizer build, or TOROID_EXACT_BLOCKS=1 for valgrind): every
+// block is allocated at its own size and freed at once, with no cache. Size classes
+// and the cache hide bugs from ASan and memcheck: an overrun into a class's slack and
+// a block freed twice into the cache (two tensors then share memory) are both silent.
+bool exact_blocks() {
+#if defined(TOROID_SANITIZE_BUILD)
+  static const bool exact = true;
+#else
+  static const bool exact = [] {
+    const char* v = std::getenv("TOROID_EXACT_BLOCKS");
+    return v != nullptr && v[0] == '1';
+  }();
+#endif
+  return exact;
+}
+
+// In exact mode, every Block owned by a JS External. LeakSanitizer does not scan
+// V8's heap, so a tensor still alive at exit (its External is there) would look
+// lost; this set is a root it does scan. A block memory that no Block points to
+// any more is still reported: no suppression covers new_storage.
+class ExactRegistry {
+ public:
+  void add(Block* b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    blocks_.insert(b);
+  }
+  void remove(Block* b) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    blocks_.erase(b);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_set<Block*> blocks_;
+};
+// leaked on purpose (never destroyed): finalizers may run after static destructors
+ExactRegistry& exact_registry() {
+  static auto* registry = new ExactRegistry();
+  return *registry;
+}
+
+// the bytes a block of `bytes` really takes: its size class, or itself (at least 1) when exact
+std::size_t block_bytes(std::size_t bytes) {
+  return exact_blocks() ? std::max<std::size_t>(bytes, 1) : BlockCache::class_bytes(bytes + 64);
+}
+
 // The raw C call: Napi::MemoryManagement throws when the environment is being torn
 // down (a worker thread exiting runs our finalizers then), and a throw from a
 // finalizer would terminate the process. Its status is ignored on purpose.
@@ -121,7 +168,8 @@ void adjust_external_memory(napi_env env, std::int64_t delta) {
 }
 
 void free_block_memory(Block* b) {
-  g_cache.give(b->ptr, BlockCache::class_bytes(b->bytes + 64));
+  if (exact_blocks()) memory_release(b->ptr, block_bytes(b->bytes));
+  else g_cache.give(b->ptr, block_bytes(b->bytes));
   b->ptr = nullptr;
   b->live = false;
   g_live_bytes -= static_cast<std::int64_t>(b->bytes);
@@ -163,9 +211,9 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
     throw Napi::RangeError::New(env, "toroid: storage size must be between 0 and 2^40 bytes, got " + std::to_string(count) + " elements");
   }
   const std::size_t bytes = static_cast<std::size_t>(count) * dtype_bytes(dtype);
-  // a size class (a multiple of 4 KiB), never zero bytes, so ptr is always valid
-  const std::size_t cls = BlockCache::class_bytes(bytes + 64);
-  void* ptr = g_cache.take(cls);
+  // a size class (a multiple of 4 KiB) or the exact size, never zero bytes, so ptr is always valid
+  const std::size_t cls = block_bytes(bytes);
+  void* ptr = exact_blocks() ? nullptr : g_cache.take(cls);
   if (ptr == nullptr) ptr = memory_alloc(cls);
   if (ptr == nullptr) {
     // the cache may hold the memory in other size classes
@@ -188,9 +236,11 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
       free_block_memory(b);
       adjust_external_memory(env, -static_cast<std::int64_t>(b->bytes));
     }
+    if (exact_blocks()) exact_registry().remove(b);
     delete b;
   });
   external.TypeTag(&kStorageTag);
+  if (exact_blocks()) exact_registry().add(block);
   return external;
 }
 
@@ -224,6 +274,16 @@ void unpin(napi_env env, Block* block) {
 std::int64_t live_bytes() { return g_live_bytes.load(); }
 std::int64_t live_blocks() { return g_live_blocks.load(); }
 void release_cached() { g_cache.flush(); }
+bool exact_block_mode() { return exact_blocks(); }
+
+#if defined(TOROID_SANITIZE_BUILD)
+void probe_free_twice(Block* b) {
+  void* ptr = b->ptr;
+  free_block_memory(b);
+  b->ptr = ptr;  // the bug a missing `live` check would be
+  free_block_memory(b);
+}
+#endif
 std::int64_t cached_bytes() { return static_cast<std::int64_t>(g_cache.cached()); }
 
 }  // namespace toroid::binding

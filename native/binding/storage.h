@@ -46,5 +46,13 @@ std::int64_t live_blocks();
 std::int64_t cached_bytes();
 // Hands every cached block back to the system (cudaFree / free).
 void release_cached();
+// True in the sanitizer build or under TOROID_EXACT_BLOCKS=1: blocks at their exact size, no cache.
+bool exact_block_mode();
+
+#if defined(TOROID_SANITIZE_BUILD)
+// For test/hardening/sanitizers.test.ts only: frees a block's memory twice, as a
+// release without its `live` check would (the sanitizer build must report it).
+void probe_free_twice(Block* b);
+#endif
 
 }  // namespace toroid::binding

@@ -70,6 +70,7 @@ Napi::Value memory_js(const Napi::CallbackInfo& info) {
   o.Set("liveBytes", Napi::Number::New(info.Env(), static_cast<double>(live_bytes())));
   o.Set("liveBlocks", Napi::Number::New(info.Env(), static_cast<double>(live_blocks())));
   o.Set("cachedBytes", Napi::Number::New(info.Env(), static_cast<double>(cached_bytes())));
+  o.Set("exactBlocks", Napi::Boolean::New(info.Env(), exact_block_mode()));
   return o;
 }
 

@@ -8,7 +8,12 @@
 
 namespace toroid {
 
-void* memory_alloc(std::size_t bytes) { return std::aligned_alloc(64, bytes); }
+// posix_memalign, not aligned_alloc: C11 wants aligned_alloc's size to be a multiple of
+// the alignment (ASan enforces it), and exact blocks (storage.cc) are any size
+void* memory_alloc(std::size_t bytes) {
+  void* ptr = nullptr;
+  return posix_memalign(&ptr, 64, bytes) == 0 ? ptr : nullptr;
+}
 
 void memory_release(void* ptr, std::size_t) { std::free(ptr); }
 

@@ -15,7 +15,9 @@ export interface StorageExports {
   upload(array: Float32Array | Uint16Array | Int32Array | Uint8Array, dtype: DType): Handle;
   download(data: Handle, dtype: DType, size: number): Float32Array | Int32Array | Uint8Array;
   free(data: Handle): void;
-  memory(): { liveBytes: number; liveBlocks: number; cachedBytes: number };
+  memory(): { liveBytes: number; liveBlocks: number; cachedBytes: number; exactBlocks: boolean };
+  /** only in the sanitizer build (build-asan/): deliberate memory bugs for test/hardening/sanitizers.test.ts */
+  sanitizerProbe?(kind: 'overrun' | 'double-free' | 'lost-block' | 'alive'): unknown;
   /** Give cached free blocks back (the device's allocator; the host's heap). */
   emptyCache(): void;
   setNumThreads(n: number): void;
