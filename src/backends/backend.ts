@@ -144,6 +144,8 @@ export interface StorageOps {
   free(data: unknown): void;
   /** Whether this backend computes in the dtype. */
   supportsDType(dtype: DType): boolean;
+  /** The most elements one storage of the dtype can hold (checked before anything is allocated). */
+  maxElements(dtype: DType): number;
 }
 
 export interface Backend extends StorageOps {

@@ -33,6 +33,9 @@ export function bytesPerElement(dtype: DType): number {
   }
 }
 
+/** V8's longest typed array (2^32 elements in Node 20): the ts backend's and every host copy's limit. */
+export const MAX_HOST_ELEMENTS = 2 ** 32;
+
 export function allocArray(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(size);

@@ -8,6 +8,7 @@ import type { AdamWAttrs, AttentionAttrs, AttentionMasks, CrossEntropyAttrs, KRe
 import { widenBFloat16 } from '../bf16-widen.js';
 import { registerBackend, registerKernel } from '../registry.js';
 import type { DType, TypedArray } from '../../util/dtype.js';
+import { bytesPerElement } from '../../util/dtype.js';
 import { broadcastShapes, sizeOf } from '../../util/shape.js';
 import type { Addon, Handle } from './exports.js';
 
@@ -156,6 +157,8 @@ export function registerAddonBackend(name: string, n: Addon, priority: number, b
     download: (data: unknown, dtype: DType, size: number) => n.download(data, dtype, size) as TypedArray,
     free: (data: unknown) => n.free(data),
     supportsDType: (dtype: DType) => dtype !== 'float64' && (bfloat16 || dtype !== 'bfloat16'),
+    // the addon's own limit (native/binding/storage.cc new_storage): 2^40 bytes
+    maxElements: (dtype: DType) => 2 ** 40 / bytesPerElement(dtype),
   }, priority);
   // bf16 products run natively (AMX / AVX512-BF16), so do attention, the elementwise kernels,
   // the embedding gather and sums (float32 in cache-sized chunks, native/cpu/bf16_elementwise.cc); the others widen

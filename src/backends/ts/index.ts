@@ -1,7 +1,7 @@
 // The pure-TypeScript backend: the numerical reference every other backend is
 // tested against, and the "pure JS" baseline in benchmarks. Storage is a typed array.
 import type { DType, TypedArray } from '../../util/dtype.js';
-import { allocArray } from '../../util/dtype.js';
+import { allocArray, MAX_HOST_ELEMENTS } from '../../util/dtype.js';
 import { KERNEL_NAMES, type Kernels } from '../backend.js';
 import { widenBFloat16 } from '../bf16-widen.js';
 import { registerBackend, registerKernel } from '../registry.js';
@@ -38,6 +38,7 @@ const backend = registerBackend({
   supportsDType(): boolean {
     return true;
   },
+  maxElements: () => MAX_HOST_ELEMENTS,
 });
 
 registerKernel(TS_BACKEND, 'matmul', matmul);
