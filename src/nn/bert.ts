@@ -68,7 +68,7 @@ import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ModuleList } from './container.js';
-import { loadModelFile } from './model-file.js';
+import { loadModelFile, type ConfigSize } from './model-file.js';
 import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { zeros_ } from './init.js';
@@ -165,6 +165,13 @@ const RULES: ReadonlyArray<Rule<ResolvedBertConfig>> = [
     expected: (c) => `a token id in [0, ${c.vocabSize}) or null`,
   },
 ];
+
+/** A lower bound of the parameters a config stores: embeddings, q/k/v/output projections, FFN, classifier. */
+function bertSize(c: ResolvedBertConfig): ConfigSize {
+  const H = c.hiddenSize;
+  const stored = (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize + c.numLabels) * H + c.numHiddenLayers * (4 * H * H + 2 * H * c.intermediateSize);
+  return { stored, storedFields: 'vocabSize, hiddenSize, numHiddenLayers, intermediateSize, maxPositionEmbeddings, typeVocabSize, numLabels' };
+}
 
 /** Validate a BertConfig and fill in the defaults. Errors: `toroid.BertEncoder: config.<key> must ..., got ...`. */
 export function resolveBertConfig(config: BertConfig): ResolvedBertConfig {
@@ -591,7 +598,7 @@ export class BertEncoder extends Module {
 
   /** Build the model a file written by save() describes and load its parameters (strict). */
   static async load(path: string, options?: FactoryOptions): Promise<BertEncoder> {
-    return loadModelFile(FN, path, (config) => new BertEncoder(config as BertConfig, options));
+    return loadModelFile(FN, path, (config) => resolveBertConfig(config as BertConfig), bertSize, (config) => new BertEncoder(config, options));
   }
 }
 

@@ -49,7 +49,7 @@ import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ModuleList } from './container.js';
-import { loadModelFile } from './model-file.js';
+import { loadModelFile, type ConfigSize } from './model-file.js';
 import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { normal_, zeros_ } from './init.js';
@@ -143,6 +143,15 @@ const RULES: ReadonlyArray<Rule<ResolvedGPTConfig>> = [
     expected: (c) => `a multiple of 2*nHead=${2 * c.nHead} with positions 'rope' (headDim = nEmbd/nHead must be even)`,
   },
 ];
+
+/** A lower bound of the parameters a config stores (wte, q and output projections, MLP, wpe) and the RoPE tables it builds. */
+function gptSize(c: ResolvedGPTConfig): ConfigSize {
+  const C = c.nEmbd;
+  const perLayer = 2 * C * C + (c.mlp === 'swiglu' ? 3 : 2) * C * c.ffnHidden;
+  const stored = c.vocabSize * C + c.nLayer * perLayer + (c.positions === 'learned' ? c.blockSize * C : 0);
+  const built = c.positions === 'rope' ? { elements: c.blockSize * (C / c.nHead), field: 'blockSize' } : undefined;
+  return { stored, storedFields: 'vocabSize, nEmbd, nLayer, ffnHidden, blockSize', built };
+}
 
 /** Validate a GPTConfig and fill in the defaults. Errors: `toroid.GPT: config.<key> must ..., got ...`. */
 export function resolveGPTConfig(config: GPTConfig): ResolvedGPTConfig {
@@ -562,7 +571,7 @@ export class GPT extends Module {
    * do not fit the config.
    */
   static async load(path: string, options?: FactoryOptions): Promise<GPT> {
-    return loadModelFile('GPT', path, (config) => new GPT(config as GPTConfig, options));
+    return loadModelFile('GPT', path, (config) => resolveGPTConfig(config as GPTConfig), gptSize, (config) => new GPT(config, options));
   }
 
   /**

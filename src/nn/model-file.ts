@@ -5,7 +5,25 @@ import { describeValue, rangeError, typeError } from '../errors.js';
 import { load } from '../io/checkpoint.js';
 import type { Module } from './module.js';
 
-export async function loadModelFile<M extends Module>(name: string, path: unknown, build: (config: unknown) => M): Promise<M> {
+/** Elements a config makes the model allocate, per config field: tensors the file must hold, or host tables it builds. */
+export interface ConfigSize {
+  /** Parameters the file must hold (a lower bound), with the config fields that size them. */
+  stored: number;
+  storedFields: string;
+  /** Tables the model builds from the config alone (RoPE, sinusoidal positions): elements and the field. */
+  built?: { elements: number; field: string };
+}
+
+// a built table past this is refused on load: 2^26 float64 values = 512 MiB (a file's config alone asks for it)
+const MAX_BUILT_ELEMENTS = 2 ** 26;
+
+export async function loadModelFile<M extends Module, C>(
+  name: string,
+  path: unknown,
+  resolve: (config: unknown) => C,
+  size: (config: C) => ConfigSize,
+  build: (config: C) => M,
+): Promise<M> {
   const fn = `${name}.load`;
   if (typeof path !== 'string') throw typeError(fn, 'path', 'a string', describeValue(path));
   // staged on the ts backend, which holds every dtype; loadStateDict converts
@@ -21,7 +39,18 @@ export async function loadModelFile<M extends Module>(name: string, path: unknow
     } catch (err) {
       throw rangeError(fn, 'path', 'a file whose metadata.config is JSON', (err as Error).message);
     }
-    const model = build(config);
+    // every field checked, then the sizes it implies against the tensors present, before any allocation
+    const resolved = resolve(config);
+    const need = size(resolved);
+    let held = 0;
+    for (const t of Object.values(tensors)) held += t.size;
+    if (!(need.stored <= held)) {
+      throw rangeError(fn, `config (${need.storedFields})`, `sizes whose parameters fit the file's ${held} tensor elements`, `${need.stored} elements`);
+    }
+    if (need.built !== undefined && !(need.built.elements <= MAX_BUILT_ELEMENTS)) {
+      throw rangeError(fn, `config.${need.built.field}`, `a size whose built table has at most ${MAX_BUILT_ELEMENTS} elements`, `${need.built.elements} elements`);
+    }
+    const model = build(resolved);
     try {
       model.loadStateDict(tensors, { strict: true });
     } catch (err) {

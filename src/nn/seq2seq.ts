@@ -16,7 +16,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from './embedding.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
-import { loadModelFile } from './model-file.js';
+import { loadModelFile, type ConfigSize } from './model-file.js';
 import { factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
 import type { AttentionKV } from './attention.js';
@@ -82,6 +82,21 @@ const RULES: ReadonlyArray<Rule<Required<Seq2SeqConfig>>> = [
   },
   divides('nhead', 'dModel'),
 ];
+
+/** Validate a Seq2SeqConfig and fill in the defaults (no allocation). */
+export function resolveSeq2SeqConfig(config: unknown): Required<Seq2SeqConfig> {
+  return resolveConfig('Seq2SeqTransformer', 'config', config, CONFIG, RULES);
+}
+
+/** A lower bound of the parameters a config stores (embeddings, attention, FFN) and the sinusoidal table it builds. */
+function seq2seqSize(c: Required<Seq2SeqConfig>): ConfigSize {
+  const d = c.dModel;
+  const ffn = 2 * d * c.dimFeedforward;
+  const emb = (c.srcVocab + (c.shareEmbeddings ? 0 : c.tgtVocab)) * d + (c.positions === 'learned' ? 2 * c.maxLen * d : 0);
+  const stored = emb + c.numEncoderLayers * (4 * d * d + ffn) + c.numDecoderLayers * (8 * d * d + ffn);
+  const built = c.positions === 'sinusoidal' ? { elements: c.maxLen * d, field: 'maxLen' } : undefined;
+  return { stored, storedFields: 'srcVocab, tgtVocab, dModel, numEncoderLayers, numDecoderLayers, dimFeedforward, maxLen', built };
+}
 
 /** State of incremental decoding (Seq2SeqTransformer.decodeCached). */
 export interface Seq2SeqCachedOptions {
@@ -234,6 +249,6 @@ export class Seq2SeqTransformer extends Module {
 
   /** Build the model a file's metadata describes and load its parameters (strict). */
   static async load(path: string, options?: FactoryOptions): Promise<Seq2SeqTransformer> {
-    return loadModelFile('Seq2SeqTransformer', path, (config) => new Seq2SeqTransformer(config as Seq2SeqConfig, options));
+    return loadModelFile('Seq2SeqTransformer', path, resolveSeq2SeqConfig, seq2seqSize, (config) => new Seq2SeqTransformer(config, options));
   }
 }
