@@ -358,7 +358,8 @@ export class BPETokenizer {
   // ---- serialization ----------------------------------------------------------
 
   toJSON(): BPETokenizerJSON {
-    const vocab: Record<string, number> = {};
+    // null prototype: a token named '__proto__' is an entry like any other, not the prototype
+    const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
     for (let i = 0; i < this.tokens.length; i++) vocab[this.tokens[i]!] = i;
     return {
       type: FORMAT,
