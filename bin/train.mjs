@@ -32,7 +32,8 @@ export async function runTrain(argv) {
   const i = argv.indexOf('--config');
   if (i < 0 || argv[i + 1] === undefined) throw new Error('toroid train: --config <file> is required');
   const configPath = path.resolve(argv[i + 1]);
-  const parsed = JSON.parse(readFileSync(configPath, 'utf8'));
+  const { parseTrainCliConfig, resolveTrainCliConfig } = await import('../dist/train/cli-config.js');
+  const parsed = parseTrainCliConfig(readFileSync(configPath, 'utf8'), configPath);
   const d = argv.indexOf('--distributed');
   if (d >= 0) {
     if (argv[d + 1] !== 'mpi' && argv[d + 1] !== 'nccl') throw new Error(`toroid train: --distributed must be followed by mpi or nccl, got ${JSON.stringify(argv[d + 1] ?? null)}`);
@@ -43,7 +44,6 @@ export async function runTrain(argv) {
     if (argv[pr + 1] !== 'fp32' && argv[pr + 1] !== 'bf16') throw new Error(`toroid train: --precision must be followed by fp32 or bf16, got ${JSON.stringify(argv[pr + 1] ?? null)}`);
     parsed.precision = argv[pr + 1];
   }
-  const { resolveTrainCliConfig } = await import('../dist/train/cli-config.js');
   const config = resolveTrainCliConfig(parsed);
   const base = path.dirname(configPath);
   const abs = (p) => (p === undefined ? undefined : path.resolve(base, p));

@@ -60,7 +60,7 @@ export {
   type GPTForwardOptions,
   type GPT2ConversionOptions,
 } from './gpt.js';
-export { Seq2SeqTransformer, type Seq2SeqConfig, type Seq2SeqForwardOptions } from './seq2seq.js';
+export { Seq2SeqTransformer, resolveSeq2SeqConfig, type Seq2SeqConfig, type Seq2SeqForwardOptions } from './seq2seq.js';
 export {
   BertEncoder,
   BertLayer,

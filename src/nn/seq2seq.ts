@@ -84,8 +84,8 @@ const RULES: ReadonlyArray<Rule<Required<Seq2SeqConfig>>> = [
 ];
 
 /** Validate a Seq2SeqConfig and fill in the defaults (no allocation). */
-export function resolveSeq2SeqConfig(config: unknown): Required<Seq2SeqConfig> {
-  return resolveConfig('Seq2SeqTransformer', 'config', config, CONFIG, RULES);
+export function resolveSeq2SeqConfig(config: unknown, fn = 'Seq2SeqTransformer', arg = 'config'): Required<Seq2SeqConfig> {
+  return resolveConfig(fn, arg, config, CONFIG, RULES);
 }
 
 /** A lower bound of the parameters a config stores (embeddings, attention, FFN) and the sinusoidal table it builds. */
@@ -249,6 +249,6 @@ export class Seq2SeqTransformer extends Module {
 
   /** Build the model a file's metadata describes and load its parameters (strict). */
   static async load(path: string, options?: FactoryOptions): Promise<Seq2SeqTransformer> {
-    return loadModelFile('Seq2SeqTransformer', path, resolveSeq2SeqConfig, seq2seqSize, (config) => new Seq2SeqTransformer(config, options));
+    return loadModelFile('Seq2SeqTransformer', path, (c) => resolveSeq2SeqConfig(c), seq2seqSize, (config) => new Seq2SeqTransformer(config, options));
   }
 }

@@ -4,7 +4,9 @@
 //     "checkpointEvery": 1000, "resume": false, "threads": 2, "distributed": "mpi", "precision": "bf16",
 //     "task": { "vocabSize": 8000, "batchTokens": 2048, "warmup": 4000, "model": { "dModel": 256, ... } } }
 // Paths are relative to the config file; `distributed` is checked by the Trainer.
-import { checkBoolean, checkNonNegativeInt, checkObject, checkPath, checkPositiveInt } from '../validate/checks.js';
+import { describeValue, rangeError, typeError } from '../errors.js';
+import { checkBoolean, checkNonNegativeInt, checkPath, checkPositiveInt, isPlainObject } from '../validate/checks.js';
+import { checkTranslationTaskOptions } from './tasks/translation.js';
 import { oneOf, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
 
 export interface TrainCliConfig {
@@ -39,8 +41,23 @@ const CONFIG: Schema<TrainCliConfig> = {
   threads: { check: checkPositiveInt, optional: true },
   precision: { check: oneOf(['fp32', 'bf16'] as const), default: 'fp32' },
   distributed: { check: unchecked, optional: true },
-  task: { check: checkObject, default: () => ({}) },
+  task: { check: checkTranslationTaskOptions, default: () => ({}) },
 };
+
+/**
+ * The text of a config file as a JSON object (not yet checked): a file that is not JSON, or
+ * whose top level is not an object, is refused naming the file.
+ */
+export function parseTrainCliConfig(text: string, source: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw rangeError('train', 'config', `a JSON file (${JSON.stringify(source)})`, (err as Error).message);
+  }
+  if (!isPlainObject(parsed)) throw typeError('train', 'config', `a JSON object (${JSON.stringify(source)})`, describeValue(parsed));
+  return parsed;
+}
 
 /** Check a parsed config file and fill in the defaults: `toroid.train: config.<key> must be ..., got ...`. */
 export function resolveTrainCliConfig(config: unknown): TrainCliConfig {

@@ -64,6 +64,25 @@ const OPTIONS: Schema<ResolvedOptions> = {
   seed: { check: checkNonNegativeInt, default: 0 },
 };
 
+function modelConfig(o: ResolvedOptions, srcVocab: number, tgtVocab: number): nn.Seq2SeqConfig {
+  return {
+    dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0.1, maxLen: o.maxLen + 2,
+    ...o.model, srcVocab, tgtVocab, pad: PAD,
+  };
+}
+
+/**
+ * Check a `task` object of `toroid train`'s config before anything runs (the CLI fills in
+ * source and target): every option, and the model config at the largest vocabularies
+ * vocabSize allows. Errors: `toroid.train: task.<key> must be ..., got ...`.
+ */
+export function checkTranslationTaskOptions(fn: string, arg: string, value: unknown): Record<string, unknown> {
+  const task = checkObject(fn, arg, value);
+  const o = resolveConfig(fn, arg, { ...task, source: 'source', target: 'target' }, OPTIONS);
+  nn.resolveSeq2SeqConfig(modelConfig(o, o.vocabSize + 4, o.vocabSize + 4), fn, `${arg}.model`);
+  return task;
+}
+
 async function readAll(path: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const line of readLines(path)) lines.push(line);
@@ -107,10 +126,7 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
       if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) valid.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
     });
   }
-  const config: nn.Seq2SeqConfig = {
-    dModel: 256, nhead: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 1024, dropout: 0.1, maxLen: maxLen + 2,
-    ...o.model, srcVocab: srcVocab.size + 4, tgtVocab: tgtVocab.size + 4, pad: PAD,
-  };
+  const config = modelConfig(o, srcVocab.size + 4, tgtVocab.size + 4);
   const model = new nn.Seq2SeqTransformer(config);
   const dModel = model.config.dModel;
   const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: o.weightDecay }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
