@@ -8,7 +8,12 @@
 // limit) so that a crash is a test failure rather than the end of vitest.
 // Contract: no signal exit or abort, and every throw is an Error whose message
 // names one of the function's arguments ("toroid.<fn>: <arg> must be ...") or
-// reports running out of memory.
+// reports running out of memory. And the fuzzer can fail both ways (fuzz/expect.ts):
+// a valid call (a generator's unmutated base) must return, and every export must
+// have returned at least MIN_VALID times, so a fuzzer whose calls all stop at the
+// first argument check fails; a call given a freed storage, a storage shorter than
+// its shape or out-of-range ids must throw, a TypeError (freed) or RangeError naming
+// that argument when it is the only one changed from the base.
 //
 // Replay a failure (the report gives the seed and path):
 //   FUZZ_SEED=<seed> FUZZ_PATH=<path> OMP_NUM_THREADS=1 \
@@ -35,6 +40,12 @@ const PARALLEL = 2;
 const BASE_SEED = Number(process.env.FUZZ_SEED ?? 20_251_126);
 const CHILD_TIMEOUT_MS = 100_000;
 const ADDRESS_SPACE_KB = 2 * 1024 * 1024;
+// per export, valid calls that returned (about 20 for the rarest export in 10,000 calls)
+const MIN_VALID = Math.max(1, Math.floor(TOTAL / 2000));
+// calls that had to throw (about 6% of all)
+const MIN_MUST_THROW = Math.floor(TOTAL * 0.02);
+// exports whose valid call needs a joined collective (mpirun): they must refuse cleanly here
+const NEEDS_SETUP = ['distributedInit', 'distributedUniqueId', 'allReduceStart', 'broadcastStart', 'collectiveWait', 'allReduceHost', 'collectiveBarrier'];
 
 interface ChildReport {
   seed: number;
@@ -140,6 +151,15 @@ describe('native addon boundary fuzzing', () => {
         const calls = reports.reduce((n, r) => n + Number(r.result?.numRuns ?? 0), 0);
         expect(bad.map(explain).join('\n\n'), 'fuzzer failures').toBe('');
         expect(calls).toBeGreaterThanOrEqual(TOTAL);
+        const validOk: Record<string, number> = {};
+        let mustThrow = 0;
+        for (const r of reports) {
+          for (const [fn, n] of Object.entries((r.result?.validOk ?? {}) as Record<string, number>)) validOk[fn] = (validOk[fn] ?? 0) + n;
+          for (const n of Object.values((r.result?.mustThrowSeen ?? {}) as Record<string, number>)) mustThrow += n;
+        }
+        const starved = Object.keys(GENERATORS).filter((fn) => !NEEDS_SETUP.includes(fn) && (validOk[fn] ?? 0) < MIN_VALID);
+        expect(starved.map((fn) => `${fn}: ${validOk[fn] ?? 0}`), `exports with fewer than ${MIN_VALID} valid calls that returned`).toEqual([]);
+        expect(mustThrow, 'calls that had to throw').toBeGreaterThanOrEqual(MIN_MUST_THROW);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -23,6 +23,10 @@ function store(dtype: DTypeName, n: number, fill: StoreSpec['fill'] = 'normal', 
   if (hi !== undefined) s.hi = hi;
   return s;
 }
+/** Ids or targets all outside the valid range: the call must throw naming this argument (when it has elements). */
+function outOfRange(t: TensorSpec): TensorSpec {
+  return { ...t, data: { ...(t.data as StoreSpec), outOfRange: true } };
+}
 function tensor(shape: number[], dtype: DTypeName = 'float32', fill: StoreSpec['fill'] = 'normal', lo?: number, hi?: number): TensorSpec {
   return { k: 'tensor', data: store(dtype, prod(shape), fill, lo, hi), dtype, shape };
 }
@@ -239,7 +243,7 @@ const ceBase = (backward: boolean) =>
     .record({ N: dim, C: pdim, ignore: fc.constantFrom(-100, -1, 0, 2), smoothing: fc.constantFrom(0, 0.1, 1), reduction: fc.integer({ min: 0, max: 2 }), oob: fc.boolean(), fill: floatFill })
     .map(({ N, C, ignore, smoothing, reduction, oob, fill }): Spec[] => {
       const logits = tensor([N, C], 'float32', fill);
-      const target = tensor([N], 'int32', 'ints', oob ? -2 : 0, oob ? C + 2 : C);
+      const target = oob ? outOfRange(tensor([N], 'int32', 'ints', C + 3, C + 5)) : tensor([N], 'int32', 'ints', 0, C);
       const tail = [v(ignore), v(smoothing), v(reduction)];
       if (!backward) return [logits, target, ...tail];
       return [tensor(reduction === 2 ? [N] : []), logits, target, tensor([N]), ...tail];
@@ -257,7 +261,7 @@ export const GENERATORS: Record<string, FnSpec> = {
   },
   download: {
     argNames: ['data', 'dtype', 'size'],
-    base: fc.tuple(dtypeArb, fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 20 })).map(([d, n, size]): Spec[] => [store(d, n), v(d), v(Math.min(size, n + 1))]),
+    base: fc.tuple(dtypeArb, fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: 20 })).map(([d, n, size]): Spec[] => [store(d, n), v(d), v(Math.min(size, n))]),
   },
   free: { argNames: ['data'], base: fc.tuple(dtypeArb, fc.integer({ min: 0, max: 8 })).map(([d, n]): Spec[] => [store(d, n)]) },
   memory: { argNames: [], base: none },
@@ -348,13 +352,13 @@ export const GENERATORS: Record<string, FnSpec> = {
   crossEntropyBackward: { argNames: ['dloss', 'logits', 'target', 'lse', 'ignoreIndex', 'labelSmoothing', 'reduction'], base: ceBase(true) },
   embeddingForward: {
     argNames: ['weight', 'ids'],
-    base: fc.tuple(dim, pdim, shapeArb(0, 2), fc.boolean()).map(([V, C, s, oob]) => [tensor([V, C]), tensor(s, 'int32', 'ints', oob ? -2 : 0, oob ? V + 2 : Math.max(V, 1))]),
+    base: fc.tuple(dim, pdim, shapeArb(0, 2), fc.boolean()).map(([V, C, s, oob]) => [tensor([V, C]), V === 0 || oob ? outOfRange(tensor(s, 'int32', 'ints', V, V + 2)) : tensor(s, 'int32', 'ints', 0, V)]),
   },
   embeddingBackward: {
     argNames: ['dy', 'ids', 'V', 'paddingIdx'],
     base: fc
       .tuple(pdim, pdim, shapeArb(0, 2), fc.boolean(), fc.integer({ min: -1, max: 4 }))
-      .map(([V, C, s, oob, pad]) => [tensor([...s, C]), tensor(s, 'int32', 'ints', oob ? -2 : 0, oob ? V + 2 : V), v(V), v(Math.min(pad, V))]),
+      .map(([V, C, s, oob, pad]) => [tensor([...s, C]), oob ? outOfRange(tensor(s, 'int32', 'ints', V + 1, V + 3)) : tensor(s, 'int32', 'ints', 0, V), v(V), v(Math.min(pad, V))]),
   },
   dropoutForward: { argNames: ['x', 'p', 'rng'], base: dropoutBase },
   dropoutBackward: { argNames: ['dy', 'p', 'rng'], base: dropoutBase },
@@ -367,7 +371,7 @@ export const GENERATORS: Record<string, FnSpec> = {
   },
   scale: {
     argNames: ['x', 'factor'],
-    base: fc.tuple(shapeArb(), fc.constantFrom(0, 1, -2.5, 1e30, NaN, Infinity)).map(([s, f]) => [tensor(s), v(f)]),
+    base: fc.tuple(shapeArb(), fc.constantFrom(0, 1, -2.5, 1e30, Infinity, -Infinity)).map(([s, f]) => [tensor(s), v(f)]),
   },
   sum: {
     argNames: ['x', 'axes'],
@@ -419,7 +423,7 @@ export const GENERATORS: Record<string, FnSpec> = {
   },
   fill: {
     argNames: ['shape', 'dtype', 'value'],
-    base: fc.tuple(shapeArb(0, 3), dtypeArb, fc.constantFrom(0, 1, -1.5, NaN, Infinity, 2 ** 40)).map(([s, d, val]) => [v(s), v(d), v(val)]),
+    base: fc.tuple(shapeArb(0, 3), dtypeArb, fc.constantFrom(0, 1, -1.5, Infinity, 2 ** 40)).map(([s, d, val]) => [v(s), v(d), v(val)]),
   },
   adamwStep: {
     argNames: ['params', 'grads', 'm', 'v', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'step'],
@@ -432,5 +436,5 @@ export const GENERATORS: Record<string, FnSpec> = {
 
 /** Every call the fuzzer makes: an export (uniformly) and a mutated call of it. */
 export function planArb(fns: string[] = Object.keys(GENERATORS)): fc.Arbitrary<Plan> {
-  return fc.constantFrom(...fns).chain((fn) => GENERATORS[fn]!.base.chain(mutate).map((args): Plan => ({ fn, args })));
+  return fc.constantFrom(...fns).chain((fn) => GENERATORS[fn]!.base.chain((base) => mutate(base).map((args): Plan => ({ fn, args, base }))));
 }

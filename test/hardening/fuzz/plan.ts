@@ -14,6 +14,8 @@ export interface StoreSpec {
   lo?: number;
   hi?: number;
   freed?: boolean;
+  /** every value is outside the range the call accepts (ids >= V, targets >= C) */
+  outOfRange?: boolean;
 }
 
 /**
@@ -49,6 +51,8 @@ export type Spec =
 export interface Plan {
   fn: string;
   args: Spec[];
+  /** the unmutated base call this plan came from (the plan is valid when args are base) */
+  base: Spec[];
 }
 
 /** What a getter throws for 'throw' evil: the call must rethrow exactly this value. */

@@ -9,6 +9,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import fc from 'fast-check';
 import { addon } from '../../../src/backends/native/addon.js';
+import { expectationOf } from './expect.js';
 import { GENERATORS, planArb } from './generators.js';
 import { materialize, SENTINEL, type Plan } from './plan.js';
 
@@ -69,8 +70,10 @@ function freeResult(r: unknown): void {
   }
 }
 
-// per export: [returned, threw]; FUZZ_MESSAGES=1 also counts messages (to see what the fuzzer reaches)
+// per export: [returned, threw]; valid calls that returned (the test wants a minimum per export); FUZZ_MESSAGES=1 also counts messages (to see what the fuzzer reaches)
 const stats: Record<string, [number, number]> = {};
+const validOk: Record<string, number> = {};
+const mustThrowSeen: Record<string, number> = {};
 const messages: Record<string, number> = {};
 const countMessages = process.env.FUZZ_MESSAGES === '1';
 
@@ -105,6 +108,24 @@ const property = fc.property(planArb(fns), (plan) => {
     messages[key] = (messages[key] ?? 0) + 1;
   }
   try {
+    const expected = expectationOf(plan, GENERATORS[plan.fn]!.argNames.length);
+    if (expected.kind === 'ok') {
+      if (threw && !(thrown instanceof Error && RESOURCE.test(thrown.message))) {
+        throw new Error(`${plan.fn}: a valid call (the generator's unmutated base) threw: ${describe(thrown)}`);
+      }
+      if (!threw) validOk[plan.fn] = (validOk[plan.fn] ?? 0) + 1;
+    } else if (expected.kind === 'throw') {
+      mustThrowSeen[plan.fn] = (mustThrowSeen[plan.fn] ?? 0) + 1;
+      if (!threw) throw new Error(`${plan.fn} returned although an argument is ${expected.why}`);
+      const name = expected.arg === null ? undefined : GENERATORS[plan.fn]!.argNames[expected.arg];
+      const msg = thrown instanceof Error ? thrown.message : '';
+      if (name !== undefined && !RESOURCE.test(msg) && thrown instanceof Error && thrown.constructor.name !== expected.errorClass) {
+        throw new Error(`${plan.fn}: argument ${name} is ${expected.why}: expected a ${expected.errorClass}, got ${describe(thrown)}`);
+      }
+      if (name !== undefined && !RESOURCE.test(msg) && !new RegExp(`^toroid\\.[\\w.]+: ${name}\\b`).test(msg)) {
+        throw new Error(`${plan.fn}: argument ${name} is ${expected.why} (the only one changed), but the error names another: ${describe(thrown)}`);
+      }
+    }
     if (threw) checkThrown(plan, m.userThrow, thrown);
   } catch (e) {
     if (failedAt < 0) {
@@ -132,7 +153,9 @@ if (out.failed) {
     error: out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance),
     ms,
     stats,
+    validOk,
+    mustThrowSeen,
   });
 } else {
-  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, ...(countMessages ? { messages } : {}) });
+  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, validOk, mustThrowSeen, ...(countMessages ? { messages } : {}) });
 }
