@@ -48,7 +48,7 @@ it('1,000 mutated tokenizer files load or throw a clear toroid error', async () 
     let describe: string;
     let attempt: () => Promise<BPETokenizer>;
     if (viaFile) {
-      const m = rng.uniform() < 0.5 ? mutateText(text, rng) : (() => { const v = mutateValue(baseValue, rng); return { text: JSON.stringify(v.value), describe: v.describe }; })();
+      const m = rng.uniform() < 0.5 ? mutateText(text, rng) : (() => { const v = mutateValue(baseValue, rng); return { text: JSON.stringify(v.value) ?? '', describe: v.describe }; })();
       describe = m.describe;
       const file = join(dir, `m${i}.json`);
       writeFileSync(file, m.text, 'latin1');

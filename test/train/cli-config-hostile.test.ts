@@ -43,7 +43,7 @@ it('1,000 mutated config files resolve or throw a clear toroid error', () => {
   const counts = { ok: 0, refused: 0 };
   const t0 = performance.now();
   for (let i = 0; i < 1000; i++) {
-    const m = i % 3 === 0 ? mutateText(text, rng) : (() => { const v = mutateValue(BASE, rng); return { text: JSON.stringify(v.value), describe: v.describe }; })();
+    const m = i % 3 === 0 ? mutateText(text, rng) : (() => { const v = mutateValue(BASE, rng); return { text: JSON.stringify(v.value) ?? '', describe: v.describe }; })();
     try {
       read(m.text);
       counts.ok++;
