@@ -11,6 +11,9 @@
 // valgrind 3.19 has no AVX-512: TOROID_NO_AVX512=1 keeps our kernels on the AVX2
 // tiles (BLIS asks CPUID, which valgrind answers without AVX-512).
 // TOROID_VALGRIND_STEPS=<n> (default 3) sets the number of steps.
+// TOROID_EXACT_BLOCKS=1: every tensor block at its exact size and freed at once (no
+// size classes, no cache: native/binding/storage.cc), so memcheck sees each block's end
+// and every free.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -34,7 +37,7 @@ const args = [
   process.execPath, '--import', 'tsx', path.join(root, 'test', 'hardening', 'valgrind-train.mjs'),
 ];
 const t0 = Date.now();
-const run = spawnSync('nice', args, { cwd: root, stdio: 'inherit', env: { ...process.env, TOROID_NO_AVX512: '1' } });
+const run = spawnSync('nice', args, { cwd: root, stdio: 'inherit', env: { ...process.env, TOROID_NO_AVX512: '1', TOROID_EXACT_BLOCKS: '1' } });
 const seconds = ((Date.now() - t0) / 1000).toFixed(0);
 
 let failed = run.status !== 0;
