@@ -626,7 +626,8 @@ export function bertStateDictFromHuggingFace(stateDict: Record<string, Tensor> |
   if (stateDict instanceof Map) entries = [...stateDict];
   else if (stateDict !== null && typeof stateDict === 'object' && !Array.isArray(stateDict) && !isTensor(stateDict)) entries = Object.entries(stateDict);
   else throw typeError(fn, 'stateDict', 'an object or Map of name -> Tensor', describeValue(stateDict));
-  const out: Record<string, Tensor> = {};
+  // null prototype: a tensor named '__proto__' stays an entry
+  const out: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   for (const [rawKey, value] of entries) {
     if (!isTensor(value)) throw typeError(fn, `stateDict['${rawKey}']`, 'a Tensor', describeValue(value));
     let key = /^(embeddings|encoder|pooler)\./.test(rawKey) ? `bert.${rawKey}` : rawKey;

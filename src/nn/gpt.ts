@@ -597,12 +597,18 @@ export class GPT extends Module {
         const m = /^transformer\.h\.(\d+)\./.exec(key);
         if (m) nLayer = Math.max(nLayer, Number(m[1]) + 1);
       }
-      const model = new GPT({
+      const resolved = resolveGPTConfig({
         vocabSize: wte.shape[0]!, blockSize: wpe.shape[0]!, nEmbd: wte.shape[1]!, nLayer,
         bias: true, norm: 'layernorm', mlp: 'gelu', geluApproximate: 'tanh', positions: 'learned', normEps: 1e-5,
         tieWeights: true, naming: 'nanogpt',
         ...config,
-      }, options);
+      });
+      // a layer index in a tensor name (h.99999.) or a config override must not build more than the tensors hold
+      let held = 0;
+      for (const t of Object.values(mapped)) held += t.size;
+      const need = gptSize(resolved);
+      if (!(need.stored <= held)) throw rangeError(fn, `stateDict and config (${need.storedFields})`, `sizes whose parameters fit the state dict's ${held} elements`, `${need.stored} elements (nLayer ${resolved.nLayer})`);
+      const model = new GPT(resolved, options);
       try {
         model.loadStateDict(mapped);
       } catch (err) {
@@ -652,7 +658,8 @@ export function gpt2StateDictToNanoGPT(stateDict: Record<string, Tensor> | Map<s
     if (!isTensor(value)) throw typeError(fn, `stateDict['${key}']`, 'a Tensor', describeValue(value));
     if (value.isDisposed) throw typeError(fn, `stateDict['${key}']`, 'a live Tensor', 'a disposed one');
   }
-  const out: Record<string, Tensor> = {};
+  // null prototype: a tensor named '__proto__' stays an entry
+  const out: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   try {
     noGrad(() => {
       for (const [rawKey, value] of entries as Array<[string, Tensor]>) {

@@ -73,3 +73,13 @@ it('a valid file still loads', async () => {
   expect(model.config.dModel).toBe(8);
   model.dispose();
 });
+
+it('GPT.fromHuggingFaceGPT2 refuses a layer index in a tensor name that the tensors cannot fill', async () => {
+  const file = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'models', 'gpt2_hf.safetensors');
+  const { tensors } = await toroid.load(file, { backend: 'ts' });
+  tensors['h.99999.ln_1.weight'] = toroid.tensor(new Float32Array(1), { shape: [1], backend: 'ts' });
+  const before = toroid.memory();
+  expect(() => GPT.fromHuggingFaceGPT2(tensors, { nHead: 1 }, { backend: 'ts' })).toThrow(/^toroid\.GPT\.fromHuggingFaceGPT2: stateDict and config \(.*\) must be sizes whose parameters fit .*nLayer 100000/);
+  expect(toroid.memory()).toEqual(before);
+  for (const t of Object.values(tensors)) t.dispose();
+});
