@@ -231,16 +231,27 @@ Napi::External<Block> new_storage(Napi::Env env, DType dtype, std::int64_t count
   }
   g_live_blocks += 1;
   adjust_external_memory(env, static_cast<std::int64_t>(bytes));
-  auto external = Napi::External<Block>::New(env, block, [](Napi::Env env, Block* b) {
-    if (b->live || b->deferred) {
-      free_block_memory(b);
-      adjust_external_memory(env, -static_cast<std::int64_t>(b->bytes));
-    }
-    if (exact_blocks()) exact_registry().remove(b);
-    delete b;
-  });
-  external.TypeTag(&kStorageTag);
+  Napi::External<Block> external;
+  try {
+    external = Napi::External<Block>::New(env, block, [](Napi::Env env, Block* b) {
+      if (b->live || b->deferred) {
+        free_block_memory(b);
+        adjust_external_memory(env, -static_cast<std::int64_t>(b->bytes));
+      }
+      if (exact_blocks()) exact_registry().remove(b);
+      delete b;
+    });
+  } catch (...) {
+    // no External, so no finalizer will ever free the block: a worker being terminated
+    // refuses new JS values (found by LeakSanitizer in test/backends/worker-terminate.test.ts)
+    free_block_memory(block);
+    adjust_external_memory(env, -static_cast<std::int64_t>(bytes));
+    delete block;
+    throw;
+  }
+  // from here the External's finalizer owns the block, even if tagging throws
   if (exact_blocks()) exact_registry().add(block);
+  external.TypeTag(&kStorageTag);
   return external;
 }
 

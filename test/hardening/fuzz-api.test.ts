@@ -51,7 +51,7 @@ const OPS: Op[] = [
   { name: 'cast', tensors: 1, call: ([x], s) => F.cast(x!, (['float32', 'bfloat16', 'int32', 'bool', 'float64', s[0]] as unknown[])[Math.abs(Number(s[1]) | 0) % 6] as 'float32') },
   { name: 'narrow', tensors: 1, call: ([x], s) => F.narrow(x!, s[0] as number, s[1] as number, 1) },
   { name: 'cat', tensors: 2, call: ([a, b], s) => F.cat([a!, b!], s[0] as number) },
-  { name: 'scaledDotProductAttention', tensors: 3, call: ([q, k, v], s) => F.scaledDotProductAttention(q!, k!, v!, { causal: s[0] === true }) },
+  { name: 'scaledDotProductAttention', tensors: 3, call: ([q, k, v], s) => F.scaledDotProductAttention(q!, k!, v!, { isCausal: s[0] === true }) },
 ];
 
 // shapes that fit each other more often than chance: tensors after the first take the first's shape 3 times in 4
@@ -87,7 +87,7 @@ describeEachBackend('TypeScript API fuzzing', (backend) => {
         let out: unknown;
         try {
           out = entry.call(inputs, scalars);
-          if (backward && out instanceof toroid.Tensor && out.requiresGrad && !out.disposed) {
+          if (backward && out instanceof toroid.Tensor && out.requiresGrad && !out.isDisposed) {
             const wide = F.cast(out, 'float32');
             const loss = F.sum(wide);
             loss.backward();

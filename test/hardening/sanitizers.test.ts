@@ -16,8 +16,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const addonDir = path.join(root, 'build-asan', 'Release');
 const built = existsSync(path.join(addonDir, 'toroid.node'));
 
+// gcc runs without the sanitizer runtime that npm run test:asan preloads into this process
+// (gcc's own leaks would be reported into test:asan's log folder)
 function gccFile(name: string): string {
-  return spawnSync('gcc', [`-print-file-name=${name}`], { encoding: 'utf8' }).stdout.trim();
+  return spawnSync('gcc', [`-print-file-name=${name}`], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout.trim();
 }
 
 function probe(kind: string): { status: number | null; output: string } {
