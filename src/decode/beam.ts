@@ -20,7 +20,7 @@ import { describeValue, rangeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkFinite, checkNumberWhere, checkOptions, checkPositiveInt } from '../validate/checks.js';
-import { checkSeq2Seq, enterEval, logSoftmaxRow } from './common.js';
+import { checkSeq2Seq, logSoftmaxRow } from './common.js';
 import { resolveSeq2Seq, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions } from './greedy.js';
 import { seq2seqStepper, type StepFunction } from './step.js';
 
@@ -271,12 +271,10 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
   const opts = checkOptions(fn, options, [...BEAM_KEYS, 'signal']);
   const b = resolveBeam(fn, opts);
   const r = resolveSeq2Seq(fn, model, src, opts);
-  const restore = enterEval(model);
   let stepper;
   try {
     stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
   } catch (err) {
-    restore();
     if (r.ownsSrc) r.src.dispose();
     throw err;
   }
@@ -290,7 +288,6 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
     dispose() {
       s.dispose();
       if (r.ownsSrc) r.src.dispose();
-      restore();
     },
   };
 }

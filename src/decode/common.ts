@@ -2,7 +2,6 @@
 //   toroid.decode.<fn>: <arg> must be <expected>, got <actual>
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { GPT } from '../nn/gpt.js';
-import type { Module } from '../nn/module.js';
 import { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import { tensor } from '../tensor/create.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -82,15 +81,6 @@ export function idsTensor(fn: string, arg: string, input: unknown, vocab: number
   const data = new Int32Array(rows.length * T).fill(pad ?? 0);
   rows.forEach((r, b) => data.set(r, b * T));
   return { ids: tensor(data, { shape: [rows.length, T], dtype: 'int32', backend: device }), rows, owned: true };
-}
-
-/** Put the model in eval mode (no dropout) and return the function that restores its mode. */
-export function enterEval(model: Module): () => void {
-  const modes = [...model.modules()].map((m) => [m, m.training] as const);
-  model.eval();
-  return () => {
-    for (const [m, mode] of modes) m.training = mode;
-  };
 }
 
 /** log-softmax of logits[offset .. offset+V) into out (float64), with the banned ids at -inf first. */

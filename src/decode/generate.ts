@@ -4,8 +4,8 @@
 // functions yield to the event loop (setImmediate), so timers and I/O keep running, and
 // check options.signal: an abort stops the search and returns what exists (tokens so
 // far; for beam search the best hypotheses so far, finished: false for live ones).
-// Decoding runs in eval mode; the model's mode is restored when the call ends (a model
-// being decoded should not be trained at the same time).
+// Decoding runs in eval semantics (no dropout) without changing the model's mode, so calls
+// may overlap each other and training steps of the same model (step.ts, withEvalSemantics).
 import { noGrad } from '../autograd/tape.js';
 import { rangeError } from '../errors.js';
 import { GPT } from '../nn/gpt.js';
@@ -13,7 +13,7 @@ import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { seq2seqBeamRun, BEAM_KEYS, type BeamHypothesis, type BeamSearchOptions } from './beam.js';
 import { checkOneOf, checkOptions, checkPositiveInt, checkSignal } from '../validate/checks.js';
-import { checkModel, checkTokenId, enterEval, idsTensor, yieldToEventLoop } from './common.js';
+import { checkModel, checkTokenId, idsTensor, yieldToEventLoop } from './common.js';
 import { argmax, resolveSeq2Seq, SEQ2SEQ_KEYS, TokenRun, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
 import { applyRepetitionPenalty, resolveSampling, SAMPLING_KEYS, samplingPicker, type SamplingOptions } from './sampling.js';
 import { gptStepper, seq2seqStepper, type Stepper } from './step.js';
@@ -74,10 +74,9 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
     return {
       signal,
       start() {
-        const restore = enterEval(m);
         const stepper = gptStepper(m);
         const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick });
-        return { run, dispose: () => { stepper.dispose(); restore(); } };
+        return { run, dispose: () => stepper.dispose() };
       },
       release() {},
     };
@@ -89,12 +88,10 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
   return {
     signal,
     start() {
-      const restore = enterEval(m);
       let stepper: Stepper;
       try {
         stepper = noGrad(() => seq2seqStepper(m, r.src, r.mask));
       } catch (err) {
-        restore();
         if (r.ownsSrc) r.src.dispose();
         throw err;
       }
@@ -107,7 +104,6 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
         dispose: () => {
           stepper.dispose();
           if (r.ownsSrc) r.src.dispose();
-          restore();
         },
       };
     },

@@ -5,7 +5,7 @@ import { describeShape, rangeError, typeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
-import { checkSeq2Seq, checkTokenId, enterEval, idsTensor } from './common.js';
+import { checkSeq2Seq, checkTokenId, idsTensor } from './common.js';
 import { seq2seqStepper, type StepFunction } from './step.js';
 
 /**
@@ -166,9 +166,8 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
   return { src: ids, ownsSrc: owned, mask, B, maxLen, bos, eos, pad };
 }
 
-/** Run a TokenRun-based Seq2Seq decode synchronously with the model in eval mode. */
+/** Run a TokenRun-based Seq2Seq decode synchronously in eval semantics (the model's mode untouched). */
 export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDecode, pick: TokenPicker): Int32Array[] {
-  const restore = enterEval(model);
   const stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
   try {
     return runTokenSearch(stepper.step, {
@@ -178,14 +177,13 @@ export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDe
   } finally {
     stepper.dispose();
     if (r.ownsSrc) r.src.dispose();
-    restore();
   }
 }
 
 /**
  * Greedy decoding with a KV cache: src (int32 [B,S] tensor, or arrays of ids, right-padded
  * with the model's pad) -> per sentence the target tokens, without BOS and EOS. PAD and BOS
- * are never generated. Runs in eval mode (the model's mode is restored after).
+ * are never generated. Runs in eval semantics: the model's mode is never changed.
  */
 export function greedyDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<number> | readonly ArrayLike<number>[], options?: Seq2SeqDecodeOptions): Int32Array[] {
   const fn = 'decode.greedyDecode';

@@ -10,6 +10,7 @@
 // the same shape (a mock ignores info).
 import { noGrad } from '../autograd/tape.js';
 import type { AttentionKV } from '../nn/attention.js';
+import { withEvalSemantics } from '../nn/module.js';
 import type { GPT } from '../nn/gpt.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import { narrow } from '../ops/layout.js';
@@ -66,12 +67,13 @@ function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: str
 /**
  * A cached step over a Seq2SeqTransformer: encodes src once (memory, then every layer's
  * cross-attention keys/values) and decodes incrementally. src int32 [B,S]; mask bool [B,S]
- * (true = padding) or null for src == pad. The model should be in eval mode.
+ * (true = padding) or null for src == pad. Runs in eval semantics (no dropout) whatever the
+ * model's mode, and never changes it (withEvalSemantics).
  */
 export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPaddingMask: Tensor | null): Stepper {
   const cache = new KVCache(model.config.numDecoderLayers);
   const device = model.generator.weight.device;
-  const cross = noGrad(() => {
+  const cross = noGrad(() => withEvalSemantics(() => {
     const built = tidy(() => {
       const B = src.shape[0]!;
       // the cache owns its mask: a caller's mask is copied
@@ -80,18 +82,18 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
       return { kv: model.crossKeyValues(memory), mask };
     });
     return new CrossCache(built.kv, built.mask);
-  });
+  }));
   return {
     vocabSize: model.config.tgtVocab,
     step(prefixes, info) {
-      return noGrad(() => {
+      return noGrad(() => withEvalSemantics(() => {
         if (info.parents !== null) cache.reorder(info.parents);
         cross.select(info.sentences);
         return cachedStep(cache, prefixes, device, (ids, start) => {
           const out = model.decodeCached(ids, { offset: start, self: cache.layers, cross: cross.layers, memoryKeyPaddingMask: cross.mask });
           return { logits: out.logits, kv: out.self };
         });
-      });
+      }));
     },
     dispose() {
       cache.dispose();
@@ -100,18 +102,18 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
   };
 }
 
-/** A cached step over a GPT (no cross-attention; info.sentences is not used). */
+/** A cached step over a GPT (no cross-attention; info.sentences is not used), in eval semantics. */
 export function gptStepper(model: GPT): Stepper {
   const cache = new KVCache(model.config.nLayer);
   const device = model.lmHead.weight.device;
   return {
     vocabSize: model.config.vocabSize,
     step(prefixes, info) {
-      return noGrad(() => {
+      return noGrad(() => withEvalSemantics(() => {
         if (info.parents !== null) cache.reorder(info.parents);
         return cachedStep(cache, prefixes, device, (ids, start) =>
           model.forwardCached(ids, { past: cache.layers as (AttentionKV | null)[], offset: start }));
-      });
+      }));
     },
     dispose() {
       cache.dispose();

@@ -196,7 +196,7 @@ export class MultiheadAttention extends Module {
       const m = opts.attnMask;
       const attnMask = isTensor(m) && m.rank === 3 && m.shape[0] === B * h ? reshape(m, [B, h, m.shape[1]!, m.shape[2]!]) : m;
       const { output, weights } = attend({ fn, prefix: 'options.' }, qh, kh, vh, {
-        attnMask, keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.training ? this.dropout : 0,
+        attnMask, keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.isTraining ? this.dropout : 0,
       }, needWeights);
       return { output: this.mergeHeads(output), weights: weights !== null && average ? mean(weights, 1) : weights };
     });
@@ -252,7 +252,7 @@ export class MultiheadAttention extends Module {
       const qh = this.splitHeads(this.projectQuery(query), h);
       const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
       const { output } = attend({ fn, prefix: 'options.' }, qh, kv.k, kv.v, {
-        keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.training ? this.dropout : 0, ...kvLength,
+        keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.isTraining ? this.dropout : 0, ...kvLength,
       }, false);
       return this.mergeHeads(output);
     });

@@ -252,7 +252,7 @@ export class BertSelfAttention extends Module {
         attnMask: options.srcMask ?? null,
         keyPaddingMask: options.srcKeyPaddingMask ?? null,
         isCausal: options.isCausal ?? false,
-        dropoutP: this.training ? this.dropoutP : 0,
+        dropoutP: this.isTraining ? this.dropoutP : 0,
       });
       return transpose(y, 1, 2).reshape([B, T, h * hd]);
     });

@@ -1,4 +1,4 @@
-// nn.Dropout: F.dropout(x, p, this.training). In eval mode (or p = 0) forward
+// nn.Dropout: F.dropout(x, p, this.isTraining). In eval mode (or p = 0) forward
 // returns its input itself, as PyTorch does: do not dispose both.
 import { describeValue, rangeError, typeError } from '../errors.js';
 import { dropout } from '../ops/dropout.js';
@@ -21,7 +21,7 @@ export class Dropout extends Module {
 
   /** Zero elements with probability p and scale the rest by 1/(1-p) while training; identity in eval. */
   forward(x: Tensor): Tensor {
-    return dropout(x, this.p, this.training);
+    return dropout(x, this.p, this.isTraining);
   }
 
   override extraRepr(): string {

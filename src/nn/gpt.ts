@@ -248,7 +248,7 @@ export class GPTAttention extends Module {
     const [B, , T] = q.shape as [number, number, number, number];
     const Tk = cachedLength(kv);
     const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
-    const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal, dropoutP: this.training ? this.dropoutP : 0, ...kvLength });
+    const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal, dropoutP: this.isTraining ? this.dropoutP : 0, ...kvLength });
     const merged = transpose(y, 1, 2).reshape([B, T, this.nHead * this.headDim]); // [B,T,C]
     return this.residDropout.forward(this.proj.forward(merged));
   }

@@ -82,9 +82,31 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+// Depth of withEvalSemantics calls in progress (JavaScript runs one of them at a time).
+let evalSemanticsDepth = 0;
+
+/**
+ * Runs `fn` with every module in eval semantics (no dropout) without touching any module's
+ * `training`. Decoding runs each (synchronous) step inside it, so a decode interleaved with
+ * training, or with another decode, of the same model never flips the mode nor sees dropout.
+ */
+export function withEvalSemantics<T>(fn: () => T): T {
+  evalSemanticsDepth++;
+  try {
+    return fn();
+  } finally {
+    evalSemanticsDepth--;
+  }
+}
+
 export abstract class Module {
   /** Training mode (dropout active); set for the whole tree by train()/eval(). */
   training = true;
+
+  /** Whether forward applies training behaviour now: `training`, and not inside withEvalSemantics. */
+  get isTraining(): boolean {
+    return this.training && evalSemanticsDepth === 0;
+  }
 
   private readonly _parameters = new Map<string, Tensor | null>();
   private readonly _buffers = new Map<string, Tensor | null>();
