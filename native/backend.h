@@ -138,6 +138,7 @@ void memory_download(void* host, const void* src, std::size_t bytes);
 std::size_t memory_cache_limit();                  // bytes of freed blocks kept for reuse (at least; see storage.cc)
 const char* device_name();                         // "cpu" | "cuda"
 const char* blas_name();
+int blas_num_threads();                          // the threads a GEMM called from this thread uses
 
 // ---- layout.cc: helpers that keep element data out of the binding
 // dtype codes as binding::DType: 0 float32, 1 int32, 2 bool (uint8), 3 bfloat16 (uint16 bits; the cpu only, so far)

@@ -91,6 +91,7 @@ Napi::Value info_js(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("blas", Napi::String::New(info.Env(), blas_name()));
   o.Set("threads", Napi::Number::New(info.Env(), num_threads()));
+  o.Set("blasThreads", Napi::Number::New(info.Env(), blas_num_threads()));
   o.Set("avx512", Napi::Boolean::New(info.Env(), __builtin_cpu_supports("avx512f")));
   o.Set("device", Napi::String::New(info.Env(), device_name()));
 #if !defined(TOROID_CUDA)

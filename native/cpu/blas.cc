@@ -1,5 +1,7 @@
 #include "cpu/blas.h"
 
+#include <omp.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -11,9 +13,10 @@
 
 namespace toroid {
 
-namespace {
-[[maybe_unused]] int g_threads = 1;  // the pool size, set by blas_set_num_threads
-}  // namespace
+// The BLAS threads of a call are the calling thread's OpenMP count (omp_set_num_threads
+// is per thread), passed per call: a worker thread (a Trainer) that loads the addon or
+// sets its own count no longer changes the main thread's GEMMs, as BLIS's global count did.
+int blas_num_threads() { return omp_get_max_threads(); }
 
 void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std::int64_t K, float alpha,
                 const float* A, std::int64_t lda, const float* B, std::int64_t ldb, float beta, float* C, std::int64_t ldc) {
@@ -26,7 +29,7 @@ void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std:
   // (and stalls for milliseconds when other processes share the cores).
   rntm_t rntm = BLIS_RNTM_INITIALIZER;
   if (static_cast<double>(M) * N * K < 96.0 * 96 * 96) bli_rntm_set_num_threads(1, &rntm);
-  else bli_rntm_set_num_threads(g_threads, &rntm);
+  else bli_rntm_set_num_threads(blas_num_threads(), &rntm);
   bli_sgemm_ex(ta, tb, M, N, K, &alpha, const_cast<float*>(A), lda, 1, const_cast<float*>(B), ldb, 1, &beta, C, ldc, 1, nullptr, &rntm);
 #else
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
@@ -51,11 +54,10 @@ void blas_configure() {
 }
 
 void blas_set_num_threads(int n) {
-  g_threads = n;
 #if defined(TOROID_BLAS_BLIS)
-  bli_thread_set_num_threads(n);
+  (void)n;  // per call, from the calling thread's count (blas_num_threads)
 #else
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(n);  // OpenBLAS has only a process-wide count
 #endif
 }
 

@@ -11,6 +11,7 @@ void blas_sgemm(bool trans_a, bool trans_b, std::int64_t M, std::int64_t N, std:
 // Once, before the first GEMM: pick the fastest kernels for this CPU.
 void blas_configure();
 void blas_set_num_threads(int n);
+int blas_num_threads();
 const char* blas_name();
 
 }  // namespace toroid

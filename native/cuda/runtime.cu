@@ -107,6 +107,7 @@ const char* device_name() { return "cuda"; }
 
 // Host-side threads do no kernel work here.
 int num_threads() { return 1; }
+int blas_num_threads() { return 1; }
 void set_num_threads(int) {}
 
 }  // namespace toroid

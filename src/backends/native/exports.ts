@@ -22,7 +22,7 @@ export interface StorageExports {
   emptyCache(): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  info(): { blas: string; threads: number; avx512: boolean; device: string; bf16?: string };
+  info(): { blas: string; threads: number; blasThreads: number; avx512: boolean; device: string; bf16?: string };
 }
 
 type T = KTensor;
