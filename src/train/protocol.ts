@@ -56,4 +56,4 @@ export type WorkerMessage =
   | { type: 'resumed'; step: number; path: string }
   | { type: 'joined'; engine: string; version: string; rank: number; worldSize: number; localRank: number; threads: number }
   | { type: 'done'; step: number; reason: 'finished' | 'aborted' | 'exhausted' }
-  | { type: 'error'; name: string; message: string; stack: string };
+  | { type: 'error'; name: string; message: string; stack: string; code?: string };

@@ -9,6 +9,7 @@
 //   for await (const p of trainer) console.log(p.step, p.loss, p.tokensPerSecond);
 //   const result = await trainer.result;
 import { EventEmitter } from 'node:events';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -98,6 +99,7 @@ export class Trainer extends EventEmitter {
       // one GPU per rank on a machine: read by the cuda addon when it first touches the GPU
       process.env.TOROID_CUDA_DEVICE = process.env.LOCAL_RANK;
     }
+    if (o.checkpointPath !== undefined) prepareCheckpointFolder(o.checkpointPath);
     const abortBuffer = new SharedArrayBuffer(4);
     const config: WorkerConfig = {
       taskUrl: o.task, taskOptions: o.taskOptions, maxSteps: o.maxSteps, validateEvery: o.validateEvery,
@@ -157,13 +159,16 @@ export class Trainer extends EventEmitter {
             const err = new Error(m.message);
             err.name = m.name;
             err.stack = m.stack;
+            // 'ENOSPC', 'EACCES', ...: what a caller branches on survives the worker boundary
+            if (m.code !== undefined) (err as NodeJS.ErrnoException).code = m.code;
             finish(err);
             break;
           }
         }
       });
       worker.on('error', (err) => finish(err));
-      worker.on('exit', (code) => finish(code === 0 ? null : new Error(`toroid.Trainer: the training worker exited with code ${code}`)));
+      // a worker that ends without 'done' (process.exit in a task, a crash) did not finish
+      worker.on('exit', (code) => finish(new Error(`toroid.Trainer: the training worker exited with code ${code} before reporting the end of training (step ${result.step})`)));
     });
     // keep an unobserved rejection from crashing the process; callers see it through result
     this.result.catch(() => {});
@@ -178,6 +183,40 @@ export class Trainer extends EventEmitter {
       this.wake = null;
     }
     await this.result;
+  }
+}
+
+/**
+ * Before step 1, not after checkpointEvery steps of work: the checkpoint's folder is
+ * created (as `toroid train` does) or the constructor throws with the system's code
+ * (ENOTDIR, EACCES, ...), and temp files a killed earlier save of this checkpoint left
+ * (src/io/atomic-write.ts names them .<name>.<pid>.<random>.tmp) are removed when their
+ * process is gone.
+ */
+function prepareCheckpointFolder(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const err = new Error(`toroid.Trainer: options.checkpointPath must be in a folder that exists or can be created, got '${file}' (${(e as Error).message})`);
+    (err as NodeJS.ErrnoException).code = (e as NodeJS.ErrnoException).code;
+    throw err;
+  }
+  const prefix = `.${path.basename(file)}.`;
+  for (const name of readdirSync(dir)) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m === null || processAlive(Number(m[1]))) continue;
+    rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;  // this process may be saving it right now
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -118,5 +118,6 @@ run().catch((err: unknown) => {
   } catch {
     // the collective is already broken
   }
-  post({ type: 'error', name: e.name, message: e.message, stack: e.stack ?? '' });
+  const code = (e as { code?: unknown }).code;
+  post({ type: 'error', name: e.name, message: e.message, stack: e.stack ?? '', ...(typeof code === 'string' ? { code } : {}) });
 });
