@@ -10,6 +10,8 @@ export interface WorkerConfig {
   checkpointEvery: number;
   checkpointAtEnd: boolean;
   checkpointPath?: string;
+  /** 'warn': a failed checkpoint write is reported ('checkpointError') and training goes on. */
+  onCheckpointError: 'warn' | 'stop';
   resumeFrom?: string;
   threads?: number;
   /** 'bf16': the task runs its forward passes under toroid.autocast (TaskContext.precision). */
@@ -53,6 +55,7 @@ export type WorkerMessage =
   | ProgressEvent
   | { type: 'validation'; step: number; loss: number }
   | { type: 'checkpoint'; step: number; path: string }
+  | { type: 'checkpointError'; step: number; path: string; name: string; message: string; code?: string }
   | { type: 'resumed'; step: number; path: string }
   | { type: 'joined'; engine: string; version: string; rank: number; worldSize: number; localRank: number; threads: number }
   | { type: 'done'; step: number; reason: 'finished' | 'aborted' | 'exhausted' }

@@ -45,6 +45,12 @@ export interface TrainerOptions {
   checkpointEvery?: number;
   /** Where checkpoints go (atomic writes); without it nothing is written. */
   checkpointPath?: string;
+  /**
+   * A checkpoint write that fails (a full disk): 'stop' (default) ends training with the error;
+   * 'warn' emits 'checkpointError' (an Error with the system's `code`) and trains on, the
+   * previous checkpoint left as it was.
+   */
+  onCheckpointError?: 'warn' | 'stop';
   /** Resume from a checkpoint written by a previous run. */
   resumeFrom?: string;
   /** Threads of the worker's kernel pool (default: the cores; with `distributed`, the cores per rank on this machine). */
@@ -104,7 +110,7 @@ export class Trainer extends EventEmitter {
     const config: WorkerConfig = {
       taskUrl: o.task, taskOptions: o.taskOptions, maxSteps: o.maxSteps, validateEvery: o.validateEvery,
       checkpointEvery: o.checkpointEvery, checkpointAtEnd: o.checkpointPath !== undefined,
-      checkpointPath: o.checkpointPath, resumeFrom: o.resumeFrom, threads: o.threads, precision: o.precision, abortBuffer, distributed,
+      checkpointPath: o.checkpointPath, onCheckpointError: o.onCheckpointError, resumeFrom: o.resumeFrom, threads: o.threads, precision: o.precision, abortBuffer, distributed,
     };
     const entry = workerEntry();
     const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
@@ -141,6 +147,14 @@ export class Trainer extends EventEmitter {
             result.checkpoints.push({ step: m.step, path: m.path });
             this.emit('checkpoint', m);
             break;
+          case 'checkpointError': {
+            const err = new Error(m.message) as NodeJS.ErrnoException;
+            err.name = m.name;
+            if (m.code !== undefined) err.code = m.code;
+            if (this.listenerCount('checkpointError') > 0) this.emit('checkpointError', { step: m.step, path: m.path, error: err });
+            else process.emitWarning(`toroid.Trainer: the checkpoint at step ${m.step} was not written (${m.message}); training goes on`, { code: 'TOROID_CHECKPOINT' });
+            break;
+          }
           case 'resumed':
             result.step = m.step;
             this.emit('resumed', m);
@@ -251,6 +265,7 @@ interface CheckedOptions {
   validateEvery: number;
   checkpointEvery: number;
   checkpointPath: string | undefined;
+  onCheckpointError: 'warn' | 'stop';
   resumeFrom: string | undefined;
   threads: number | undefined;
   precision: Precision;
@@ -265,6 +280,7 @@ const OPTIONS: Schema<CheckedOptions> = {
   validateEvery: { check: checkNonNegativeInt, default: 0 },
   checkpointEvery: { check: checkNonNegativeInt, default: 0 },
   checkpointPath: { check: checkPath, optional: true },
+  onCheckpointError: { check: oneOf(['warn', 'stop'] as const), default: 'stop' },
   resumeFrom: { check: checkPath, optional: true },
   threads: { check: checkPositiveInt, optional: true },
   precision: { check: oneOf(['fp32', 'bf16'] as const), default: 'fp32' },

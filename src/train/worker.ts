@@ -45,7 +45,15 @@ async function run(): Promise<void> {
   dist?.attach(task.parts.model);
   const checkpoint = async (): Promise<void> => {
     if (config.checkpointPath === undefined || !isRoot) return;
-    await saveTrainingState(config.checkpointPath, task.parts, { step });
+    try {
+      await saveTrainingState(config.checkpointPath, task.parts, { step });
+    } catch (err) {
+      if (config.onCheckpointError !== 'warn') throw err;
+      // the write was atomic: the previous checkpoint is still there
+      const e = err as NodeJS.ErrnoException;
+      post({ type: 'checkpointError', step, path: config.checkpointPath, name: e.name, message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) });
+      return;
+    }
     post({ type: 'checkpoint', step, path: config.checkpointPath });
   };
   const started = performance.now();

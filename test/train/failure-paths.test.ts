@@ -52,6 +52,25 @@ describe('Trainer failure paths', () => {
     expect(err!.code).toMatch(/^(ENOTDIR|ENOENT)$/);
   });
 
+  it("onCheckpointError 'warn': failed writes are reported with their code and training goes on", async () => {
+    const sub = path.join(dir, 'warned');
+    const trainer = new Trainer({ task, taskOptions: { stepDelayMs: 20 }, maxSteps: 8, checkpointEvery: 2, checkpointPath: path.join(sub, 'run.safetensors'), onCheckpointError: 'warn' });
+    rmSync(sub, { recursive: true, force: true });
+    writeFileSync(sub, 'now a file');
+    const errors: Array<{ step: number; error: NodeJS.ErrnoException }> = [];
+    trainer.on('checkpointError', (e: { step: number; error: NodeJS.ErrnoException }) => errors.push(e));
+    const result = await trainer.result;
+    expect(result.step).toBe(8);
+    expect(result.reason).toBe('finished');
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(errors.every((e) => /^(ENOTDIR|ENOENT)$/.test(e.error.code ?? ''))).toBe(true);
+    expect(result.checkpoints).toEqual([]);
+  });
+
+  it("onCheckpointError 'stop' (the default) and bad values", async () => {
+    expect(() => new Trainer({ task, maxSteps: 1, onCheckpointError: 'ignore' as 'warn' })).toThrow(/^toroid\.Trainer: options\.onCheckpointError must be/);
+  });
+
   it('stale temp files of this checkpoint from a dead process are removed at start; others are kept', async () => {
     const sub = path.join(dir, 'stale');
     const file = path.join(sub, 'run.safetensors');

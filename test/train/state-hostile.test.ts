@@ -35,6 +35,7 @@ function write(name: string, tensors: Map<string, RawTensor>, meta: unknown): st
 
 /** Load into a fresh task: a clean toroid error or success, and no storage left behind on failure. */
 async function tryLoad(file: string): Promise<unknown> {
+  const outside = toroid.memory();
   const task = createTask(small);
   const before = toroid.memory();
   try {
@@ -45,6 +46,10 @@ async function tryLoad(file: string): Promise<unknown> {
     return err;
   } finally {
     task.dispose?.();
+    // a load, failed or not, leaves nothing behind once its task is disposed; this also keeps
+    // the loop from handing storages to the GC's finalizers, which would run during a later
+    // load's awaits and make its before/after comparison meaningless
+    expect(toroid.memory()).toEqual(outside);
   }
 }
 

@@ -99,6 +99,8 @@ export function createTask(options: TinyOptions = {}, context?: TaskContext): Tr
       const { x, y } = batch(999_999);
       return toroid.tidy(() => toroid.noGrad(() => F.crossEntropy(model.forward(toroid.tensor(x, { shape: [B] })), toroid.tensor(y, { shape: [B] })).item()));
     },
-    dispose() { model.dispose(); },
+    // everything the task holds, so a test that loops over tasks leaves nothing to the GC's
+    // finalizers (which would otherwise release storages in the middle of a later measurement)
+    dispose() { model.dispose(); for (const t of [...optimizer.m, ...optimizer.v]) t.dispose(); },
   };
 }
