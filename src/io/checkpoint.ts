@@ -43,33 +43,17 @@ const DEFAULT_SHARD_BYTES = 5_000_000_000;
  * to float32 (toroid has no float16 dtype on the cpu); I64 narrows to int32 (range-checked).
  */
 export async function load(path: string, options: LoadOptions = {}): Promise<Loaded> {
-  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
-  const backend = getBackend(options.backend);
-  const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
-  const float64 = backend.supportsDType('float64');
+  return loadWhere(path, options, () => true);
+}
+
+/** load() of the tensors whose names pass `filter`. */
+export async function loadWhere(path: string, options: LoadOptions, filter: (name: string) => boolean): Promise<Loaded> {
   const tensors: Record<string, Tensor> = {};
-  const readInto = async (file: string, check: (entries: readonly Entry[]) => void): Promise<Record<string, string>> =>
-    withSafetensorsFile(file, 'load', async (header, read) => {
-      check(header.entries);
-      for (const e of header.entries) {
-        const raw = await read(e);
-        const { array, dtype } = toHost(raw, e.name, float64, keepDType);
-        // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
-        Object.defineProperty(tensors, e.name, { value: fromHost(backend, array, raw.shape, dtype, false), enumerable: true, writable: true, configurable: true });
-      }
-      return header.metadata;
-    });
   try {
-    if (!isIndexPath(path)) return { tensors, metadata: await readInto(path, () => {}) };
-    const { files, metadata } = await shardFiles(path);
-    for (const { file, names } of files) {
-      // the shard is read again: it must still hold what was checked
-      await readInto(file, (entries) => {
-        if (entries.length !== names.size || !entries.every((e) => names.has(e.name))) {
-          throw rangeError('load', `file ${JSON.stringify(file)}`, 'the tensors its index maps to it', 'other tensors (it changed while it was read?)');
-        }
-      });
-    }
+    const metadata = await loadEach(path, options, (name, t) => {
+      // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
+      Object.defineProperty(tensors, name, { value: t, enumerable: true, writable: true, configurable: true });
+    }, filter);
     return { tensors, metadata };
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
@@ -77,19 +61,95 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   }
 }
 
-/** A file's (or sharded set's) metadata and tensor names from the headers alone: nothing is allocated. */
-export async function inspect(path: string): Promise<{ metadata: Record<string, string>; names: Set<string> }> {
+/**
+ * load() one tensor at a time: each tensor the filter takes (all by default) is read, made and
+ * handed to `visit`, which owns it from then on; so a visitor that copies and disposes holds one
+ * tensor of the file at a time. Every header (each shard's, for a sharded set) is validated
+ * before the first tensor is read. Returns the metadata.
+ */
+export async function loadEach(path: string, options: LoadOptions, visit: (name: string, tensor: Tensor) => void | Promise<void>, filter: (name: string) => boolean = () => true): Promise<Record<string, string>> {
   if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
+  const backend = getBackend(options.backend);
+  const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
+  return eachHostTensor(path, { float64: backend.supportsDType('float64'), keepDType, reuse: false }, filter,
+    (name, host) => visit(name, fromHost(backend, host.array, host.shape, host.dtype, false)));
+}
+
+/** One tensor of a file on the host, in toroid's dtype. */
+export interface HostTensor { array: TypedArray; dtype: DType; shape: number[] }
+
+/**
+ * Each tensor the filter takes, as host data read into one buffer reused for every tensor: the
+ * array is valid only until `visit` returns (copy it out), so reading a file of any size makes
+ * one tensor's worth of host memory, not a tensor's worth of garbage per tensor.
+ */
+export async function copyEachTensor(path: string, filter: (name: string) => boolean, visit: (name: string, host: HostTensor) => void | Promise<void>): Promise<Record<string, string>> {
+  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
+  return eachHostTensor(path, { float64: true, keepDType: true, reuse: true }, filter, visit);
+}
+
+async function eachHostTensor(path: string, how: { float64: boolean; keepDType: boolean; reuse: boolean }, filter: (name: string) => boolean, visit: (name: string, host: HostTensor) => void | Promise<void>): Promise<Record<string, string>> {
+  let scratch: ArrayBuffer | undefined;
+  const readInto = async (file: string, check: (entries: readonly Entry[]) => void): Promise<Record<string, string>> =>
+    withSafetensorsFile(file, 'load', async (header, read) => {
+      check(header.entries);
+      for (const e of header.entries) {
+        if (!filter(e.name)) continue;
+        const bytes = e.end - e.begin;
+        if (how.reuse && (scratch === undefined || scratch.byteLength < bytes)) scratch = new ArrayBuffer(Math.ceil(bytes / 8) * 8);
+        const raw = await read(e, how.reuse ? scratch : undefined);
+        const { array, dtype } = toHost(raw, e.name, how.float64, how.keepDType);
+        await visit(e.name, { array, dtype, shape: raw.shape });
+      }
+      return header.metadata;
+    });
+  if (!isIndexPath(path)) return readInto(path, () => {});
+  const { files, metadata } = await shardFiles(path);
+  for (const { file, names } of files) {
+    // the shard is read again: it must still hold what was checked
+    await readInto(file, (entries) => {
+      if (entries.length !== names.size || !entries.every((e) => names.has(e.name))) {
+        throw rangeError('load', `file ${JSON.stringify(file)}`, 'the tensors its index maps to it', 'other tensors (it changed while it was read?)');
+      }
+    });
+  }
+  return metadata;
+}
+
+/** What a file's header says of one tensor, in toroid's dtypes (after load's widening). */
+export interface TensorInfo { shape: number[]; dtype: DType }
+
+/**
+ * A file's (or sharded set's) metadata and tensors (names, shapes, dtypes as load() would make
+ * them) from the headers alone: nothing is allocated.
+ */
+export async function inspect(path: string, options: { keepDType?: boolean } = {}): Promise<{ metadata: Record<string, string>; names: Set<string>; tensors: Map<string, TensorInfo> }> {
+  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
+  const keepDType = options.keepDType === true;
+  const describe = (entries: readonly Entry[]): Array<[string, TensorInfo]> => entries.map((e) => [e.name, { shape: e.shape.slice(), dtype: loadedDType(e.dtype, keepDType) }]);
   if (!isIndexPath(path)) {
     const header = readSafetensorsHeaderSync(path, 'load');
-    return { metadata: header.metadata, names: new Set(header.entries.map((e) => e.name)) };
+    const tensors = new Map(describe(header.entries));
+    return { metadata: header.metadata, names: new Set(tensors.keys()), tensors };
   }
-  const { files, metadata } = await shardFiles(path);
-  return { metadata, names: new Set(files.flatMap((f) => [...f.names])) };
+  const { files, metadata, entries } = await shardFiles(path);
+  const tensors = new Map(describe(entries));
+  return { metadata, names: new Set(files.flatMap((f) => [...f.names])), tensors };
+}
+
+/** The dtype load() makes of a safetensors dtype (float64 where the backend has it; reported as float here). */
+function loadedDType(raw: SafeDType, keepBf16: boolean): DType {
+  switch (raw) {
+    case 'F32': case 'F16': return 'float32';
+    case 'BF16': return keepBf16 ? 'bfloat16' : 'float32';
+    case 'F64': return 'float64';
+    case 'I32': case 'I64': return 'int32';
+    case 'U8': case 'BOOL': return 'bool';
+  }
 }
 
 /** Validate a sharded set (index + every shard's header) before any tensor is read. */
-async function shardFiles(indexPath: string): Promise<{ files: Array<{ file: string; names: Set<string> }>; metadata: Record<string, string> }> {
+async function shardFiles(indexPath: string): Promise<{ files: Array<{ file: string; names: Set<string> }>; metadata: Record<string, string>; entries: Entry[] }> {
   const index = parseShardIndex(await fsp.readFile(indexPath, 'utf8'), indexPath, 'load');
   const folder = nodePath.dirname(indexPath);
   const headers = index.shards.map((shard) => {
@@ -107,6 +167,7 @@ async function shardFiles(indexPath: string): Promise<{ files: Array<{ file: str
   return {
     files: headers.map((h) => ({ file: h.file, names: index.byShard.get(h.shard)! })),
     metadata: mergeShardMetadata(headers, indexPath, 'load'),
+    entries: headers.flatMap((h) => h.entries),
   };
 }
 
@@ -196,8 +257,29 @@ function byteSize(spec: TensorSpec): number {
 function* streamFile(specs: readonly TensorSpec[], byName: Map<string, Tensor>, metadata: Record<string, string>, format: 'F32' | 'F16' | 'BF16'): Generator<Uint8Array> {
   yield encodeHeader(specs, metadata, 'save');
   for (const spec of specs) {
-    const { data } = toRaw(byName.get(spec.name)!, format);
-    yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    for (const piece of pieces(byName.get(spec.name)!)) {
+      const { data } = toRaw(piece.tensor, format);
+      if (piece.owned) piece.tensor.dispose();
+      yield new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+  }
+}
+
+// A tensor past this many elements is downloaded a piece at a time, so saving a large
+// checkpoint leaves small host arrays to the collector, not a copy of every tensor.
+const PIECE_ELEMENTS = 4 * 1024 * 1024;
+
+/** The tensor's elements in row-major order, as consecutive 1-D pieces (the tensor itself when small). */
+function* pieces(t: Tensor): Generator<{ tensor: Tensor; owned: boolean }> {
+  if (t.size <= PIECE_ELEMENTS) { yield { tensor: t, owned: false }; return; }
+  // a flat view of the storage and the backend's narrow kernel: no graph, no scope
+  const flat = t.alias([t.size], false);
+  try {
+    for (let start = 0; start < t.size; start += PIECE_ELEMENTS) {
+      yield { tensor: Tensor.fromKernel(t.backend, t.backend.kernels.narrow(flat, 0, start, Math.min(PIECE_ELEMENTS, t.size - start))), owned: true };
+    }
+  } finally {
+    flat.dispose();
   }
 }
 

@@ -28,7 +28,7 @@ export interface SafetensorsContents {
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 const ITEM_BYTES: Record<SafeDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, U8: 1, BOOL: 1 };
-const ARRAY_OF: Record<SafeDType, new (buffer: ArrayBuffer) => RawData> = {
+const ARRAY_OF: Record<SafeDType, new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => RawData> = {
   F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array,
   I64: BigInt64Array, I32: Int32Array, U8: Uint8Array, BOOL: Uint8Array,
 };
@@ -309,7 +309,7 @@ export function withSafetensorsFileSync<T>(path: string, fn: string, body: (head
 }
 
 /** withSafetensorsFileSync with the tensor reads off the main thread (the header is small and read the same way). */
-export async function withSafetensorsFile<T>(path: string, fn: string, body: (header: SafetensorsHeader, read: (e: Entry) => Promise<RawTensor>) => Promise<T>): Promise<T> {
+export async function withSafetensorsFile<T>(path: string, fn: string, body: (header: SafetensorsHeader, read: (e: Entry, scratch?: ArrayBuffer) => Promise<RawTensor>) => Promise<T>): Promise<T> {
   const handle = await fsp.open(path, 'r');
   try {
     const size = (await handle.stat()).size;
@@ -330,10 +330,13 @@ export async function withSafetensorsFile<T>(path: string, fn: string, body: (he
     await readAt(headerBytes, 8);
     const { entries, metadata } = parseHeader(headerBytes, size - 8 - n, bad);
     const header = { path, entries, metadata, dataStart: 8 + n };
-    return await body(header, async (e) => {
-      const buffer = new ArrayBuffer(e.end - e.begin);
-      await readAt(new Uint8Array(buffer), header.dataStart + e.begin);
-      return { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer) };
+    // with a scratch buffer (at least the tensor's bytes) the data is read into it, and the
+    // result is a view the caller must be done with before the next read
+    return await body(header, async (e, scratch) => {
+      const bytes = e.end - e.begin;
+      const buffer = scratch ?? new ArrayBuffer(bytes);
+      await readAt(new Uint8Array(buffer, 0, bytes), header.dataStart + e.begin);
+      return { dtype: e.dtype, shape: e.shape, data: new ARRAY_OF[e.dtype](buffer, 0, bytes / ITEM_BYTES[e.dtype]) };
     });
   } finally {
     await handle.close();

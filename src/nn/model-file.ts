@@ -2,7 +2,7 @@
 // wrote: metadata.model names the class, metadata.config (JSON) builds the model
 // through its config schema, and the parameters load strictly.
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { load } from '../io/checkpoint.js';
+import { inspect } from '../io/checkpoint.js';
 import type { Module } from './module.js';
 
 /** Elements a config makes the model allocate, per config field: tensors the file must hold, or host tables it builds. */
@@ -26,39 +26,36 @@ export async function loadModelFile<M extends Module, C>(
 ): Promise<M> {
   const fn = `${name}.load`;
   if (typeof path !== 'string') throw typeError(fn, 'path', 'a string', describeValue(path));
-  // staged on the ts backend, which holds every dtype; loadStateDict converts
-  const { tensors, metadata } = await load(path, { backend: 'ts' });
-  try {
-    if (metadata.model !== name || metadata.config === undefined) {
-      const other = metadata.model === undefined ? '' : ` with model ${JSON.stringify(metadata.model)}`;
-      throw rangeError(fn, 'path', `a file written by ${name}.save (metadata.model and config)`, `metadata keys ${JSON.stringify(Object.keys(metadata))}${other}`);
-    }
-    let config: unknown;
-    try {
-      config = JSON.parse(metadata.config);
-    } catch (err) {
-      throw rangeError(fn, 'path', 'a file whose metadata.config is JSON', (err as Error).message);
-    }
-    // every field checked, then the sizes it implies against the tensors present, before any allocation
-    const resolved = resolve(config);
-    const need = size(resolved);
-    let held = 0;
-    for (const t of Object.values(tensors)) held += t.size;
-    if (!(need.stored <= held)) {
-      throw rangeError(fn, `config (${need.storedFields})`, `sizes whose parameters fit the file's ${held} tensor elements`, `${need.stored} elements`);
-    }
-    if (need.built !== undefined && !(need.built.elements <= MAX_BUILT_ELEMENTS)) {
-      throw rangeError(fn, `config.${need.built.field}`, `a size whose built table has at most ${MAX_BUILT_ELEMENTS} elements`, `${need.built.elements} elements`);
-    }
-    const model = build(resolved);
-    try {
-      model.loadStateDict(tensors, { strict: true });
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    return model;
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
+  // the headers first: the config is checked against the tensors the file holds before anything
+  // is allocated, then the model is built and loads the file one tensor at a time
+  const { tensors, metadata } = await inspect(path);
+  if (metadata.model !== name || metadata.config === undefined) {
+    const other = metadata.model === undefined ? '' : ` with model ${JSON.stringify(metadata.model)}`;
+    throw rangeError(fn, 'path', `a file written by ${name}.save (metadata.model and config)`, `metadata keys ${JSON.stringify(Object.keys(metadata))}${other}`);
   }
+  let config: unknown;
+  try {
+    config = JSON.parse(metadata.config);
+  } catch (err) {
+    throw rangeError(fn, 'path', 'a file whose metadata.config is JSON', (err as Error).message);
+  }
+  // every field checked, then the sizes it implies against the tensors present
+  const resolved = resolve(config);
+  const need = size(resolved);
+  let held = 0;
+  for (const t of tensors.values()) held += t.shape.reduce((a, b) => a * b, 1);
+  if (!(need.stored <= held)) {
+    throw rangeError(fn, `config (${need.storedFields})`, `sizes whose parameters fit the file's ${held} tensor elements`, `${need.stored} elements`);
+  }
+  if (need.built !== undefined && !(need.built.elements <= MAX_BUILT_ELEMENTS)) {
+    throw rangeError(fn, `config.${need.built.field}`, `a size whose built table has at most ${MAX_BUILT_ELEMENTS} elements`, `${need.built.elements} elements`);
+  }
+  const model = build(resolved);
+  try {
+    await model.loadFile(path, { strict: true });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
 }

@@ -33,7 +33,7 @@
 // stateDict() and parameters() hand out the module's own tensors, not copies:
 // do not dispose them.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
-import { load, save, type SaveOptions } from '../io/checkpoint.js';
+import { copyEachTensor, inspect, save, type SaveOptions, type TensorInfo } from '../io/checkpoint.js';
 import { noGrad } from '../autograd/tape.js';
 import { cast as castOp } from '../ops/layout.js';
 import { checkBoolean, checkOneOf, checkOptions, checkTensor, isTensor } from '../validate/checks.js';
@@ -41,11 +41,16 @@ import { DTYPES, FLOAT_DTYPES, isFloatDType, type DType } from '../util/dtype.js
 import { sameShape } from '../util/shape.js';
 import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { copyInto } from './parameter.js';
+import { copyInto, overwrite } from './parameter.js';
 
 export interface LoadStateDictOptions {
   /** Require exactly the module's keys (default true). Shape mismatches throw either way. */
   strict?: boolean;
+}
+
+export interface LoadFileOptions extends LoadStateDictOptions {
+  /** Read only the file's tensors whose names start with this, without it (a training checkpoint's 'model/'). Default ''. */
+  prefix?: string;
 }
 
 export interface LoadStateDictResult {
@@ -371,9 +376,19 @@ export abstract class Module {
       given.set(key, value);
     }
 
+    const { own, missingKeys, unexpectedKeys } = this.checkStateDict(fn, given, strict);
+    for (const [key, target] of Object.entries(own)) {
+      const source = given.get(key);
+      if (source !== undefined) copyInto(target, source);
+    }
+    return strict ? { missingKeys: [], unexpectedKeys: [] } : { missingKeys, unexpectedKeys };
+  }
+
+  /** loadStateDict's checks of keys, shapes and dtypes (from tensors or from a file's headers): one RangeError listing every problem. */
+  private checkStateDict(fn: string, given: Map<string, { readonly shape: readonly number[]; readonly dtype: DType }>, strict: boolean): { own: Record<string, Tensor>; missingKeys: string[]; unexpectedKeys: string[] } {
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !given.has(k));
-    const unexpectedKeys = [...given.keys()].filter((k) => !(k in own));
+    const unexpectedKeys = [...given.keys()].filter((k) => !Object.hasOwn(own, k));
     const sizeMismatches: string[] = [];
     const dtypeMismatches: string[] = [];
     for (const [key, target] of Object.entries(own)) {
@@ -398,11 +413,7 @@ export abstract class Module {
       throw rangeError(fn, 'stateDict', expected, parts.join('; '));
     }
 
-    for (const [key, target] of Object.entries(own)) {
-      const source = given.get(key);
-      if (source !== undefined) copyInto(target, source);
-    }
-    return strict ? { missingKeys: [], unexpectedKeys: [] } : { missingKeys, unexpectedKeys };
+    return { own, missingKeys, unexpectedKeys };
   }
 
   /**
@@ -424,19 +435,34 @@ export abstract class Module {
   }
 
   /**
-   * Load a safetensors file into this module (loadStateDict semantics, in place).
-   * Returns the missing/unexpected keys (non-strict) and the file's metadata.
+   * Load a safetensors file (or a sharded set's ".index.json") into this module
+   * (loadStateDict semantics, in place), one tensor at a time: the keys, shapes and dtypes
+   * are checked against the headers first, then each tensor is read, copied and freed, so
+   * loading takes one tensor's memory beside the module's. A file that fails while it is
+   * read (changed underneath, an I64 value past int32) leaves the module partly loaded,
+   * and the error says so. Returns the missing/unexpected keys (non-strict) and the metadata.
    */
-  async loadFile(path: string, options?: LoadStateDictOptions): Promise<LoadStateDictResult & { metadata: Record<string, string> }> {
+  async loadFile(path: string, options?: LoadFileOptions): Promise<LoadStateDictResult & { metadata: Record<string, string> }> {
     const fn = 'Module.loadFile';
     if (typeof path !== 'string') throw typeError(fn, 'path', 'a string', describeValue(path));
-    checkOptions(fn, options, ['strict']);
-    // staged on the ts backend, which holds every dtype; loadStateDict converts
-    const { tensors, metadata } = await load(path, { backend: 'ts' });
+    const opts = checkOptions(fn, options, ['strict', 'prefix']);
+    const strict = opts.strict === undefined ? true : checkBoolean(fn, 'options.strict', opts.strict);
+    const prefix = opts.prefix ?? '';
+    if (typeof prefix !== 'string') throw typeError(fn, 'options.prefix', 'a string', describeValue(prefix));
+    const headers = new Map<string, TensorInfo>();
+    for (const [name, info] of (await inspect(path)).tensors) if (name.startsWith(prefix)) headers.set(name.slice(prefix.length), info);
+    const { own, missingKeys, unexpectedKeys } = this.checkStateDict(fn, headers, strict);
+    let copied = 0;
     try {
-      return { ...this.loadStateDict(tensors, options), metadata };
-    } finally {
-      for (const t of Object.values(tensors)) t.dispose();
+      // each tensor's host data goes straight into the parameter's storage (dtype converted)
+      const metadata = await copyEachTensor(path, (name) => name.startsWith(prefix) && Object.hasOwn(own, name.slice(prefix.length)), (name, host) => {
+        overwrite(own[name.slice(prefix.length)]!, host.array, true);
+        copied++;
+      });
+      return { missingKeys: strict ? [] : missingKeys, unexpectedKeys: strict ? [] : unexpectedKeys, metadata };
+    } catch (err) {
+      if (copied > 0 && err instanceof Error) err.message += ` (${copied} of ${headers.size} tensors were copied: the module is partly loaded)`;
+      throw err;
     }
   }
 

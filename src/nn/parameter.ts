@@ -63,7 +63,7 @@ export function toDTypeArray(values: TypedArray, dtype: DType): TypedArray {
 
 /**
  * Replace the values of `t` in place with `values` (same length, any numeric array;
- * converted to t's dtype). The Tensor object and its Storage object stay the same,
+ * converted to t's dtype; with `copy`, never kept by reference). The Tensor object and its Storage object stay the same,
  * so every holder of `t` (an optimizer, a tied module, a view through reshape) sees
  * the new values. Storage is reallocated on t's backend and the old one freed.
  *
@@ -74,14 +74,15 @@ export function toDTypeArray(values: TypedArray, dtype: DType): TypedArray {
  * interface has no "copy into" kernel, so the storage handle is swapped here. If
  * Tensor ever grows a public `copy_()`, this is the one place to switch to it.
  */
-export function overwrite(t: Tensor, values: TypedArray): void {
+export function overwrite(t: Tensor, values: TypedArray, copy = false): void {
   const storage = (t as unknown as { storage: Storage | null }).storage;
   if (storage === null || storage === undefined || storage.released) {
     throw new Error(`toroid: a disposed tensor (${t.dtype} [${t.shape.join(',')}]) was used`);
   }
   if (values.length !== t.size) throw new Error(`toroid: internal error: overwrite of ${t.size} elements with ${values.length}`);
   if (t.size === 0) return;
-  const fresh = t.backend.upload(toDTypeArray(values, t.dtype), t.dtype, false);
+  // copy: `values` is the caller's buffer, reused after this returns (a ts storage would alias it)
+  const fresh = t.backend.upload(toDTypeArray(values, t.dtype), t.dtype, copy);
   const old = storage.data;
   storage.data = fresh;
   t.backend.free(old);

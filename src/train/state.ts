@@ -6,7 +6,7 @@
 // A state file comes from strangers like any file: its JSON is checked field by
 // field against the headers before a tensor is read, with own-property lookups only.
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { inspect, load, save } from '../io/checkpoint.js';
+import { inspect, loadWhere, save } from '../io/checkpoint.js';
 import { getRngState, setRngState } from '../random/generator.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -31,6 +31,7 @@ const TENSOR_REF = '__tensor__';
 const BIGINT_REF = '__bigint__';
 const COMPONENTS = ['optimizer', 'scheduler', 'data'] as const;
 const FN = 'loadTrainingState';
+const MODEL = 'model/';
 
 /** An own data property, so a key "__proto__" from a file or state dict stays an entry. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -142,6 +143,11 @@ function loadComponent(part: Stateful, key: string, state: unknown): void {
   }
 }
 
+/** A model that reads its parameters from a file itself, one tensor at a time (nn.Module.loadFile). */
+interface StreamingModel {
+  loadFile(path: string, options: { strict: boolean; prefix: string }): Promise<unknown>;
+}
+
 export interface CheckpointParts {
   model: { stateDict(): Record<string, Tensor>; loadStateDict(dict: Record<string, Tensor>, options?: { strict?: boolean }): unknown };
   optimizer?: Stateful | null;
@@ -168,15 +174,19 @@ export async function loadTrainingState(path: string, parts: CheckpointParts, op
   // the headers first: the metadata is checked before any tensor is allocated
   const { metadata, names } = await inspect(path);
   const meta = parseMeta(Object.hasOwn(metadata, 'training') ? metadata.training : undefined, names);
-  const { tensors } = await load(path, options);
+  const fromFile = (parts.model as Partial<StreamingModel>).loadFile;
+  // a Module loads its parameters one tensor at a time (a model's size beside the model, not
+  // twice); anything else with loadStateDict gets them all at once
+  if (typeof fromFile === 'function') await fromFile.call(parts.model, path, { strict: true, prefix: MODEL });
+  const { tensors } = await loadWhere(path, options, (name) => typeof fromFile !== 'function' || !name.startsWith(MODEL));
   try {
     const model: Record<string, Tensor> = {};
     const rest: Record<string, Tensor> = Object.create(null);
     for (const [name, t] of Object.entries(tensors)) {
-      if (name.startsWith('model/')) setOwn(model, name.slice('model/'.length), t);
+      if (name.startsWith(MODEL)) setOwn(model, name.slice(MODEL.length), t);
       else setOwn(rest, name, t);
     }
-    parts.model.loadStateDict(model, { strict: true });
+    if (typeof fromFile !== 'function') parts.model.loadStateDict(model, { strict: true });
     for (const key of COMPONENTS) {
       const part = parts[key];
       if (part && Object.hasOwn(meta.components, key)) loadComponent(part, key, unflatten(meta.components[key], rest));

@@ -421,4 +421,27 @@ describeEachBackend('nn.Module', (backend) => {
     m.dispose();
     other.dispose();
   });
+
+  it('loadFile checks the headers before reading any tensor, reads only a prefix when asked, and names inherited keys as unexpected', async () => {
+    const source = new nn.Linear(2, 3, { backend });
+    const file = path.join(dir, `prefixed-${backend}.safetensors`);
+    const state = source.stateDict();
+    // a training checkpoint's layout: the model under 'model/', other tensors beside it
+    await toroid.save(file, { 'model/weight': state.weight!, 'model/bias': state.bias!, 'optimizer/m': state.weight! });
+    const target = new nn.Linear(2, 3, { backend });
+    await expect(target.loadFile(file)).rejects.toThrow(/unexpected keys: 'model\/weight'/);
+    await target.loadFile(file, { prefix: 'model/' });
+    expect(target.weight.toArray()).toEqual(source.weight.toArray());
+    expect(target.bias!.toArray()).toEqual(source.bias!.toArray());
+    await expect(target.loadFile(file, { prefix: 3 } as never)).rejects.toThrow(/options.prefix must be a string, got number 3/);
+    // a name that is an inherited property of a plain object is a key like any other (was: taken as present)
+    const hostile = path.join(dir, `inherited-${backend}.safetensors`);
+    await toroid.save(hostile, { weight: state.weight!, bias: state.bias!, constructor: state.bias! });
+    const before = toroid.memory();
+    await expect(target.loadFile(hostile)).rejects.toThrow(/1 unexpected key: 'constructor'/);
+    expect(toroid.memory()).toEqual(before);
+    expect((await target.loadFile(hostile, { strict: false })).unexpectedKeys).toEqual(['constructor']);
+    source.dispose();
+    target.dispose();
+  });
 });
