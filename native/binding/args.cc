@@ -71,15 +71,19 @@ TensorArg Args::unpack(Napi::Value v, const char* name, std::initializer_list<DT
   if (!v.IsObject()) type_error(name, "a tensor", describe_value(v));
   Napi::Object obj = v.As<Napi::Object>();
   TensorArg t;
-  t.block = block_of(obj.Get("data"));
-  if (t.block == nullptr) type_error(name, "a tensor on the cpu backend", "storage of another backend");
+  Napi::Value data = obj.Get("data");
+  t.block = block_of(data);
+  if (t.block == nullptr) {
+    type_error(name, std::string("a tensor on the ") + device_name() + " backend",
+               data.IsExternal() ? std::string("storage of another backend") : "data " + describe_value(data));
+  }
   if (!t.block->live) type_error(name, "a live tensor", "a disposed one");
   // Reading dtype/shape below can run getters (JS) that free this or an earlier block.
   pin(t.block);
   pinned_.push_back(t.block);
   Napi::Value dt = obj.Get("dtype");
   if (!dt.IsString() || !parse_dtype(dt.As<Napi::String>().Utf8Value(), &t.dtype)) {
-    type_error(std::string(name) + ".dtype", "float32, int32 or bool", describe_value(dt));
+    type_error(std::string(name) + ".dtype", dtype_names(), describe_value(dt));
   }
   bool allowed = false;
   for (DType d : dtypes) allowed = allowed || d == t.dtype;

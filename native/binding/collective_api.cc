@@ -111,6 +111,10 @@ Napi::Value distributed_init_js(const Napi::CallbackInfo& info) {
     if (bytes.ElementLength() != 128) a.range_error("uniqueId", "128 bytes (an NCCL unique id)", std::to_string(bytes.ElementLength()) + " bytes");
     options.unique_id.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
   }
+#if defined(TOROID_CUDA)
+  // NCCL's rendezvous token: every rank needs rank 0's
+  if (options.unique_id.empty()) a.type_error("uniqueId", "the Uint8Array(128) of rank 0's distributedUniqueId() (NCCL needs it on every rank)", "null");
+#endif
   options.timeout_s = a.number(3, "timeoutSeconds", 1e-3, 1e9);
 #if !defined(TOROID_CUDA)
   // an MPI singleton (no mpirun) would train alone while pretending to be distributed

@@ -1,4 +1,5 @@
-// Fuzzes every export of the native cpu addon (toroid.node) at the N-API
+// Fuzzes every export of the native cpu addon (toroid.node), and of the cuda
+// addon (toroid_cuda.node, without a GPU: see the second describe), at the N-API
 // boundary: random and adversarial arguments (wrong JS types and dtypes,
 // negative/zero/huge/mismatched dims, shapes larger than their storage, freed
 // storages, getters that free storages or throw, detached buffers, NaN/Inf,
@@ -28,7 +29,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { addon } from '../../src/backends/native/addon.js';
-import { GENERATORS } from './fuzz/generators.js';
+import { CUDA_GENERATORS, GENERATORS } from './fuzz/generators.js';
+import { cudaAddonFile } from '../../src/backends/cuda/addon.js';
+import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -59,11 +62,13 @@ interface ChildReport {
   ms: number;
 }
 
-function replay(seed: number, p: string | number): string {
-  return `FUZZ_SEED=${seed} FUZZ_PATH=${p} OMP_NUM_THREADS=1 node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts`;
+function replay(seed: number, p: string | number, target: Target): string {
+  return `${target === 'cuda' ? 'FUZZ_ADDON=cuda ' : ''}FUZZ_SEED=${seed} FUZZ_PATH=${p} OMP_NUM_THREADS=1 node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts`;
 }
 
-function runChild(seed: number, runs: number, dir: string): Promise<ChildReport> {
+type Target = 'cpu' | 'cuda';
+
+function runChild(seed: number, runs: number, dir: string, target: Target = 'cpu'): Promise<ChildReport> {
   const progress = path.join(dir, `progress-${seed}.txt`);
   const started = Date.now();
   return new Promise((resolve) => {
@@ -74,7 +79,7 @@ function runChild(seed: number, runs: number, dir: string): Promise<ChildReport>
       ['-c', `ulimit -v ${ADDRESS_SPACE_KB} && exec "$0" "$@"`, process.execPath, '--disable-wasm-trap-handler', '--import', 'tsx', runner],
       {
         cwd: root,
-        env: { ...process.env, OMP_NUM_THREADS: '1', FUZZ_SEED: String(seed), FUZZ_RUNS: String(runs), FUZZ_PROGRESS: progress, FUZZ_PATH: '' },
+        env: { ...process.env, OMP_NUM_THREADS: '1', FUZZ_SEED: String(seed), FUZZ_RUNS: String(runs), FUZZ_PROGRESS: progress, FUZZ_PATH: '', FUZZ_ADDON: target },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -106,12 +111,12 @@ function runChild(seed: number, runs: number, dir: string): Promise<ChildReport>
   });
 }
 
-function explain(r: ChildReport): string {
+function explain(r: ChildReport, target: Target = 'cpu'): string {
   if (r.result !== null && r.result.ok === false) {
     return [
       `seed ${r.seed}: property failed at run ${String(r.result.firstFailure)}: ${String(r.result.error)}`,
       `  counterexample (shrunk): ${String(r.result.counterexample)}`,
-      `  replay: ${replay(r.seed, String(r.result.path))}`,
+      `  replay: ${replay(r.seed, String(r.result.path), target)}`,
     ].join('\n');
   }
   // a crash, abort or hang: the progress file names the run that was under way
@@ -122,7 +127,7 @@ function explain(r: ChildReport): string {
     `seed ${r.seed}: child ${r.timedOut ? 'timed out' : `exited with code ${r.code} signal ${r.signal}`}` +
       (failedRun !== undefined ? ` while shrinking the failure of run ${failedRun}` : ` during run ${run[1] ?? '?'}`),
     `  plan: ${(run[2] ?? '').slice(0, 4000)}`,
-    `  replay: ${replay(r.seed, at)}`,
+    `  replay: ${replay(r.seed, at, target)}`,
     `  stderr: ${r.stderr.slice(-2000)}`,
   ].join('\n');
 }
@@ -149,7 +154,7 @@ describe('native addon boundary fuzzing', () => {
         }
         const bad = reports.filter((r) => r.result === null || r.result.ok !== true || r.signal !== null || r.code !== 0);
         const calls = reports.reduce((n, r) => n + Number(r.result?.numRuns ?? 0), 0);
-        expect(bad.map(explain).join('\n\n'), 'fuzzer failures').toBe('');
+        expect(bad.map((r) => explain(r)).join('\n\n'), 'fuzzer failures').toBe('');
         expect(calls).toBeGreaterThanOrEqual(TOTAL);
         const validOk: Record<string, number> = {};
         let mustThrow = 0;
@@ -159,6 +164,57 @@ describe('native addon boundary fuzzing', () => {
         }
         const starved = Object.keys(GENERATORS).filter((fn) => !NEEDS_SETUP.includes(fn) && (validOk[fn] ?? 0) < MIN_VALID);
         expect(starved.map((fn) => `${fn}: ${validOk[fn] ?? 0}`), `exports with fewer than ${MIN_VALID} valid calls that returned`).toEqual([]);
+        expect(mustThrow, 'calls that had to throw').toBeGreaterThanOrEqual(MIN_MUST_THROW);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    4 * 100_000,
+  );
+});
+
+// toroid_cuda.node validates its arguments before it touches a device, so it is fuzzed here
+// without a GPU: every storage it is given is a cpu one (foreign to it) and the device refuses
+// work, so a valid call may return (the calls that need no device) or be refused by the device,
+// a foreign storage or its missing bfloat16; anything else must be a clean error naming an
+// argument, and nothing may crash. With a GPU, the cuda suites call it with real storages.
+const cudaFile = cudaAddonFile();
+const cudaExports = (): string[] => Object.keys(createRequire(import.meta.url)(cudaFile!) as object).sort();
+
+describe('cuda addon boundary fuzzing (no GPU needed)', () => {
+  it.skipIf(addon === null || cudaFile === undefined)('every cuda export has an argument generator in the fuzzer', () => {
+    const exported = cudaExports();
+    const known = new Set([...Object.keys(GENERATORS), ...Object.keys(CUDA_GENERATORS)]);
+    expect(exported.filter((k) => !known.has(k)), 'cuda exports without a fuzzer entry').toEqual([]);
+    expect(Object.keys(CUDA_GENERATORS).filter((k) => !exported.includes(k)), 'cuda fuzzer entries for functions it does not export').toEqual([]);
+  });
+
+  it.skipIf(addon === null || cudaFile === undefined)(
+    `${TOTAL} seeded calls of toroid_cuda.node: no crash, every throw an Error naming its argument or the missing device`,
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'toroid-fuzz-cuda-'));
+      try {
+        const seeds = Array.from({ length: CHILDREN }, (_, i) => BASE_SEED + 100 + i);
+        const per = Math.ceil(TOTAL / CHILDREN);
+        const reports: ChildReport[] = [];
+        for (let i = 0; i < seeds.length; i += PARALLEL) {
+          reports.push(...(await Promise.all(seeds.slice(i, i + PARALLEL).map((s) => runChild(s, per, dir, 'cuda')))));
+        }
+        const bad = reports.filter((r) => r.result === null || r.result.ok !== true || r.signal !== null || r.code !== 0);
+        expect(bad.map((r) => explain(r, 'cuda')).join('\n\n'), 'fuzzer failures').toBe('');
+        const calls = reports.reduce((n, r) => n + Number(r.result?.numRuns ?? 0), 0);
+        expect(calls).toBeGreaterThanOrEqual(TOTAL);
+        // every export's valid calls got past its argument checks: returned or refused by the device
+        const reached: Record<string, number> = {};
+        let mustThrow = 0;
+        for (const r of reports) {
+          for (const key of ['validOk', 'validRefused']) {
+            for (const [fn, n] of Object.entries((r.result?.[key] ?? {}) as Record<string, number>)) reached[fn] = (reached[fn] ?? 0) + n;
+          }
+          for (const n of Object.values((r.result?.mustThrowSeen ?? {}) as Record<string, number>)) mustThrow += n;
+        }
+        const starved = cudaExports().filter((fn) => !NEEDS_SETUP.includes(fn) && (reached[fn] ?? 0) < MIN_VALID);
+        expect(starved.map((fn) => `${fn}: ${reached[fn] ?? 0}`), `cuda exports with fewer than ${MIN_VALID} valid calls that passed their checks`).toEqual([]);
         expect(mustThrow, 'calls that had to throw').toBeGreaterThanOrEqual(MIN_MUST_THROW);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -42,14 +42,19 @@ export interface CudaAddon extends Addon {
 
 export let cudaUnavailable: string | null = null;
 
-function load(): CudaAddon | null {
-  cudaUnavailable = notLoadable('TOROID_CUDA', (platform) => `no CUDA build for ${platform}`);
-  if (cudaUnavailable !== null) return null;
+/** The toroid_cuda.node this install would load (a prebuild first), or undefined. */
+export function cudaAddonFile(): string | undefined {
   const candidates = [
     path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'toroid_cuda.node'),
     path.join(packageRoot, 'build', 'Release', 'toroid_cuda.node'),
   ];
-  const file = candidates.find((f) => existsSync(f));
+  return candidates.find((f) => existsSync(f));
+}
+
+function load(): CudaAddon | null {
+  cudaUnavailable = notLoadable('TOROID_CUDA', (platform) => `no CUDA build for ${platform}`);
+  if (cudaUnavailable !== null) return null;
+  const file = cudaAddonFile();
   if (file === undefined) {
     cudaUnavailable = 'this install has no CUDA build of toroid (toroid_cuda.node)';
     return null;

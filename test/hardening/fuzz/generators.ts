@@ -434,7 +434,21 @@ export const GENERATORS: Record<string, FnSpec> = {
   },
 };
 
+/** The cuda addon's own exports (beside the ones it shares with the cpu addon, above). */
+export const CUDA_GENERATORS: Record<string, FnSpec> = {
+  cudaInfo: { argNames: [], base: none },
+  cudaSetDeterministic: { argNames: ['on'], base: fc.boolean().map((b) => [v(b)]) },
+  cudaSetMatmulPrecision: { argNames: ['precision'], base: fc.integer({ min: 0, max: 3 }).map((p) => [v(p)]) },
+  cudaSynchronize: { argNames: [], base: none },
+  cudaProfile: { argNames: ['on'], base: fc.boolean().map((b) => [v(b)]) },
+};
+
+/** The generator of an export of either addon. */
+export function generatorOf(fn: string): FnSpec {
+  return (Object.hasOwn(GENERATORS, fn) ? GENERATORS[fn] : CUDA_GENERATORS[fn])!;
+}
+
 /** Every call the fuzzer makes: an export (uniformly) and a mutated call of it. */
 export function planArb(fns: string[] = Object.keys(GENERATORS)): fc.Arbitrary<Plan> {
-  return fc.constantFrom(...fns).chain((fn) => GENERATORS[fn]!.base.chain((base) => mutate(base).map((args): Plan => ({ fn, args, base }))));
+  return fc.constantFrom(...fns).chain((fn) => generatorOf(fn).base.chain((base) => mutate(base).map((args): Plan => ({ fn, args, base }))));
 }

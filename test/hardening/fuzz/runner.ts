@@ -1,4 +1,5 @@
-// One fuzzing child: FUZZ_RUNS seeded calls of the native cpu addon, checked
+// One fuzzing child: FUZZ_RUNS seeded calls of the native cpu addon (or, with
+// FUZZ_ADDON=cuda, of toroid_cuda.node, which must validate without a GPU), checked
 // by fast-check. Run by test/hardening/fuzz-boundary.test.ts under a memory
 // limit; by hand (see the replay command at the top of that file):
 //   FUZZ_SEED=123 FUZZ_PATH=42 node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts
@@ -7,10 +8,13 @@
 // first failure, so the parent can name the run that crashed the process).
 // Prints one JSON line starting with "FUZZ_RESULT " on stdout.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
+import { cudaAddonFile } from '../../../src/backends/cuda/addon.js';
 import { addon } from '../../../src/backends/native/addon.js';
+import type { Addon } from '../../../src/backends/native/exports.js';
 import { expectationOf } from './expect.js';
-import { GENERATORS, planArb } from './generators.js';
+import { CUDA_GENERATORS, GENERATORS, generatorOf, planArb } from './generators.js';
 import { materialize, SENTINEL, type Plan } from './plan.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -26,12 +30,25 @@ function done(result: Record<string, unknown>): never {
 }
 
 if (addon === null) done({ skipped: true });
+// A makes the storages the calls get; T is called. In cuda mode without a GPU every storage is
+// foreign to T (a cpu one) and the device refuses work: T must still check its arguments and
+// never crash, and a valid call may only fail on the device or on the foreign storage.
+const CUDA = process.env.FUZZ_ADDON === 'cuda';
 const A = addon!;
+const cudaFile = CUDA ? cudaAddonFile() : undefined;
+if (CUDA && cudaFile === undefined) done({ skipped: true });
+const T: Addon = CUDA ? (createRequire(import.meta.url)(cudaFile!) as Addon) : A;
 A.setNumThreads(1);
+T.setNumThreads(1);
 
 // The first identifier of the argument a message names: "x.shape" -> x, "xs[0]" -> xs, "target values" -> target.
 const ARG_MESSAGE = /^toroid\.[\w.]+: (.+?) must /;
 const RESOURCE = /^toroid: out of (cpu )?memory/;
+// cuda mode: what a machine without a GPU (or NCCL) answers a call that passed its checks
+const NO_DEVICE = /^toroid \(cuda\): |^toroid\.distributed \(nccl\): NCCL is not available/;
+const FOREIGN = / must be a tensor on the cuda backend, got storage of another backend$|: data must be cuda storage, got another value/;
+// the cuda addon has no bfloat16 yet: a valid call in it is refused by its dtype check
+const NO_BF16 = /must be (a )?(float32, int32 or bool|Float32Array, Int32Array or Uint8Array)[^,]*, got (bfloat16|Uint16Array)/;
 
 function describe(e: unknown): string {
   if (e instanceof Error) return `${e.constructor.name}: ${e.message}`;
@@ -47,11 +64,11 @@ function checkThrown(plan: Plan, userThrow: boolean, e: unknown): void {
   if (userThrow && e === SENTINEL) return; // a getter of ours threw it: passing it through is right
   if (!(e instanceof Error)) throw new Error(`${plan.fn} threw a non-Error: ${describe(e)}`);
   const msg = e.message;
-  if (RESOURCE.test(msg)) return;
+  if (RESOURCE.test(msg) || (CUDA && NO_DEVICE.test(msg))) return;
   const m = ARG_MESSAGE.exec(msg);
   if (m === null) throw new Error(`${plan.fn} threw an error that names no argument: ${describe(e)}`);
   const first = m[1]!.split(/[.[ ,]/)[0]!;
-  const names = new Set([...GENERATORS[plan.fn]!.argNames, 'arguments']);
+  const names = new Set([...generatorOf(plan.fn).argNames, 'arguments']);
   if (!names.has(first)) throw new Error(`${plan.fn} threw an error naming "${first}", not one of its arguments (${[...names].join(', ')}): ${msg}`);
 }
 
@@ -63,7 +80,7 @@ function freeResult(r: unknown): void {
   }
   if (Object.getPrototypeOf(r) === null || Object.keys(r).length === 0) {
     try {
-      A.free(r);
+      T.free(r);
     } catch {
       // not a storage (memory()/info() objects)
     }
@@ -80,12 +97,17 @@ const countMessages = process.env.FUZZ_MESSAGES === '1';
 let index = -1;
 let failedAt = -1;
 // FUZZ_SKIP_MISSING=1: fuzz only what this addon exports (an older build, e.g. PREBUILDS_ONLY=1)
-const fns = Object.keys(GENERATORS).filter((k) => process.env.FUZZ_SKIP_MISSING !== '1' || typeof (A as unknown as Record<string, unknown>)[k] === 'function');
+const exported = (k: string): boolean => typeof (T as unknown as Record<string, unknown>)[k] === 'function';
+const fns = CUDA
+  ? [...Object.keys(GENERATORS), ...Object.keys(CUDA_GENERATORS)].filter(exported)
+  : Object.keys(GENERATORS).filter((k) => process.env.FUZZ_SKIP_MISSING !== '1' || exported(k));
+// cuda mode: valid calls refused only by the device (none here) or a foreign storage, per export
+const validRefused: Record<string, number> = {};
 const property = fc.property(planArb(fns), (plan) => {
   index++;
   if (progress !== null) writeSync(progress, `RUN\t${index}\t${fc.stringify(plan)}\n`);
   if (verbose) process.stderr.write(`${index} ${fc.stringify(plan)}\n`);
-  const fn = (A as unknown as Record<string, (...a: unknown[]) => unknown>)[plan.fn];
+  const fn = (T as unknown as Record<string, (...a: unknown[]) => unknown>)[plan.fn];
   if (typeof fn !== 'function') throw new Error(`the addon has no export ${plan.fn}`);
   const m = materialize(A, plan);
   let ret: unknown;
@@ -99,7 +121,7 @@ const property = fc.property(planArb(fns), (plan) => {
   } finally {
     freeResult(ret);
     m.cleanup();
-    if (plan.fn === 'setNumThreads') A.setNumThreads(1);
+    if (plan.fn === 'setNumThreads') T.setNumThreads(1);
   }
   const st = (stats[plan.fn] ??= [0, 0]);
   st[threw ? 1 : 0]++;
@@ -108,8 +130,15 @@ const property = fc.property(planArb(fns), (plan) => {
     messages[key] = (messages[key] ?? 0) + 1;
   }
   try {
-    const expected = expectationOf(plan, GENERATORS[plan.fn]!.argNames.length);
-    if (expected.kind === 'ok') {
+    const expected = expectationOf(plan, generatorOf(plan.fn).argNames.length);
+    const msg = thrown instanceof Error ? thrown.message : '';
+    if (CUDA && expected.kind === 'ok' && threw && (NO_DEVICE.test(msg) || FOREIGN.test(msg) || NO_BF16.test(msg))) {
+      validRefused[plan.fn] = (validRefused[plan.fn] ?? 0) + 1;
+    } else if (CUDA && expected.kind === 'throw') {
+      // the first tensor is foreign to T, so the error names that one, whichever is broken
+      mustThrowSeen[plan.fn] = (mustThrowSeen[plan.fn] ?? 0) + 1;
+      if (!threw) throw new Error(`${plan.fn} returned although an argument is ${expected.why}`);
+    } else if (expected.kind === 'ok') {
       if (threw && !(thrown instanceof Error && RESOURCE.test(thrown.message))) {
         throw new Error(`${plan.fn}: a valid call (the generator's unmutated base) threw: ${describe(thrown)}`);
       }
@@ -117,8 +146,7 @@ const property = fc.property(planArb(fns), (plan) => {
     } else if (expected.kind === 'throw') {
       mustThrowSeen[plan.fn] = (mustThrowSeen[plan.fn] ?? 0) + 1;
       if (!threw) throw new Error(`${plan.fn} returned although an argument is ${expected.why}`);
-      const name = expected.arg === null ? undefined : GENERATORS[plan.fn]!.argNames[expected.arg];
-      const msg = thrown instanceof Error ? thrown.message : '';
+      const name = expected.arg === null ? undefined : generatorOf(plan.fn).argNames[expected.arg];
       if (name !== undefined && !RESOURCE.test(msg) && thrown instanceof Error && thrown.constructor.name !== expected.errorClass) {
         throw new Error(`${plan.fn}: argument ${name} is ${expected.why}: expected a ${expected.errorClass}, got ${describe(thrown)}`);
       }
@@ -154,8 +182,9 @@ if (out.failed) {
     ms,
     stats,
     validOk,
+    validRefused,
     mustThrowSeen,
   });
 } else {
-  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, validOk, mustThrowSeen, ...(countMessages ? { messages } : {}) });
+  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, validOk, validRefused, mustThrowSeen, ...(countMessages ? { messages } : {}) });
 }
