@@ -120,6 +120,12 @@ Napi::Value distributed_init_js(const Napi::CallbackInfo& info) {
   // an MPI singleton (no mpirun) would train alone while pretending to be distributed
   if (std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr) a.type_error("process", "started by mpirun (OMPI_COMM_WORLD_SIZE set)", "no mpirun environment");
 #endif
+  // joined already: the same rank and size get the collective back, others are refused (was: any
+  // rank and size silently got the one joined first)
+  if (dist::Collective* joined = dist::current(); joined != nullptr && (joined->rank() != options.rank || joined->world_size() != options.world_size)) {
+    a.range_error("rank", "rank " + std::to_string(joined->rank()) + " of worldSize " + std::to_string(joined->world_size()) + " (this process joined the collective as that)",
+                  "rank " + std::to_string(options.rank) + " of worldSize " + std::to_string(options.world_size));
+  }
   dist::Collective* c = engine(info.Env(), [&] { return &dist::init(options); });
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);

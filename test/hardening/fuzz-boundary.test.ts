@@ -22,7 +22,7 @@
 // add FUZZ_VERBOSE=1 to print each plan before it runs. Run the whole test with
 // another base seed: FUZZ_SEED=<seed> npx vitest run test/hardening/fuzz-boundary.test.ts
 // (FUZZ_RUNS=<n> changes the total number of calls, 10000 by default).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -222,4 +222,36 @@ describe('cuda addon boundary fuzzing (no GPU needed)', () => {
     },
     4 * 100_000,
   );
+});
+
+// The collective exports past initialisation: under mpirun, both ranks join, then make the
+// same seeded calls (same plans, so the valid collectives pair up across ranks): valid
+// all-reduces, broadcasts, host sums and barriers must return, everything else must be a clean
+// error naming its argument, and no rank may crash or hang. Needs mpirun (TOROID_REQUIRE_MPI=1,
+// set by .ci/run, makes a missing one fail test/distributed/mpi.test.ts).
+const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
+const MPI_RUNS = Math.ceil(TOTAL / 4);
+const JOINED = ['allReduceStart', 'broadcastStart', 'allReduceHost', 'collectiveBarrier'];
+
+describe('distributed exports past initialisation (mpirun, 2 ranks)', () => {
+  it.skipIf(addon === null || !hasMpirun)(`${MPI_RUNS} seeded calls on each rank: valid collectives return, the rest refuse cleanly`, { timeout: 200_000 }, () => {
+    // as in test/distributed/mpi.test.ts: the sanitizer runtime goes to the ranks, not to mpirun
+    const preload = process.env.LD_PRELOAD;
+    const env: NodeJS.ProcessEnv = { ...process.env, OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1', OMPI_MCA_rmaps_base_oversubscribe: '1', OMP_NUM_THREADS: '1', FUZZ_MPI: '1', FUZZ_RUNS: String(MPI_RUNS), FUZZ_SEED: String(BASE_SEED + 200), FUZZ_PATH: '' };
+    delete env.LD_PRELOAD;
+    const forward = preload ? ['-x', `LD_PRELOAD=${preload}`, '-x', `ASAN_OPTIONS=${[process.env.ASAN_OPTIONS, 'detect_leaks=0'].filter(Boolean).join(':')}`] : [];
+    const r = spawnSync('mpirun', ['-np', '2', ...forward, process.execPath, '--disable-wasm-trap-handler', '--import', 'tsx', runner], { cwd: root, env, encoding: 'utf8', timeout: 180_000 });
+    const out = `${r.stdout}\n${r.stderr}`;
+    const results = r.stdout.split('\n').filter((l) => l.startsWith('FUZZ_RESULT ')).map((l) => JSON.parse(l.slice('FUZZ_RESULT '.length)) as Record<string, unknown>);
+    const replayCmd = `FUZZ_MPI=1 FUZZ_SEED=${BASE_SEED + 200} FUZZ_RUNS=${MPI_RUNS} mpirun -np 2 node --disable-wasm-trap-handler --import tsx test/hardening/fuzz/runner.ts`;
+    expect(r.status, `${out.slice(-3000)}\nreplay: ${replayCmd}`).toBe(0);
+    expect(results.length, out.slice(-3000)).toBe(2);
+    for (const result of results) {
+      expect(result.ok, `${String(result.error)}\n  counterexample: ${String(result.counterexample)}\n  replay: ${replayCmd}`).toBe(true);
+      expect(result.numRuns).toBe(MPI_RUNS);
+      expect(result.reinit).toMatch(/^RangeError: toroid\.distributedInit: rank must be rank [01] of worldSize 2 \(this process joined the collective as that\), got rank [01] of worldSize 2$/);
+      const validOk = result.validOk as Record<string, number>;
+      expect(JOINED.filter((fn) => (validOk[fn] ?? 0) < MIN_VALID).map((fn) => `${fn}: ${validOk[fn] ?? 0}`), 'collectives with too few valid calls that returned').toEqual([]);
+    }
+  });
 });

@@ -36,12 +36,21 @@ function brokenTensor(s: Spec): string | null {
   return t.data.n < size ? `a storage of ${t.data.n} elements for shape [${shape.join(',')}]` : null;
 }
 
-/** `arity`: how many arguments the export reads (extra ones are ignored, as JS functions do). */
-export function expectationOf(plan: Plan, arity: number): Expectation {
-  // fast-check's printer: NaN, -0, bigints and undefined stay distinct (JSON would merge them)
-  const same = (a: Spec | undefined, b: Spec | undefined) => fc.stringify(a) === fc.stringify(b);
-  if (plan.args === plan.base || (plan.args.length === plan.base.length && plan.args.every((a, i) => same(a, plan.base[i])))) {
-    if (NEEDS_SETUP.has(plan.fn)) return { kind: 'any' };
+// fast-check's printer: NaN, -0, bigints and undefined stay distinct (JSON would merge them)
+const same = (a: Spec | undefined, b: Spec | undefined) => fc.stringify(a) === fc.stringify(b);
+
+/** Whether the plan is its generator's unmutated base call. */
+export function isBase(plan: Plan): boolean {
+  return plan.args === plan.base || (plan.args.length === plan.base.length && plan.args.every((a, i) => same(a, plan.base[i])));
+}
+
+/**
+ * `arity`: how many arguments the export reads (extra ones are ignored, as JS functions do).
+ * `setUp`: exports of NEEDS_SETUP whose state the caller did set up (a joined collective).
+ */
+export function expectationOf(plan: Plan, arity: number, setUp: ReadonlySet<string> = new Set()): Expectation {
+  if (isBase(plan)) {
+    if (NEEDS_SETUP.has(plan.fn) && !setUp.has(plan.fn)) return { kind: 'any' };
     const ids = plan.args.findIndex((a) => a.k === 'tensor' && a.data.k === 'store' && a.data.outOfRange === true && a.data.n > 0);
     return ids >= 0 ? { kind: 'throw', why: 'ids or targets out of range', arg: ids, errorClass: 'RangeError' } : { kind: 'ok' };
   }

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { cudaAddonFile } from '../../../src/backends/cuda/addon.js';
 import { addon } from '../../../src/backends/native/addon.js';
 import type { Addon } from '../../../src/backends/native/exports.js';
-import { expectationOf } from './expect.js';
+import { expectationOf, isBase, type Expectation } from './expect.js';
 import { CUDA_GENERATORS, GENERATORS, generatorOf, planArb } from './generators.js';
 import { materialize, SENTINEL, type Plan } from './plan.js';
 
@@ -40,6 +40,26 @@ if (CUDA && cudaFile === undefined) done({ skipped: true });
 const T: Addon = CUDA ? (createRequire(import.meta.url)(cudaFile!) as Addon) : A;
 A.setNumThreads(1);
 T.setNumThreads(1);
+// FUZZ_MPI=1 (under mpirun, every rank with the same seed, so they make the same calls): the
+// collective is joined first, and the fuzzer calls only the collective exports past that point
+const MPI = process.env.FUZZ_MPI === '1';
+// names in argNames that errors use for state, not for a JS argument the export reads
+const PSEUDO_ARGS = new Set(['collective', 'process', 'engine']);
+const JOINED = new Set(['allReduceStart', 'broadcastStart', 'allReduceHost', 'collectiveBarrier']);
+let worldSize = 1;
+let reinit: string | undefined;
+if (MPI) {
+  const joined = (A as unknown as { distributedInit(r: number, w: number, id: null, t: number): { worldSize: number } })
+    .distributedInit(Number(process.env.OMPI_COMM_WORLD_RANK), Number(process.env.OMPI_COMM_WORLD_SIZE), null, 30);
+  worldSize = joined.worldSize;
+  // joining again as another rank is refused (was: silently handed the first join's collective)
+  try {
+    (A as unknown as { distributedInit(r: number, w: number, id: null, t: number): unknown }).distributedInit((Number(process.env.OMPI_COMM_WORLD_RANK) + 1) % worldSize, worldSize, null, 30);
+    reinit = 'returned';
+  } catch (e) {
+    reinit = `${(e as Error).constructor.name}: ${(e as Error).message}`;
+  }
+}
 
 // The first identifier of the argument a message names: "x.shape" -> x, "xs[0]" -> xs, "target values" -> target.
 const ARG_MESSAGE = /^toroid\.[\w.]+: (.+?) must /;
@@ -98,9 +118,11 @@ let index = -1;
 let failedAt = -1;
 // FUZZ_SKIP_MISSING=1: fuzz only what this addon exports (an older build, e.g. PREBUILDS_ONLY=1)
 const exported = (k: string): boolean => typeof (T as unknown as Record<string, unknown>)[k] === 'function';
-const fns = CUDA
-  ? [...Object.keys(GENERATORS), ...Object.keys(CUDA_GENERATORS)].filter(exported)
-  : Object.keys(GENERATORS).filter((k) => process.env.FUZZ_SKIP_MISSING !== '1' || exported(k));
+const fns = MPI
+  ? [...JOINED, 'collectiveWait', 'distributedInit', 'distributedUniqueId']
+  : CUDA
+    ? [...Object.keys(GENERATORS), ...Object.keys(CUDA_GENERATORS)].filter(exported)
+    : Object.keys(GENERATORS).filter((k) => process.env.FUZZ_SKIP_MISSING !== '1' || exported(k));
 // cuda mode: valid calls refused only by the device (none here) or a foreign storage, per export
 const validRefused: Record<string, number> = {};
 const property = fc.property(planArb(fns), (plan) => {
@@ -130,7 +152,11 @@ const property = fc.property(planArb(fns), (plan) => {
     messages[key] = (messages[key] ?? 0) + 1;
   }
   try {
-    const expected = expectationOf(plan, generatorOf(plan.fn).argNames.length);
+    // a broadcast's base root may be past this job's ranks: then it must refuse, naming root
+    const badRoot = MPI && plan.fn === 'broadcastStart' && isBase(plan) && Number((plan.args[1] as { v: unknown }).v) >= worldSize;
+    const expected: Expectation = badRoot
+      ? { kind: 'throw', why: 'a rank past the job', arg: 1, errorClass: 'RangeError' }
+      : expectationOf(plan, generatorOf(plan.fn).argNames.filter((n) => !PSEUDO_ARGS.has(n)).length, MPI ? JOINED : new Set());
     const msg = thrown instanceof Error ? thrown.message : '';
     if (CUDA && expected.kind === 'ok' && threw && (NO_DEVICE.test(msg) || FOREIGN.test(msg) || NO_BF16.test(msg))) {
       validRefused[plan.fn] = (validRefused[plan.fn] ?? 0) + 1;
@@ -186,5 +212,5 @@ if (out.failed) {
     mustThrowSeen,
   });
 } else {
-  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, validOk, validRefused, mustThrowSeen, ...(countMessages ? { messages } : {}) });
+  done({ ok: true, seed, numRuns: out.numRuns, ms, stats, validOk, validRefused, mustThrowSeen, ...(reinit === undefined ? {} : { reinit }), ...(countMessages ? { messages } : {}) });
 }
