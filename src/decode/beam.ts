@@ -3,8 +3,9 @@
 //
 // Per sentence and step:
 //   - each live hypothesis h (cumulative log-probability L_h) extends by every token w:
-//     candidates (h, w) with L_h + log p(w | h); PAD and BOS are banned (logit -inf before
-//     the log-softmax);
+//     candidates (h, w) with L_h + log p(w | h), p the model's own distribution over the whole
+//     vocabulary; PAD, BOS and options.bannedIds are then removed (-inf after the log-softmax,
+//     as fairseq and Hugging Face do), so scores are the model's log-probabilities;
 //   - candidates are ranked by cumulative log-probability (ties: lower row, then lower id)
 //     and walked in rank order: an EOS candidate at rank < beam finishes its hypothesis
 //     (kept aside with score = L / lp(len), len counting the EOS); an EOS candidate at
@@ -280,7 +281,7 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
   }
   const run = new BeamRun(stepper.step, {
     batch: r.B, vocabSize: stepper.vocabSize, beam: b.beam, maxLen: r.maxLen, lengthPenalty: b.alpha, nBest: b.nBest,
-    bos: r.bos, eos: r.eos, banned: [r.pad, r.bos],
+    bos: r.bos, eos: r.eos, banned: r.banned,
   });
   const s = stepper;
   return {

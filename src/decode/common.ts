@@ -83,16 +83,21 @@ export function idsTensor(fn: string, arg: string, input: unknown, vocab: number
   return { ids: tensor(data, { shape: [rows.length, T], dtype: 'int32', backend: device }), rows, owned: true };
 }
 
-/** log-softmax of logits[offset .. offset+V) into out (float64), with the banned ids at -inf first. */
+/**
+ * log-softmax of logits[offset .. offset+V) into out (float64) over the whole vocabulary, then
+ * the banned ids at -inf: the others keep the model's log-probabilities (fairseq's and Hugging
+ * Face's order; masking first would renormalise the banned tokens' mass onto the rest).
+ */
 export function logSoftmaxRow(logits: ArrayLike<number>, offset: number, V: number, banned: readonly number[], out: Float64Array): Float64Array {
   for (let j = 0; j < V; j++) out[j] = logits[offset + j]!;
-  for (const id of banned) out[id] = -Infinity;
   let max = -Infinity;
   for (let j = 0; j < V; j++) if (out[j]! > max) max = out[j]!;
-  if (max === -Infinity) return out;
-  let sum = 0;
-  for (let j = 0; j < V; j++) sum += Math.exp(out[j]! - max);
-  const lse = max + Math.log(sum);
-  for (let j = 0; j < V; j++) out[j] = out[j]! - lse;
+  if (max !== -Infinity) {
+    let sum = 0;
+    for (let j = 0; j < V; j++) sum += Math.exp(out[j]! - max);
+    const lse = max + Math.log(sum);
+    for (let j = 0; j < V; j++) out[j] = out[j]! - lse;
+  }
+  for (const id of banned) out[id] = -Infinity;
   return out;
 }

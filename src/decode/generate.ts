@@ -97,7 +97,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       }
       const run = new TokenRun(stepper.step, {
         prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-        eos: r.eos, banned: [r.pad, r.bos], pick,
+        eos: r.eos, banned: r.banned, pick,
       });
       return {
         run,

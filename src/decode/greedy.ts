@@ -1,7 +1,7 @@
 // Token-by-token decoding (greedy, and sampling through a different picker): one row per
 // batch entry, rows dropped from the batch (and from the KV cache) as they finish.
 import { noGrad } from '../autograd/tape.js';
-import { describeShape, rangeError, typeError } from '../errors.js';
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
@@ -121,6 +121,12 @@ export interface Seq2SeqDecodeOptions {
   pad?: number;
   /** bool [B,S], true = padded source position (default: src == pad). */
   srcKeyPaddingMask?: Tensor | null;
+  /**
+   * Token ids never generated, beside pad and bos (always banned). They are masked after the
+   * log-softmax, as fairseq and Hugging Face do: scores stay the model's log-probabilities
+   * (the banned tokens' probability is not handed to the others).
+   */
+  bannedIds?: readonly number[];
 }
 
 export interface ResolvedSeq2SeqDecode {
@@ -132,9 +138,11 @@ export interface ResolvedSeq2SeqDecode {
   bos: number;
   eos: number;
   pad: number;
+  /** pad, bos and options.bannedIds, each once. */
+  banned: number[];
 }
 
-export const SEQ2SEQ_KEYS = ['maxLen', 'bos', 'eos', 'pad', 'srcKeyPaddingMask'] as const;
+export const SEQ2SEQ_KEYS = ['maxLen', 'bos', 'eos', 'pad', 'srcKeyPaddingMask', 'bannedIds'] as const;
 
 /** Validate a Seq2Seq call's model, source and the shared options. */
 export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: Record<string, unknown>): ResolvedSeq2SeqDecode {
@@ -148,6 +156,14 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
   const pad = checkTokenId(fn, 'options.pad', opts.pad, c.pad, V);
   if (bos === eos || bos === pad || eos === pad) throw rangeError(fn, 'options', 'distinct bos, eos and pad ids', `bos=${bos}, eos=${eos}, pad=${pad}`);
   if (V <= 3) throw rangeError(fn, 'model', 'a model with tgtVocab > 3 (pad, bos and eos are reserved)', String(V));
+  const extra = opts.bannedIds ?? [];
+  if (!Array.isArray(extra)) throw typeError(fn, 'options.bannedIds', 'an array of token ids', describeValue(extra));
+  const banned = [pad, bos];
+  extra.forEach((id, i) => {
+    const t = checkTokenId(fn, `options.bannedIds[${i}]`, id, null, V);
+    if (t === eos) throw rangeError(fn, `options.bannedIds[${i}]`, 'an id other than eos (a sentence must be able to end)', String(t));
+    if (!banned.includes(t)) banned.push(t);
+  });
   const device = m.generator.weight.device;
   const { ids, owned } = idsTensor(fn, 'src', src, c.srcVocab, device, c.pad);
   const [B, S] = ids.shape as [number, number];
@@ -163,7 +179,7 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
     if (owned) ids.dispose();
     throw err;
   }
-  return { src: ids, ownsSrc: owned, mask, B, maxLen, bos, eos, pad };
+  return { src: ids, ownsSrc: owned, mask, B, maxLen, bos, eos, pad, banned };
 }
 
 /** Run a TokenRun-based Seq2Seq decode synchronously in eval semantics (the model's mode untouched). */
@@ -172,7 +188,7 @@ export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDe
   try {
     return runTokenSearch(stepper.step, {
       prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-      eos: r.eos, banned: [r.pad, r.bos], pick,
+      eos: r.eos, banned: r.banned, pick,
     });
   } finally {
     stepper.dispose();

@@ -54,6 +54,9 @@ describeEachBackend('decode: bad arguments', (backend) => {
     throwsLike(() => greedyDecode(s2s, src, { eos: 11 }), RangeError, /options\.eos must be a token id in \[0, 11\)/);
     throwsLike(() => greedyDecode(s2s, src, { beam: 2 } as never), RangeError, /options must be an object with keys among .* got unknown key 'beam'/);
     throwsLike(() => greedyDecode(s2s, src, 3 as never), TypeError, /options must be an object/);
+    throwsLike(() => greedyDecode(s2s, src, { bannedIds: 4 as never }), TypeError, /options\.bannedIds must be an array of token ids, got number 4/);
+    throwsLike(() => greedyDecode(s2s, src, { bannedIds: [3, 11] }), RangeError, /options\.bannedIds\[1\] must be a token id in \[0, 11\)/);
+    throwsLike(() => greedyDecode(s2s, src, { bannedIds: [2] }), RangeError, /options\.bannedIds\[0\] must be an id other than eos/);
     const mask = toroid.tensor([[0, 0]], { dtype: 'bool', backend });
     throwsLike(() => greedyDecode(s2s, src, { srcKeyPaddingMask: mask }), RangeError, /options\.srcKeyPaddingMask must be bool \[B,S\] = \[1,3\]/);
     mask.dispose();

@@ -64,16 +64,17 @@ export function ids(rows: number[][], backend: string, pad = PAD): Tensor {
   return toroid.tensor(data, { shape: [rows.length, T], dtype: 'int32', backend });
 }
 
-/** log-softmax in float64 of one row, with banned ids at -inf first. */
+/** log-softmax in float64 of one row over the whole vocabulary, then the banned ids at -inf (fairseq's order). */
 export function logSoftmax(row: ArrayLike<number>, banned: readonly number[] = []): Float64Array {
   const out = Float64Array.from(row);
-  for (const b of banned) out[b] = -Infinity;
   let max = -Infinity;
   for (const v of out) max = Math.max(max, v);
   let sum = 0;
   for (const v of out) sum += Math.exp(v - max);
   const lse = max + Math.log(sum);
-  return out.map((v) => v - lse);
+  const lp = out.map((v) => v - lse);
+  for (const b of banned) lp[b] = -Infinity;
+  return lp;
 }
 
 /** Next-token logits of one Seq2Seq row (src row b) for tgtIn = [BOS, ...prefix], by a full forward. */

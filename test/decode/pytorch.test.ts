@@ -20,6 +20,7 @@ const fx = readSafetensorsFileSync(FILE);
 const config = JSON.parse(fx.metadata.config!) as Seq2SeqConfig;
 const search = JSON.parse(fx.metadata.search!) as { maxLen: number; beam: number; lengthPenalty: number; nBest: number; bos: number; eos: number; pad: number };
 const cases = JSON.parse(fx.metadata.results!) as Case[];
+const banned = JSON.parse(fx.metadata.banned!) as { ids: number[]; results: Case[] };
 
 function load(backend: string): Seq2SeqTransformer {
   const model = new Seq2SeqTransformer(config, { backend });
@@ -60,6 +61,46 @@ describeEachBackend('decode: PyTorch reference (trained reverse-digits Seq2Seq)'
     });
     const again = await generateBeam(model, cases.map((c) => c.src), opts);
     expect(again).toEqual(got);
+    model.dispose();
+  });
+
+  it('with user-banned ids (masked after the log-softmax, as fairseq does), greedy and beam equal PyTorch: tokens, order, scores', () => {
+    const model = load(backend);
+    const opts = { maxLen: search.maxLen, beam: search.beam, lengthPenalty: search.lengthPenalty, nBest: search.nBest, bos: search.bos, eos: search.eos, bannedIds: banned.ids };
+    const greedy = greedyDecode(model, banned.results.map((c) => c.src), { maxLen: search.maxLen, bos: search.bos, eos: search.eos, bannedIds: banned.ids });
+    expect(greedy.map((g) => Array.from(g))).toEqual(banned.results.map((c) => c.greedy));
+    const got = beamSearch(model, banned.results.map((c) => c.src), opts);
+    banned.results.forEach((c, i) => {
+      expect(got[i]!.map((h) => Array.from(h.tokens)), `source ${c.src}`).toEqual(c.beam.map((h) => h.tokens));
+      got[i]!.forEach((h, j) => {
+        expect(h.tokens.some((t) => banned.ids.includes(t))).toBe(false);
+        expect(Math.abs(h.score - c.beam[j]!.score), `source ${c.src} hypothesis ${j}`).toBeLessThan(1e-4);
+        expect(Math.abs(h.logProb - c.beam[j]!.logProb)).toBeLessThan(1e-4);
+      });
+    });
+    model.dispose();
+  });
+
+  it("a hypothesis's logProb is the model's own: the sum of its tokens' teacher-forced log-probabilities (EOS included)", () => {
+    const model = load(backend);
+    const opts = { maxLen: search.maxLen, beam: search.beam, lengthPenalty: search.lengthPenalty, nBest: search.nBest, bos: search.bos, eos: search.eos, bannedIds: banned.ids };
+    const got = beamSearch(model, banned.results.map((c) => c.src), opts);
+    let checked = 0;
+    banned.results.forEach((c, i) => {
+      for (const h of got[i]!) {
+        const target = [...Array.from(h.tokens), ...(h.finished ? [search.eos] : [])];
+        const logProbs = toroid.tidy(() => {
+          const src = toroid.tensor(Int32Array.from(c.src), { shape: [1, c.src.length], dtype: 'int32', backend });
+          const tgtIn = toroid.tensor(Int32Array.from([search.bos, ...target.slice(0, -1)]), { shape: [1, target.length], dtype: 'int32', backend });
+          return toroid.F.logSoftmax(model.forward(src, tgtIn), -1).toFloat32Array();
+        });
+        const V = config.tgtVocab;
+        const sum = target.reduce((acc, t, k) => acc + logProbs[k * V + t]!, 0);
+        expect(Math.abs(h.logProb - sum), `source ${c.src} tokens ${target}`).toBeLessThan(1e-4);
+        checked++;
+      }
+    });
+    expect(checked).toBeGreaterThan(20);
     model.dispose();
   });
 });

@@ -194,11 +194,12 @@ describeEachBackend('decode: beam search rules (mocked step)', () => {
     expect(r[0]!.score).toBeCloseTo(4 * Math.log(0.6) / Math.pow(9 / 6, 0.6), 12);
   });
 
-  it('never emits PAD or BOS even when the step favours them (renormalized log-probs)', () => {
+  it("never emits PAD or BOS even when the step favours them, and scores keep the model's log-probs (masked after the log-softmax)", () => {
     const step = tableStep(V, {}, { [PAD]: 0.45, [BOS]: 0.45, 3: 0.05, [EOS]: 0.05 });
     const r = beamSearchWith(step, { ...core, beam: 2, maxLen: 3, lengthPenalty: 0, nBest: 2 })[0]!;
     for (const h of r) for (const t of h.tokens) expect([PAD, BOS]).not.toContain(t);
-    expect(r[0]!.logProb).toBeCloseTo(Math.log(0.5), 12); // EOS at .05 / (.05 + .05)
+    // EOS at its own .05 (was .05 / (.05 + .05) = .5: PAD's and BOS's mass handed to the rest)
+    expect(r[0]!.logProb).toBeCloseTo(Math.log(0.05), 12);
   });
 
   it('batches sentences (info.sentences) and passes consistent parents: every row extends its parent row by one token', () => {
