@@ -50,6 +50,8 @@ export interface BeamCoreOptions {
   eos: number;
   /** Ids never generated (PAD and BOS for Seq2Seq). */
   banned: readonly number[];
+  /** The step returns log-probabilities already (a model-backed step computes them natively). Default false: logits. */
+  logProbs?: boolean;
 }
 
 /** GNMT's length penalty ((5 + len) / 6)^alpha. */
@@ -93,12 +95,16 @@ export class BeamRun {
   private length = 0;
   private finishedAll = false;
   private readonly row: Float64Array;
+  /** 1 at the banned ids. */
+  private readonly bannedMask: Uint8Array;
 
   constructor(step: StepFunction, options: BeamCoreOptions) {
     this.step = step;
     this.o = options;
     this.sentences = Array.from({ length: options.batch }, () => ({ live: [{ tokens: [], logProb: 0, row: -1 }], finished: [], done: false }));
     this.row = new Float64Array(options.vocabSize);
+    this.bannedMask = new Uint8Array(options.vocabSize);
+    for (const id of options.banned) this.bannedMask[id] = 1;
     if (options.maxLen < 1) this.finishedAll = true;
   }
 
@@ -140,9 +146,14 @@ export class BeamRun {
       // the top 2*beam candidates (row-major scan, strict comparison: ties keep the earlier)
       const top: Array<{ score: number; h: number; w: number }> = [];
       hyps.forEach((hyp, h) => {
-        const lp = logSoftmaxRow(logits, (first + h) * V, V, banned, this.row);
+        // log-probabilities over the whole vocabulary, then the banned ids skipped (fairseq's order)
+        const at0 = (first + h) * V;
+        const lp = this.o.logProbs ? logits : logSoftmaxRow(logits, at0, V, banned, this.row);
+        const base = this.o.logProbs ? at0 : 0;
+        const mask = this.bannedMask;
         for (let w = 0; w < V; w++) {
-          const score = hyp.logProb + lp[w]!;
+          if (mask[w] === 1) continue;
+          const score = hyp.logProb + lp[base + w]!;
           if (score === -Infinity || Number.isNaN(score)) continue;
           if (top.length === K && !(score > top[K - 1]!.score)) continue;
           let at = top.length;
@@ -274,14 +285,14 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
   const r = resolveSeq2Seq(fn, model, src, opts);
   let stepper;
   try {
-    stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
+    stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask, true));
   } catch (err) {
     if (r.ownsSrc) r.src.dispose();
     throw err;
   }
   const run = new BeamRun(stepper.step, {
     batch: r.B, vocabSize: stepper.vocabSize, beam: b.beam, maxLen: r.maxLen, lengthPenalty: b.alpha, nBest: b.nBest,
-    bos: r.bos, eos: r.eos, banned: r.banned,
+    bos: r.bos, eos: r.eos, banned: r.banned, logProbs: true,
   });
   const s = stepper;
   return {

@@ -14,6 +14,7 @@ import { withEvalSemantics } from '../nn/module.js';
 import type { GPT } from '../nn/gpt.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import { narrow } from '../ops/layout.js';
+import { logSoftmax } from '../ops/softmax.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -51,12 +52,15 @@ function newTokens(prefixes: readonly Int32Array[], start: number, device: strin
  * `start`), append their keys/values, and return the last position's logits on the host.
  */
 function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
-  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }): Float32Array | Float64Array {
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, logProbs = false): Float32Array | Float64Array {
   const start = cache.length;
   const r = tidy(() => {
     const { ids, T } = newTokens(prefixes, start, device);
     const out = forward(ids, start);
-    return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, kv: out.kv, T };
+    const last = T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits;
+    // log-probabilities on the backend (vectorised, threaded): a beam over R rows otherwise
+    // spends R x V Math.exp calls per step in JavaScript
+    return { logits: logProbs ? logSoftmax(last, -1) : last, kv: out.kv, T };
   });
   cache.update(r.kv, r.T);
   const data = r.logits.dtype === 'float64' ? r.logits.toTypedArray() as Float64Array : r.logits.toFloat32Array();
@@ -68,9 +72,10 @@ function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: str
  * A cached step over a Seq2SeqTransformer: encodes src once (memory, then every layer's
  * cross-attention keys/values) and decodes incrementally. src int32 [B,S]; mask bool [B,S]
  * (true = padding) or null for src == pad. Runs in eval semantics (no dropout) whatever the
- * model's mode, and never changes it (withEvalSemantics).
+ * model's mode, and never changes it (withEvalSemantics). With `logProbs` the step returns
+ * the log-softmax of the logits (over the whole vocabulary) instead of the logits.
  */
-export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPaddingMask: Tensor | null): Stepper {
+export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPaddingMask: Tensor | null, logProbs = false): Stepper {
   const cache = new KVCache(model.config.numDecoderLayers);
   const device = model.generator.weight.device;
   const cross = noGrad(() => withEvalSemantics(() => {
@@ -92,7 +97,7 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
         return cachedStep(cache, prefixes, device, (ids, start) => {
           const out = model.decodeCached(ids, { offset: start, self: cache.layers, cross: cross.layers, memoryKeyPaddingMask: cross.mask });
           return { logits: out.logits, kv: out.self };
-        });
+        }, logProbs);
       }));
     },
     dispose() {
