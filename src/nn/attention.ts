@@ -248,14 +248,47 @@ export class MultiheadAttention extends Module {
     if (kv.v.rank !== 4 || kv.v.shape.some((s, i) => s !== kv.k.shape[i])) {
       throw rangeError(fn, 'kv.v', `${kv.v.dtype} ${describeShape(kv.k.shape)} like kv.k`, `${kv.v.dtype} ${describeShape(kv.v.shape)}`);
     }
+    return tidy(() => this.attendHeads(fn, this.splitHeads(this.projectQuery(query), h), kv, Tk, opts));
+  }
+
+  /**
+   * Cached self-attention in one projection: x [B,T,E] (the new positions) -> q [B,h,T,d] and
+   * the new positions' { k, v } [B,hkv,T,d], one matmul for a packed projection (as forward()),
+   * where projectKeyValue + attendKeyValue would copy the weight's rows and run two.
+   * Append kv to the cache and pass both to attendProjected.
+   */
+  projectSelf(x: Tensor): { q: Tensor; kv: AttentionKV } {
+    const fn = 'MultiheadAttention.projectSelf';
+    const E = this.embedDim;
+    checkTensor(fn, 'x', x);
+    if (x.rank !== 3 || x.shape[2] !== E) throw rangeError(fn, 'x', `${x.dtype} [B,T,E] with E=${E}`, `${x.dtype} ${describeShape(x.shape)}`);
     return tidy(() => {
-      const qh = this.splitHeads(this.projectQuery(query), h);
-      const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
-      const { output } = attend({ fn, prefix: 'options.' }, qh, kv.k, kv.v, {
-        keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.isTraining ? this.dropout : 0, ...kvLength,
-      }, false);
-      return this.mergeHeads(output);
+      const { q, k, v } = this.project(x, x, x);
+      return { q: this.splitHeads(q, this.numHeads), kv: { k: this.splitHeads(k, this.numKvHeads), v: this.splitHeads(v, this.numKvHeads) } };
     });
+  }
+
+  /** attendKeyValue for a query already projected and split into heads (projectSelf's q [B,h,Tq,d]). */
+  attendProjected(q: Tensor, kv: AttentionKV, options?: AttendKeyValueOptions): Tensor {
+    const fn = 'MultiheadAttention.attendProjected';
+    const opts = checkOptions(fn, options, ['keyPaddingMask', 'isCausal']) as AttendKeyValueOptions;
+    checkTensor(fn, 'q', q);
+    if (q.rank !== 4 || q.shape[1] !== this.numHeads || q.shape[3] !== this.headDim) {
+      throw rangeError(fn, 'q', `${q.dtype} [B,h,Tq,d] with h=${this.numHeads}, d=${this.headDim}`, `${q.dtype} ${describeShape(q.shape)}`);
+    }
+    if (kv === null || typeof kv !== 'object') throw typeError(fn, 'kv', 'an object { k, v } of [B,hkv,Tk,d] tensors', describeValue(kv));
+    checkTensor(fn, 'kv.k', kv.k);
+    checkTensor(fn, 'kv.v', kv.v);
+    return tidy(() => this.attendHeads(fn, q, kv, cachedLength(kv), opts));
+  }
+
+  /** Fused attention of heads q over kv's first Tk positions, then the output projection. */
+  private attendHeads(fn: string, qh: Tensor, kv: AttentionKV, Tk: number, opts: AttendKeyValueOptions): Tensor {
+    const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
+    const { output } = attend({ fn, prefix: 'options.' }, qh, kv.k, kv.v, {
+      keyPaddingMask: opts.keyPaddingMask, isCausal: opts.isCausal, dropoutP: this.isTraining ? this.dropout : 0, ...kvLength,
+    }, false);
+    return this.mergeHeads(output);
   }
 
   /** The q, k, v projections [B,T,E], [B,Tk,hkv*d], [B,Tk,hkv*d]; one matmul for packed self-attention. */

@@ -327,10 +327,11 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
     return tidy(() => {
       const held: { kv: AttentionKV | null } = { kv: null };
       const sa = (x: Tensor): Tensor => {
-        const fresh = this.selfAttn.projectKeyValue(x);
+        // q, k and v of the new positions in one projection (one matmul, no weight rows copied)
+        const { q, kv: fresh } = this.selfAttn.projectSelf(x);
         const kv = appendKeyValues(cache.self, fresh);
         held.kv = kv;
-        return this.dropout1.forward(this.selfAttn.attendKeyValue(x, kv, { isCausal: 'bottom-right' }));
+        return this.dropout1.forward(this.selfAttn.attendProjected(q, kv, { isCausal: 'bottom-right' }));
       };
       const mha = (x: Tensor): Tensor => this.dropout2.forward(this.multiheadAttn.attendKeyValue(x, cache.cross, {
         keyPaddingMask: opts.memoryKeyPaddingMask ?? null,

@@ -206,6 +206,16 @@ describeEachBackend('decode: bad arguments', (backend) => {
     throwsLike(() => mha.attendKeyValue(x, kv, { isCausal: 'yes' as never }), TypeError, /options\.isCausal must be a boolean, 'top-left' or 'bottom-right'/);
     const badMask = toroid.tensor([[0, 0]], { dtype: 'bool', backend });
     throwsLike(() => mha.attendKeyValue(x, kv, { keyPaddingMask: badMask }), RangeError, /options\.keyPaddingMask must be bool \[B,Tk\] with B=2, Tk=3/);
+    // projectSelf + attendProjected (one projection) equal projectKeyValue + attendKeyValue
+    const self = mha.projectSelf(x);
+    expect(self.kv.k.toFloat32Array()).toEqual(kv.k.toFloat32Array());
+    expect(self.kv.v.toFloat32Array()).toEqual(kv.v.toFloat32Array());
+    const two = mha.attendKeyValue(x, kv, { isCausal: 'bottom-right' }).toFloat32Array();
+    const one = mha.attendProjected(self.q, self.kv, { isCausal: 'bottom-right' }).toFloat32Array();
+    one.forEach((y, i) => expect(Math.abs(y - two[i]!)).toBeLessThan(1e-6));
+    throwsLike(() => mha.projectSelf(toroid.zeros([2, 3, 4], { backend })), RangeError, /^toroid\.MultiheadAttention\.projectSelf: x must be float32 \[B,T,E\] with E=8/);
+    throwsLike(() => mha.attendProjected(x, kv), RangeError, /^toroid\.MultiheadAttention\.attendProjected: q must be float32 \[B,h,Tq,d\] with h=2, d=4/);
+    throwsLike(() => mha.attendProjected(self.q, 5 as never), TypeError, /kv must be an object \{ k, v \}/);
 
     const layer = new toroid.nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, backend });
     const cross = layer.crossKeyValue(x);
