@@ -54,9 +54,10 @@ void attention_forward(const AttentionParams& p, float* out, float* lse) {
       const i64 kv = (b * p.hkv + head / group) * p.kv_stride;
       const float* K = p.k + kv;
       const float* V = p.v + kv;
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(m.begin(), m.end(), NEG_INF);
-      std::fill(l.begin(), l.end(), 0.0f);
+      // only the tile's rows: a decoding step has br = 1, and clearing all BR rows was most of its work
+      std::fill(acc.begin(), acc.begin() + br * d, 0.0f);
+      std::fill(m.begin(), m.begin() + br, NEG_INF);
+      std::fill(l.begin(), l.begin() + br, 0.0f);
       const i64 kend = key_end(p, i0, br);
       for (i64 j0 = 0; j0 < kend; j0 += BC) {
         const i64 bc = std::min(BC, kend - j0);

@@ -145,21 +145,24 @@ export class BeamRun {
       const st = this.sentences[s]!;
       // the top 2*beam candidates (row-major scan, strict comparison: ties keep the earlier)
       const top: Array<{ score: number; h: number; w: number }> = [];
+      // the K-th best score so far (-inf until K are held): most of a row fails one comparison
+      let bar = -Infinity;
       hyps.forEach((hyp, h) => {
         // log-probabilities over the whole vocabulary, then the banned ids skipped (fairseq's order)
         const at0 = (first + h) * V;
         const lp = this.o.logProbs ? logits : logSoftmaxRow(logits, at0, V, banned, this.row);
         const base = this.o.logProbs ? at0 : 0;
         const mask = this.bannedMask;
+        const L = hyp.logProb;
         for (let w = 0; w < V; w++) {
-          if (mask[w] === 1) continue;
-          const score = hyp.logProb + lp[base + w]!;
-          if (score === -Infinity || Number.isNaN(score)) continue;
-          if (top.length === K && !(score > top[K - 1]!.score)) continue;
+          const score = L + lp[base + w]!;
+          // NaN and -inf fail too; a full list takes only a strictly better score (ties keep the earlier)
+          if (!(score > bar) || mask[w] === 1) continue;
           let at = top.length;
           while (at > 0 && score > top[at - 1]!.score) at--;
           top.splice(at, 0, { score, h, w });
           if (top.length > K) top.pop();
+          if (top.length === K) bar = top[K - 1]!.score;
         }
       });
       const live: Live[] = [];
