@@ -83,6 +83,11 @@ void swiglu_backward(const float* dy, const float* x, float* dx, i64 N, i64 F);
 void softmax_forward(const float* x, float* y, i64 outer, i64 n, i64 inner, bool log);
 void softmax_backward(const float* dy, const float* y, float* dx, i64 outer, i64 n, i64 inner, bool log);
 
+// ---- topk.cc: x [R,n] -> the k largest of each row, best first: values [R,k], indices [R,k].
+// Order: larger first, NaN above every number, ties (and NaNs) by lower index (torch.topk's
+// values; its tie order is unspecified, toroid's is this one on every backend).
+void topk_forward(const float* x, float* values, std::int32_t* indices, i64 R, i64 n, i64 k);
+
 // ---- cross_entropy.cc: logits [N,C], target [N] -> loss (1 or N values), lse [N].
 // Returns the first out-of-range target row, or -1.
 i64 cross_entropy_forward(const float* logits, const std::int32_t* target, float* loss, float* lse,

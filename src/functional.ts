@@ -6,6 +6,7 @@ export { linear, matmul } from './ops/matmul.js';
 export { layerNorm, rmsNorm } from './ops/norm.js';
 export { relu, gelu, silu, tanh, swiglu } from './ops/activation.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
+export { topk, type TopK } from './ops/topk.js';
 export { dropout } from './ops/dropout.js';
 export { embedding } from './ops/embedding.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';

@@ -60,6 +60,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   EXPORT("swigluBackward", swiglu_backward_js);
   EXPORT("softmaxForward", softmax_forward_js);
   EXPORT("softmaxBackward", softmax_backward_js);
+  EXPORT("topk", topk_js);
   EXPORT("crossEntropyForward", cross_entropy_forward_js);
   EXPORT("crossEntropyBackward", cross_entropy_backward_js);
   EXPORT("embeddingForward", embedding_forward_js);

@@ -14,6 +14,7 @@ namespace toroid::binding {
 // seed (bigint, 64-bit) at index i, offset (non-negative integer) at i + 1
 Rng read_rng(Args& a, const Napi::CallbackInfo& info, std::size_t i);
 inline float* f32(const Napi::External<Block>& e) { return static_cast<float*>(e.Data()->ptr); }
+inline std::int32_t* i32(const Napi::External<Block>& e) { return static_cast<std::int32_t*>(e.Data()->ptr); }
 // Per-dim element strides of t broadcast (right-aligned) to `shape`, 0 where broadcast;
 // a RangeError naming `name` when t does not broadcast (elementwise.cc)
 std::vector<i64> broadcast_strides(Args& a, const TensorArg& t, const char* name, const std::vector<i64>& shape);
@@ -40,6 +41,7 @@ Napi::Value activation_backward_js(const Napi::CallbackInfo& info);
 Napi::Value swiglu_forward_js(const Napi::CallbackInfo& info);
 Napi::Value swiglu_backward_js(const Napi::CallbackInfo& info);
 Napi::Value softmax_forward_js(const Napi::CallbackInfo& info);
+Napi::Value topk_js(const Napi::CallbackInfo& info);
 Napi::Value softmax_backward_js(const Napi::CallbackInfo& info);
 Napi::Value cross_entropy_forward_js(const Napi::CallbackInfo& info);
 Napi::Value cross_entropy_backward_js(const Napi::CallbackInfo& info);

@@ -89,6 +89,10 @@ export interface Kernels {
   softmaxForward(x: KTensor, axis: number, log: boolean): KResult;
   softmaxBackward(dy: KTensor, y: KTensor, axis: number, log: boolean): KResult;
 
+  // The k largest along the last axis, best first: values [..., k] (x's dtype), indices int32 [..., k].
+  // Order: larger first, NaN above every number, ties by lower index. Selection only: no backward kernel.
+  topk(x: KTensor, k: number): { values: KResult; indices: KResult };
+
   // logits [N,C], target [N] int32 -> loss ([] or [N] for 'none'), lse [N]. Fused: no softmax tensor is kept.
   crossEntropyForward(logits: KTensor, target: KTensor, attrs: CrossEntropyAttrs): { loss: KResult; lse: KResult };
   crossEntropyBackward(dloss: KTensor, logits: KTensor, target: KTensor, lse: KTensor, attrs: CrossEntropyAttrs): KResult;
@@ -126,7 +130,7 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'attentionForward', 'attentionBackward',
   'layernormForward', 'layernormBackward', 'rmsnormForward', 'rmsnormBackward',
   'activationForward', 'activationBackward', 'swigluForward', 'swigluBackward',
-  'softmaxForward', 'softmaxBackward',
+  'softmaxForward', 'softmaxBackward', 'topk',
   'crossEntropyForward', 'crossEntropyBackward',
   'embeddingForward', 'embeddingBackward',
   'dropoutForward', 'dropoutBackward',

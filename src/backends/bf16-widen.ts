@@ -88,6 +88,10 @@ export function widenBFloat16(kernels: Kernels, free: (data: unknown) => void, n
     swigluBackward: (dy, x) => !anyBf16(dy, x) ? k.swigluBackward(dy, x) : call((w) => to(k.swigluBackward(w(dy), w(x)), x.dtype)),
     softmaxForward: (x, axis, log) => !anyBf16(x) ? k.softmaxForward(x, axis, log) : call((w) => to(k.softmaxForward(w(x), axis, log), x.dtype)),
     softmaxBackward: (dy, y, axis, log) => !anyBf16(dy, y) ? k.softmaxBackward(dy, y, axis, log) : call((w) => to(k.softmaxBackward(w(dy), w(y), axis, log), y.dtype)),
+    topk: (x, kk) => !anyBf16(x) ? k.topk(x, kk) : call((w) => {
+      const r = k.topk(w(x), kk);
+      return { values: to(r.values, x.dtype), indices: r.indices };
+    }),
     crossEntropyForward: (logits, target, attrs) => !anyBf16(logits) ? k.crossEntropyForward(logits, target, attrs)
       : call((w) => {
         const r = k.crossEntropyForward(w(logits), target, attrs);

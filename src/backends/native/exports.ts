@@ -35,6 +35,7 @@ type DirectExports = { [K in Direct]: (...args: Parameters<Kernels[K]>) => Handl
 /** The others: attribute objects flattened, enums as codes, several outputs as an array. */
 export interface KernelExports extends DirectExports {
   // causal: 0 none, 1 top-left, 2 bottom-right; kvLength (forward only): the first positions of k/v
+  topk(x: T, k: number): [values: Handle, indices: Handle];
   attentionForward(q: T, k: T, v: T, attnMask: T | null, keyPadding: T | null, scale: number, causal: number, dropoutP: number,
     seed: bigint, offset: number, kvLength: number | undefined): [out: Handle, lse: Handle];
   attentionBackward(dout: T, q: T, k: T, v: T, out: T, lse: T, attnMask: T | null, keyPadding: T | null, scale: number, causal: number,

@@ -76,6 +76,11 @@ export function makeKernels(n: Addon): Kernels {
     swigluBackward: (dy, x) => f32(n.swigluBackward(dy, x), x.shape),
     softmaxForward: (x, axis, log) => f32(n.softmaxForward(x, axis, log), x.shape),
     softmaxBackward: (dy, y, axis, log) => f32(n.softmaxBackward(dy, y, axis, log), y.shape),
+    topk(x, k) {
+      const [values, indices] = n.topk(x, k);
+      const shape = [...x.shape.slice(0, -1), k];
+      return { values: f32(values, shape), indices: { data: indices, shape, dtype: 'int32' } };
+    },
     crossEntropyForward(logits, target, attrs) {
       const [loss, lse] = n.crossEntropyForward(logits, target, ...ceArgs(attrs));
       return { loss: f32(loss, attrs.reduction === 'none' ? [logits.shape[0]!] : []), lse: f32(lse, [logits.shape[0]!]) };

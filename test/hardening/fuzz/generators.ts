@@ -340,6 +340,11 @@ export const GENERATORS: Record<string, FnSpec> = {
     argNames: ['dy', 'x'],
     base: fc.tuple(shapeArb(0, 2), pdim).map(([lead, F]) => [tensor([...lead, F]), tensor([...lead, 2 * F])]),
   },
+  topk: {
+    argNames: ['x', 'k'],
+    // float32 only: the addon's topk takes float32 (bf16 is widened in TypeScript)
+    base: fc.tuple(shapeArb(1, 3), fc.nat(), floatFill).map(([s, at, f]) => [tensor(s, 'float32', f), v(at % (s[s.length - 1]! + 1))] as Spec[]),
+  },
   softmaxForward: {
     argNames: ['x', 'axis', 'log'],
     base: fc.tuple(shapeArb(1, 3), fc.nat(), fc.boolean(), floatFill).map(([s, ax, log, f]) => [tensor(s, 'float32', f), v(ax % s.length), v(log)]),
