@@ -23,7 +23,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { checkFinite, checkNumberWhere, checkOptions, checkPositiveInt } from '../validate/checks.js';
 import { checkSeq2Seq, logSoftmaxRow } from './common.js';
 import { resolveSeq2Seq, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions } from './greedy.js';
-import { seq2seqStepper, type StepFunction } from './step.js';
+import { seq2seqStepper, type StepFunction, type TopStepFunction } from './step.js';
 
 export interface BeamHypothesis {
   /** Target tokens, without BOS and EOS. */
@@ -52,6 +52,11 @@ export interface BeamCoreOptions {
   banned: readonly number[];
   /** The step returns log-probabilities already (a model-backed step computes them natively). Default false: logits. */
   logProbs?: boolean;
+  /**
+   * The step's k-best form (a model-backed stepper's topStep): used instead of `step` when
+   * given, with k = 2 * beam + banned ids, so only R x k candidates reach JavaScript.
+   */
+  topStep?: TopStepFunction;
 }
 
 /** GNMT's length penalty ((5 + len) / 6)^alpha. */
@@ -134,20 +139,40 @@ export class BeamRun {
         rowSentence.push(s);
       }
     });
-    const logits = this.step(prefixes, { parents: this.firstCall ? null : Int32Array.from(parents), sentences: Int32Array.from(rowSentence) });
+    const info = { parents: this.firstCall ? null : Int32Array.from(parents), sentences: Int32Array.from(rowSentence) };
+    const K = 2 * beam;
+    // every row's K best allowed tokens are among its K + |banned| best (topk's order is the scan's)
+    const kk = Math.min(V, K + banned.length);
+    const best = this.o.topStep?.(prefixes, info, kk);
+    const logits = best === undefined ? this.step(prefixes, info) : new Float32Array(0);
     this.firstCall = false;
-    if (logits.length !== prefixes.length * V) {
+    if (best === undefined && logits.length !== prefixes.length * V) {
       throw new RangeError(`toroid.decode: the step function must return rows x vocabSize = ${prefixes.length * V} logits, got ${logits.length}`);
     }
     const newLen = this.length + 1;
-    const K = 2 * beam;
     for (const { s, first, hyps } of rowsOf) {
       const st = this.sentences[s]!;
       // the top 2*beam candidates (row-major scan, strict comparison: ties keep the earlier)
-      const top: Array<{ score: number; h: number; w: number }> = [];
+      const cands: Array<{ score: number; h: number; w: number }> = [];
       // the K-th best score so far (-inf until K are held): most of a row fails one comparison
       let bar = -Infinity;
       hyps.forEach((hyp, h) => {
+        if (best !== undefined) {
+          // the row's best kk, best first: stop at the first that cannot enter
+          const at = (first + h) * kk;
+          for (let j = 0; j < kk; j++) {
+            const w = best.indices[at + j]!;
+            const score = hyp.logProb + best.values[at + j]!;
+            if (this.bannedMask[w] === 1) continue;
+            if (!(score > bar)) { if (score <= bar) break; continue; }
+            let pos = cands.length;
+            while (pos > 0 && score > cands[pos - 1]!.score) pos--;
+            cands.splice(pos, 0, { score, h, w });
+            if (cands.length > K) cands.pop();
+            if (cands.length === K) bar = cands[K - 1]!.score;
+          }
+          return;
+        }
         // log-probabilities over the whole vocabulary, then the banned ids skipped (fairseq's order)
         const at0 = (first + h) * V;
         const lp = this.o.logProbs ? logits : logSoftmaxRow(logits, at0, V, banned, this.row);
@@ -158,16 +183,16 @@ export class BeamRun {
           const score = L + lp[base + w]!;
           // NaN and -inf fail too; a full list takes only a strictly better score (ties keep the earlier)
           if (!(score > bar) || mask[w] === 1) continue;
-          let at = top.length;
-          while (at > 0 && score > top[at - 1]!.score) at--;
-          top.splice(at, 0, { score, h, w });
-          if (top.length > K) top.pop();
-          if (top.length === K) bar = top[K - 1]!.score;
+          let at = cands.length;
+          while (at > 0 && score > cands[at - 1]!.score) at--;
+          cands.splice(at, 0, { score, h, w });
+          if (cands.length > K) cands.pop();
+          if (cands.length === K) bar = cands[K - 1]!.score;
         }
       });
       const live: Live[] = [];
-      for (let rank = 0; rank < top.length && live.length < beam; rank++) {
-        const c = top[rank]!;
+      for (let rank = 0; rank < cands.length && live.length < beam; rank++) {
+        const c = cands[rank]!;
         const parent = hyps[c.h]!;
         if (c.w === eos) {
           if (rank >= beam) continue;
@@ -288,14 +313,14 @@ export function seq2seqBeamRun(model: Seq2SeqTransformer, fn: string, src: unkno
   const r = resolveSeq2Seq(fn, model, src, opts);
   let stepper;
   try {
-    stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask, true));
+    stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
   } catch (err) {
     if (r.ownsSrc) r.src.dispose();
     throw err;
   }
   const run = new BeamRun(stepper.step, {
     batch: r.B, vocabSize: stepper.vocabSize, beam: b.beam, maxLen: r.maxLen, lengthPenalty: b.alpha, nBest: b.nBest,
-    bos: r.bos, eos: r.eos, banned: r.banned, logProbs: true,
+    bos: r.bos, eos: r.eos, banned: r.banned, topStep: stepper.topStep,
   });
   const s = stepper;
   return {

@@ -15,6 +15,7 @@ import type { GPT } from '../nn/gpt.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import { narrow } from '../ops/layout.js';
 import { logSoftmax } from '../ops/softmax.js';
+import { topk } from '../ops/topk.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -33,6 +34,8 @@ export type StepFunction = (prefixes: readonly Int32Array[], info: StepInfo) => 
 export interface Stepper {
   readonly vocabSize: number;
   readonly step: StepFunction;
+  /** The same step, returning only each row's k best candidates (model-backed steppers have it). */
+  readonly topStep?: TopStepFunction;
   /** Free the caches. */
   dispose(): void;
 }
@@ -49,23 +52,53 @@ function newTokens(prefixes: readonly Int32Array[], start: number, device: strin
 
 /**
  * One cached step: run `forward` on the tokens the cache has not seen (from position
- * `start`), append their keys/values, and return the last position's logits on the host.
+ * `start`), append their keys/values, and return the last position's logits (kept: the
+ * caller disposes them).
  */
-function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
-  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, logProbs = false): Float32Array | Float64Array {
+function cachedForward(cache: KVCache, prefixes: readonly Int32Array[], device: string,
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }): Tensor {
   const start = cache.length;
   const r = tidy(() => {
     const { ids, T } = newTokens(prefixes, start, device);
     const out = forward(ids, start);
-    const last = T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits;
-    // log-probabilities on the backend (vectorised, threaded): a beam over R rows otherwise
-    // spends R x V Math.exp calls per step in JavaScript
-    return { logits: logProbs ? logSoftmax(last, -1) : last, kv: out.kv, T };
+    return { logits: T > 1 ? narrow(out.logits, 1, T - 1, 1) : out.logits, kv: out.kv, T };
   });
   cache.update(r.kv, r.T);
-  const data = r.logits.dtype === 'float64' ? r.logits.toTypedArray() as Float64Array : r.logits.toFloat32Array();
-  r.logits.dispose();
-  return data;
+  return r.logits;
+}
+
+/** cachedForward with the last position's logits (or, with `logProbs`, their log-softmax) on the host. */
+function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, logProbs = false): Float32Array | Float64Array {
+  const last = cachedForward(cache, prefixes, device, forward);
+  try {
+    // log-probabilities on the backend (vectorised, threaded): a beam over R rows otherwise
+    // spends R x V Math.exp calls per step in JavaScript
+    const out = logProbs ? tidy(() => logSoftmax(last, -1)) : last;
+    const data = out.dtype === 'float64' ? out.toTypedArray() as Float64Array : out.toFloat32Array();
+    if (out !== last) out.dispose();
+    return data;
+  } finally {
+    last.dispose();
+  }
+}
+
+/** Each row's k most probable next tokens: log-probabilities (best first) and ids, [R * k] row-major. */
+export interface TopCandidates { values: Float32Array; indices: Int32Array }
+export type TopStepFunction = (prefixes: readonly Int32Array[], info: StepInfo, k: number) => TopCandidates;
+
+/** cachedForward, then log-softmax and topk on the backend: R x k candidates cross to the host, not R x V. */
+function cachedTopStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, k: number): TopCandidates {
+  const last = cachedForward(cache, prefixes, device, forward);
+  try {
+    return tidy(() => {
+      const top = topk(logSoftmax(last, -1), k);
+      return { values: top.values.toFloat32Array(), indices: top.indices.toTypedArray() as Int32Array };
+    });
+  } finally {
+    last.dispose();
+  }
 }
 
 /**
@@ -88,16 +121,26 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
     });
     return new CrossCache(built.kv, built.mask);
   }));
+  const prepare = (info: StepInfo): void => {
+    if (info.parents !== null) cache.reorder(info.parents);
+    cross.select(info.sentences);
+  };
+  const decode = (ids: Tensor, start: number): { logits: Tensor; kv: readonly AttentionKV[] } => {
+    const out = model.decodeCached(ids, { offset: start, self: cache.layers, cross: cross.layers, memoryKeyPaddingMask: cross.mask });
+    return { logits: out.logits, kv: out.self };
+  };
   return {
     vocabSize: model.config.tgtVocab,
     step(prefixes, info) {
       return noGrad(() => withEvalSemantics(() => {
-        if (info.parents !== null) cache.reorder(info.parents);
-        cross.select(info.sentences);
-        return cachedStep(cache, prefixes, device, (ids, start) => {
-          const out = model.decodeCached(ids, { offset: start, self: cache.layers, cross: cross.layers, memoryKeyPaddingMask: cross.mask });
-          return { logits: out.logits, kv: out.self };
-        }, logProbs);
+        prepare(info);
+        return cachedStep(cache, prefixes, device, decode, logProbs);
+      }));
+    },
+    topStep(prefixes, info, k) {
+      return noGrad(() => withEvalSemantics(() => {
+        prepare(info);
+        return cachedTopStep(cache, prefixes, device, decode, k);
       }));
     },
     dispose() {
