@@ -46,6 +46,11 @@ interface Prepared {
   release(): void;
 }
 
+/** Plain greedy (no sampling, no repetition penalty): the argmax can be taken on the backend (a stepper's topStep). */
+function plainGreedy(opts: Record<string, unknown>): boolean {
+  return (opts.strategy === undefined || opts.strategy === 'greedy') && (opts.repetitionPenalty === undefined || opts.repetitionPenalty === 1);
+}
+
 function picker(fn: string, opts: Record<string, unknown>): TokenPicker {
   const strategy = opts.strategy === undefined ? 'greedy' : checkOneOf(fn, 'options.strategy', opts.strategy, ['greedy', 'sample']);
   const s = resolveSampling(fn, opts);
@@ -75,7 +80,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       signal,
       start() {
         const stepper = gptStepper(m);
-        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick });
+        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick, ...(plainGreedy(opts) ? { topStep: stepper.topStep } : {}) });
         return { run, dispose: () => stepper.dispose() };
       },
       release() {},
@@ -97,7 +102,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       }
       const run = new TokenRun(stepper.step, {
         prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-        eos: r.eos, banned: r.banned, pick,
+        eos: r.eos, banned: r.banned, pick, ...(plainGreedy(opts) ? { topStep: stepper.topStep } : {}),
       });
       return {
         run,

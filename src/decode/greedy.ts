@@ -6,7 +6,7 @@ import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { checkSeq2Seq, checkTokenId, idsTensor } from './common.js';
-import { seq2seqStepper, type StepFunction } from './step.js';
+import { seq2seqStepper, type StepFunction, type TopStepFunction } from './step.js';
 
 /**
  * Choose the next token of one row: `logits` are the row's logits (float64, banned ids
@@ -26,6 +26,12 @@ export interface TokenRunOptions {
   /** Ids whose logits are set to -inf (never generated). */
   banned: readonly number[];
   pick: TokenPicker;
+  /**
+   * Greedy only: the step's k-best form over logits (a model-backed stepper's topStep). Each
+   * row's token is then its best allowed one, from 1 + |banned| candidates picked on the
+   * backend (the same argmax, ties to the lower id), and `pick` is not called.
+   */
+  topStep?: TopStepFunction;
 }
 
 /** The argmax (the lowest id among equal maxima). */
@@ -76,11 +82,33 @@ export class TokenRun {
     const rows = this.active.map((s) => Int32Array.from([...prefixes[s]!, ...this.generated[s]!]));
     const previous = this.previous;
     const parents = previous === null ? null : Int32Array.from(this.active.map((s) => previous.indexOf(s)));
-    const logits = this.step(rows, { parents, sentences: Int32Array.from(this.active) });
+    const info = { parents, sentences: Int32Array.from(this.active) };
+    const next: number[] = [];
+    const topStep = this.options.topStep;
+    if (topStep !== undefined) {
+      const kk = Math.min(V, 1 + banned.length);
+      const best = topStep(rows, info, kk, true);
+      this.active.forEach((s, r) => {
+        // the best allowed candidate (NaN never wins, as in argmax; all NaN or banned: id 0, as argmax)
+        let token = 0;
+        for (let j = 0; j < kk; j++) {
+          const w = best.indices[r * kk + j]!;
+          if (!banned.includes(w) && !Number.isNaN(best.values[r * kk + j]!)) { token = w; break; }
+        }
+        if (token === eos) return;
+        this.generated[s]!.push(token);
+        this.emitted.push([s, token]);
+        if (this.generated[s]!.length < maxSteps) next.push(s);
+      });
+      this.previous = this.active;
+      this.active = next;
+      if (next.length === 0) this.finished = true;
+      return this.finished;
+    }
+    const logits = this.step(rows, info);
     if (logits.length !== rows.length * V) {
       throw new RangeError(`toroid.decode: the step function must return rows x vocabSize = ${rows.length * V} logits, got ${logits.length}`);
     }
-    const next: number[] = [];
     this.active.forEach((s, r) => {
       const row = this.row;
       // a typed array's rows copy natively (a JS loop over R x V was most of a step's JS time)
@@ -185,12 +213,12 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
 }
 
 /** Run a TokenRun-based Seq2Seq decode synchronously in eval semantics (the model's mode untouched). */
-export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDecode, pick: TokenPicker): Int32Array[] {
+export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDecode, pick: TokenPicker, greedy = false): Int32Array[] {
   const stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
   try {
     return runTokenSearch(stepper.step, {
       prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-      eos: r.eos, banned: r.banned, pick,
+      eos: r.eos, banned: r.banned, pick, ...(greedy && stepper.topStep !== undefined ? { topStep: stepper.topStep } : {}),
     });
   } finally {
     stepper.dispose();
@@ -207,5 +235,6 @@ export function greedyDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<
   const fn = 'decode.greedyDecode';
   const opts = checkOptions(fn, options, SEQ2SEQ_KEYS);
   const r = resolveSeq2Seq(fn, model, src, opts);
-  return runSeq2SeqTokens(model, r, (logits) => argmax(logits));
+  // the argmax on the backend (topk over the logits): 1 + |banned| values a row reach JavaScript
+  return runSeq2SeqTokens(model, r, (logits) => argmax(logits), true);
 }

@@ -83,17 +83,18 @@ function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: str
   }
 }
 
-/** Each row's k most probable next tokens: log-probabilities (best first) and ids, [R * k] row-major. */
+/** Each row's k most probable next tokens: log-probabilities (or logits) best first, and ids, [R * k] row-major. */
 export interface TopCandidates { values: Float32Array; indices: Int32Array }
-export type TopStepFunction = (prefixes: readonly Int32Array[], info: StepInfo, k: number) => TopCandidates;
+/** `logits`: the values are the logits themselves (greedy's argmax needs no log-softmax). */
+export type TopStepFunction = (prefixes: readonly Int32Array[], info: StepInfo, k: number, logits?: boolean) => TopCandidates;
 
 /** cachedForward, then log-softmax and topk on the backend: R x k candidates cross to the host, not R x V. */
 function cachedTopStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
-  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, k: number): TopCandidates {
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, k: number, logits: boolean): TopCandidates {
   const last = cachedForward(cache, prefixes, device, forward);
   try {
     return tidy(() => {
-      const top = topk(logSoftmax(last, -1), k);
+      const top = topk(logits ? last : logSoftmax(last, -1), k);
       return { values: top.values.toFloat32Array(), indices: top.indices.toTypedArray() as Int32Array };
     });
   } finally {
@@ -137,10 +138,10 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
         return cachedStep(cache, prefixes, device, decode, logProbs);
       }));
     },
-    topStep(prefixes, info, k) {
+    topStep(prefixes, info, k, logits = false) {
       return noGrad(() => withEvalSemantics(() => {
         prepare(info);
-        return cachedTopStep(cache, prefixes, device, decode, k);
+        return cachedTopStep(cache, prefixes, device, decode, k, logits);
       }));
     },
     dispose() {
@@ -154,13 +155,20 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
 export function gptStepper(model: GPT): Stepper {
   const cache = new KVCache(model.config.nLayer);
   const device = model.lmHead.weight.device;
+  const forward = (ids: Tensor, start: number): { logits: Tensor; kv: readonly AttentionKV[] } =>
+    model.forwardCached(ids, { past: cache.layers as (AttentionKV | null)[], offset: start });
   return {
     vocabSize: model.config.vocabSize,
     step(prefixes, info) {
       return noGrad(() => withEvalSemantics(() => {
         if (info.parents !== null) cache.reorder(info.parents);
-        return cachedStep(cache, prefixes, device, (ids, start) =>
-          model.forwardCached(ids, { past: cache.layers as (AttentionKV | null)[], offset: start }));
+        return cachedStep(cache, prefixes, device, forward);
+      }));
+    },
+    topStep(prefixes, info, k, logits = false) {
+      return noGrad(() => withEvalSemantics(() => {
+        if (info.parents !== null) cache.reorder(info.parents);
+        return cachedTopStep(cache, prefixes, device, forward, k, logits);
       }));
     },
     dispose() {

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
 import { beamSearch, generateBeam, greedyDecode } from '../../src/decode/index.js';
+import { argmax, runTokenSearch } from '../../src/decode/greedy.js';
+import { seq2seqStepper } from '../../src/decode/step.js';
 import { readSafetensorsFileSync } from '../../src/io/safetensors.js';
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../../src/nn/seq2seq.js';
 import { describeEachBackend } from '../helpers/backends.js';
@@ -38,6 +40,28 @@ describeEachBackend('decode: PyTorch reference (trained reverse-digits Seq2Seq)'
     expect(ends.size).toBeGreaterThan(2);
     expect(cases.some((c) => c.beam.some((h) => !h.finished))).toBe(true);
     expect(cases.some((c) => c.beam[0]!.tokens.join() !== c.greedy.join())).toBe(true);
+  });
+
+  it("greedy through the stepper's topStep (argmax on the backend) equals greedy over the full logits", () => {
+    const model = load(backend);
+    const rows = cases.map((c) => c.src);
+    const src = toroid.tensor(rows.map((r) => [...r, ...Array(7 - r.length).fill(search.pad)]), { dtype: 'int32', backend });
+    const run = (top: boolean): number[][] => {
+      const stepper = seq2seqStepper(model, src, null);
+      try {
+        return runTokenSearch(stepper.step, {
+          prefixes: rows.map(() => [search.bos]), vocabSize: config.tgtVocab, maxSteps: search.maxLen, eos: search.eos,
+          banned: [search.pad, search.bos, ...banned.ids], pick: (row) => argmax(row), ...(top ? { topStep: stepper.topStep } : {}),
+        }).map((g) => Array.from(g));
+      } finally {
+        stepper.dispose();
+      }
+    };
+    const full = run(false);
+    expect(run(true)).toEqual(full);
+    expect(full).toEqual(banned.results.map((c) => c.greedy));
+    src.dispose();
+    model.dispose();
   });
 
   it('greedyDecode (one padded batch) equals PyTorch greedy', () => {
