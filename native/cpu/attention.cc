@@ -37,7 +37,55 @@ inline float dot(const float* a, const float* b, i64 n) {
 
 }  // namespace
 
+namespace {
+
+// One query row per (batch, head): a decoding step. Scores are dot products with the key rows
+// and the output a weighted sum of the value rows, with no tiles to transpose and fill (the
+// tiled path spent most of a step's attention on that). Same masks and statistics.
+void attention_forward_one_row(const AttentionParams& p, float* out, float* lse) {
+  const i64 d = p.d, group = p.h / p.hkv, tasks = p.B * p.h;
+  const i64 kend = key_end(p, 0, 1);
+#pragma omp parallel if (tasks * std::max<i64>(kend, 1) * d >= (1 << 15) && !omp_in_parallel())
+  {
+    std::vector<float> s(std::max<i64>(kend, 1)), q(d), acc(d);
+#pragma omp for schedule(static)
+    for (i64 bh = 0; bh < tasks; bh++) {
+      const i64 b = bh / p.h, head = bh % p.h;
+      const float* Q = p.q + bh * d;
+      for (i64 c = 0; c < d; c++) q[c] = Q[c] * p.scale;
+      const i64 kv = (b * p.hkv + head / group) * p.kv_stride;
+      const float* K = p.k + kv;
+      const float* V = p.v + kv;
+      for (i64 j = 0; j < kend; j++) s[j] = dot(q.data(), K + j * d, d);
+      scale_and_mask(p, b, head, 0, 1, 0, kend, s.data(), kend, 1.0f);
+      float* o = out + bh * d;
+      const float m = kend > 0 ? row_max(s.data(), kend) : NEG_INF;
+      if (m == NEG_INF) {  // every key masked: zeros, as the tiled path
+        for (i64 c = 0; c < d; c++) o[c] = 0.0f;
+        lse[bh] = NEG_INF;
+        continue;
+      }
+      const float l = exp_row(s.data(), kend, m);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (i64 j = 0; j < kend; j++) {
+        const float w = s[j];
+        const float* vr = V + j * d;
+        for (i64 c = 0; c < d; c++) acc[c] += w * vr[c];
+      }
+      const float inv = 1.0f / l;
+      for (i64 c = 0; c < d; c++) o[c] = acc[c] * inv;
+      lse[bh] = m + std::log(l);
+    }
+  }
+}
+
+}  // namespace
+
 void attention_forward(const AttentionParams& p, float* out, float* lse) {
+  if (p.Tq == 1 && p.dropout_p == 0) {
+    attention_forward_one_row(p, out, lse);
+    return;
+  }
   const i64 d = p.d, group = p.h / p.hkv, q_blocks = (p.Tq + BR - 1) / BR;
   const i64 tasks = p.B * p.h * q_blocks;
 #pragma omp parallel

@@ -68,3 +68,28 @@ describeEachBackend('scaledDotProductAttention semantics', (backend) => {
     });
   });
 });
+
+// The cpu kernel's one-query-row path (a decoding step: Tq = 1) against the ts reference,
+// with every mask kind, GQA, bottom-right causality over a longer cache and kvLength.
+it('one query row (a decoding step): cpu equals ts with masks, GQA, causal bottom-right and kvLength', () => {
+  if (!toroid.listBackends().includes('cpu')) return;
+  toroid.manualSeed(7);
+  const host = (shape: number[]) => toroid.randn(shape, { backend: 'ts' }).toFloat32Array();
+  const B = 3, h = 4, hkv = 2, Tk = 9, d = 16;
+  const q = host([B, h, 1, d]), k = host([B, hkv, Tk, d]), v = host([B, hkv, Tk, d]);
+  const pad = [[0, 0, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 1]].map((r) => r.map(Boolean));
+  const floatMask = host([1, h, 1, Tk]);
+  const boolMask = Array.from({ length: B }, (_, b) => [Array.from({ length: Tk }, (_, j) => (j + b) % 4 === 0)]);
+  const cases: Array<Record<string, unknown>> = [{}, { isCausal: 'bottom-right' }, { keyPaddingMask: pad }, { attnMask: floatMask }, { attnMask: boolMask }, { kvLength: 6 }, { scale: 0.3, keyPaddingMask: pad, isCausal: 'bottom-right' }];
+  for (const c of cases) {
+    const run = (backend: string): Float32Array => toroid.tidy(() => {
+      const t = (data: Float32Array, shape: number[]) => toroid.tensor(data, { shape, backend });
+      const options: Record<string, unknown> = { ...c };
+      if (c.keyPaddingMask) options.keyPaddingMask = toroid.tensor(pad, { dtype: 'bool', backend });
+      if (c.attnMask === floatMask) options.attnMask = t(floatMask, [1, h, 1, Tk]);
+      if (c.attnMask === boolMask) options.attnMask = toroid.tensor(boolMask.map((r) => [r]), { dtype: 'bool', backend });
+      return F.scaledDotProductAttention(t(q, [B, h, 1, d]), t(k, [B, hkv, Tk, d]), t(v, [B, hkv, Tk, d]), options as never).toFloat32Array();
+    });
+    expectClose(run('cpu'), Float64Array.from(run('ts')), { atol: 2e-6, rtol: 1e-5 });
+  }
+});
