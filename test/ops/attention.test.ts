@@ -77,9 +77,9 @@ it('one query row (a decoding step): cpu equals ts with masks, GQA, causal botto
   const host = (shape: number[]) => toroid.randn(shape, { backend: 'ts' }).toFloat32Array();
   const B = 3, h = 4, hkv = 2, Tk = 9, d = 16;
   const q = host([B, h, 1, d]), k = host([B, hkv, Tk, d]), v = host([B, hkv, Tk, d]);
-  const pad = [[0, 0, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 1]].map((r) => r.map(Boolean));
+  const pad = [[0, 0, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0, 1]];
   const floatMask = host([1, h, 1, Tk]);
-  const boolMask = Array.from({ length: B }, (_, b) => [Array.from({ length: Tk }, (_, j) => (j + b) % 4 === 0)]);
+  const boolMask = Array.from({ length: B }, (_, b) => [Array.from({ length: Tk }, (_, j) => ((j + b) % 4 === 0 ? 1 : 0))]);
   const cases: Array<Record<string, unknown>> = [{}, { isCausal: 'bottom-right' }, { keyPaddingMask: pad }, { attnMask: floatMask }, { attnMask: boolMask }, { kvLength: 6 }, { scale: 0.3, keyPaddingMask: pad, isCausal: 'bottom-right' }];
   for (const c of cases) {
     const run = (backend: string): Float32Array => toroid.tidy(() => {
