@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import * as toroid from '../../src/index.js';
-import { runTokenSearch, argmax } from '../../src/decode/greedy.js';
+import { runTokenSearch, argmax, firstCandidate } from '../../src/decode/greedy.js';
 import { gptStepper, seq2seqStepper } from '../../src/decode/step.js';
 import type { Tensor } from '../../src/index.js';
 
@@ -72,7 +72,7 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
         try {
           return runTokenSearch(stepper.step, {
             prefixes: Array.from({ length: B }, () => [c.bos]), vocabSize: c.tgtVocab, maxSteps: c.decodeSteps,
-            eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row), topStep: stepper.topStep,
+            eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row), top: { step: stepper.topStep!, count: 1, pick: firstCandidate },
           });
         } finally {
           stepper.dispose();
@@ -116,7 +116,7 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
       const decode = (): Int32Array[] => amp(() => {
         const stepper = gptStepper(net);
         try {
-          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row), topStep: stepper.topStep });
+          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row), top: { step: stepper.topStep!, count: 1, pick: firstCandidate } });
         } finally {
           stepper.dispose();
         }

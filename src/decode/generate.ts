@@ -14,8 +14,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { seq2seqBeamRun, BEAM_KEYS, type BeamHypothesis, type BeamSearchOptions } from './beam.js';
 import { checkOneOf, checkOptions, checkPositiveInt, checkSignal } from '../validate/checks.js';
 import { checkModel, checkTokenId, idsTensor, yieldToEventLoop } from './common.js';
-import { argmax, resolveSeq2Seq, SEQ2SEQ_KEYS, TokenRun, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
-import { applyRepetitionPenalty, resolveSampling, SAMPLING_KEYS, samplingPicker, type SamplingOptions } from './sampling.js';
+import { argmax, firstCandidate, resolveSeq2Seq, SEQ2SEQ_KEYS, TokenRun, type CandidatePicker, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
+import { applyRepetitionPenalty, resolveSampling, SAMPLING_KEYS, samplingCandidatePicker, samplingPicker, type SamplingOptions } from './sampling.js';
 import { gptStepper, seq2seqStepper, type Stepper } from './step.js';
 
 /** Token ids: an int32 tensor [B,T], one sequence (array or Int32Array), or a list of them. */
@@ -46,9 +46,17 @@ interface Prepared {
   release(): void;
 }
 
-/** Plain greedy (no sampling, no repetition penalty): the argmax can be taken on the backend (a stepper's topStep). */
-function plainGreedy(opts: Record<string, unknown>): boolean {
-  return (opts.strategy === undefined || opts.strategy === 'greedy') && (opts.repetitionPenalty === undefined || opts.repetitionPenalty === 1);
+/**
+ * Where the token can be chosen from a few candidates taken on the backend (a stepper's
+ * topStep): plain greedy (1), and top-k sampling without a repetition penalty (k), which
+ * reorders logits before the top k are known. Else undefined: the full row.
+ */
+function candidates(fn: string, opts: Record<string, unknown>): { count: number; pick: CandidatePicker } | undefined {
+  const strategy = opts.strategy ?? 'greedy';
+  const s = resolveSampling(fn, opts);
+  if (s.repetitionPenalty !== 1) return undefined;
+  if (strategy === 'greedy') return { count: 1, pick: firstCandidate };
+  return s.topK > 0 ? { count: s.topK, pick: samplingCandidatePicker(s) } : undefined;
 }
 
 function picker(fn: string, opts: Record<string, unknown>): TokenPicker {
@@ -80,7 +88,8 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       signal,
       start() {
         const stepper = gptStepper(m);
-        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick, ...(plainGreedy(opts) ? { topStep: stepper.topStep } : {}) });
+        const top = candidates(fn, opts);
+        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick, ...(top === undefined ? {} : { top: { step: stepper.topStep!, ...top } }) });
         return { run, dispose: () => stepper.dispose() };
       },
       release() {},
@@ -90,6 +99,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
   const signal = opts.signal == null ? null : checkSignal(fn, 'options.signal', opts.signal);
   const pick = picker(fn, opts);
   const r = resolveSeq2Seq(fn, m, input, opts);
+  const top = candidates(fn, opts);
   return {
     signal,
     start() {
@@ -102,7 +112,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       }
       const run = new TokenRun(stepper.step, {
         prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-        eos: r.eos, banned: r.banned, pick, ...(plainGreedy(opts) ? { topStep: stepper.topStep } : {}),
+        eos: r.eos, banned: r.banned, pick, ...(top === undefined ? {} : { top: { step: stepper.topStep!, ...top } }),
       });
       return {
         run,

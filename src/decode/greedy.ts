@@ -27,12 +27,19 @@ export interface TokenRunOptions {
   banned: readonly number[];
   pick: TokenPicker;
   /**
-   * Greedy only: the step's k-best form over logits (a model-backed stepper's topStep). Each
-   * row's token is then its best allowed one, from 1 + |banned| candidates picked on the
-   * backend (the same argmax, ties to the lower id), and `pick` is not called.
+   * Pick from each row's best candidates instead of its full logits: the step's k-best form
+   * over logits (a model-backed stepper's topStep) brings count + |banned| candidates per row
+   * from the backend, and `pick` (not called then) is replaced by top.pick over the first
+   * `count` allowed, non-NaN ones, best first. Greedy is count 1; top-k sampling count k.
    */
-  topStep?: TopStepFunction;
+  top?: { step: TopStepFunction; count: number; pick: CandidatePicker };
 }
+
+/** Choose a row's token from its best candidates: logits best first (float64) and their ids. */
+export type CandidatePicker = (values: Float64Array, ids: Int32Array, generated: readonly number[], sentence: number) => number;
+
+/** Greedy over candidates: the best one (an empty list, all NaN or banned: id 0, as argmax). */
+export const firstCandidate: CandidatePicker = (values, ids) => (ids.length > 0 ? ids[0]! : 0);
 
 /** The argmax (the lowest id among equal maxima). */
 export function argmax(logits: ArrayLike<number>): number {
@@ -84,17 +91,18 @@ export class TokenRun {
     const parents = previous === null ? null : Int32Array.from(this.active.map((s) => previous.indexOf(s)));
     const info = { parents, sentences: Int32Array.from(this.active) };
     const next: number[] = [];
-    const topStep = this.options.topStep;
-    if (topStep !== undefined) {
-      const kk = Math.min(V, 1 + banned.length);
-      const best = topStep(rows, info, kk, true);
+    const top = this.options.top;
+    if (top !== undefined) {
+      const kk = Math.min(V, top.count + banned.length);
+      const best = top.step(rows, info, kk, true);
       this.active.forEach((s, r) => {
-        // the best allowed candidate (NaN never wins, as in argmax; all NaN or banned: id 0, as argmax)
-        let token = 0;
-        for (let j = 0; j < kk; j++) {
-          const w = best.indices[r * kk + j]!;
-          if (!banned.includes(w) && !Number.isNaN(best.values[r * kk + j]!)) { token = w; break; }
+        // the first `count` allowed candidates (NaN never taken, as argmax never takes it)
+        const values: number[] = [], ids: number[] = [];
+        for (let j = 0; j < kk && ids.length < top.count; j++) {
+          const w = best.indices[r * kk + j]!, v = best.values[r * kk + j]!;
+          if (!banned.includes(w) && !Number.isNaN(v)) { values.push(v); ids.push(w); }
         }
+        const token = top.pick(Float64Array.from(values), Int32Array.from(ids), this.generated[s]!, s);
         if (token === eos) return;
         this.generated[s]!.push(token);
         this.emitted.push([s, token]);
@@ -213,12 +221,12 @@ export function resolveSeq2Seq(fn: string, model: unknown, src: unknown, opts: R
 }
 
 /** Run a TokenRun-based Seq2Seq decode synchronously in eval semantics (the model's mode untouched). */
-export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDecode, pick: TokenPicker, greedy = false): Int32Array[] {
+export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDecode, pick: TokenPicker, top?: { count: number; pick: CandidatePicker }): Int32Array[] {
   const stepper = noGrad(() => seq2seqStepper(model, r.src, r.mask));
   try {
     return runTokenSearch(stepper.step, {
       prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-      eos: r.eos, banned: r.banned, pick, ...(greedy && stepper.topStep !== undefined ? { topStep: stepper.topStep } : {}),
+      eos: r.eos, banned: r.banned, pick, ...(top !== undefined && stepper.topStep !== undefined ? { top: { step: stepper.topStep, ...top } } : {}),
     });
   } finally {
     stepper.dispose();
@@ -236,5 +244,5 @@ export function greedyDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<
   const opts = checkOptions(fn, options, SEQ2SEQ_KEYS);
   const r = resolveSeq2Seq(fn, model, src, opts);
   // the argmax on the backend (topk over the logits): 1 + |banned| values a row reach JavaScript
-  return runSeq2SeqTokens(model, r, (logits) => argmax(logits), true);
+  return runSeq2SeqTokens(model, r, (logits) => argmax(logits), { count: 1, pick: firstCandidate });
 }

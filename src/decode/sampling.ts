@@ -14,7 +14,7 @@ import { describeValue } from '../errors.js';
 import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkNumberWhere, checkOptions } from '../validate/checks.js';
-import { resolveSeq2Seq, runSeq2SeqTokens, SEQ2SEQ_KEYS, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
+import { resolveSeq2Seq, runSeq2SeqTokens, SEQ2SEQ_KEYS, type CandidatePicker, type Seq2SeqDecodeOptions, type TokenPicker } from './greedy.js';
 
 export interface SamplingOptions {
   /** Divide the logits by this (> 0, default 1): below 1 sharper, above 1 flatter. */
@@ -156,6 +156,25 @@ export function samplingPicker(s: ResolvedSampling): TokenPicker {
   };
 }
 
+/**
+ * samplingPicker over a row's top-k candidates (logits best first, from the backend's topk),
+ * for topK > 0 and no repetition penalty: the same token for the same uniform. The kept
+ * logits are put back in id order, so the softmax sums, the nucleus and the draw run in the
+ * order the full row's do (the other tokens add exact zeros there).
+ */
+export function samplingCandidatePicker(s: ResolvedSampling): CandidatePicker {
+  const uniform = uniformSource(s.seed);
+  return (values, ids) => {
+    const byId = Array.from(ids, (id, j) => j).sort((a, b) => ids[a]! - ids[b]!);
+    const logits = Float64Array.from(byId, (j) => values[j]!);
+    if (s.temperature !== 1) for (let j = 0; j < logits.length; j++) logits[j] = logits[j]! / s.temperature;
+    const probs = softmaxInPlace(logits);
+    topPFilter(probs, s.topP);
+    const u = uniform();
+    return ids.length === 0 ? 0 : ids[byId[drawFrom(probs, u)]!]!;
+  };
+}
+
 export interface Seq2SeqSampleOptions extends Seq2SeqDecodeOptions, SamplingOptions {}
 
 /**
@@ -167,5 +186,7 @@ export function sampleDecode(model: Seq2SeqTransformer, src: Tensor | ArrayLike<
   const opts = checkOptions(fn, options, [...SEQ2SEQ_KEYS, ...SAMPLING_KEYS]);
   const s = resolveSampling(fn, opts);
   const r = resolveSeq2Seq(fn, model, src, opts);
-  return runSeq2SeqTokens(model, r, samplingPicker(s));
+  // top-k without a repetition penalty: the k candidates are taken on the backend
+  const top = s.topK > 0 && s.repetitionPenalty === 1 ? { count: s.topK, pick: samplingCandidatePicker(s) } : undefined;
+  return runSeq2SeqTokens(model, r, samplingPicker(s), top);
 }

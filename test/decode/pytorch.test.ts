@@ -6,8 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
-import { beamSearch, generateBeam, greedyDecode } from '../../src/decode/index.js';
-import { argmax, runTokenSearch } from '../../src/decode/greedy.js';
+import { beamSearch, generateBeam, greedyDecode, sampleDecode } from '../../src/decode/index.js';
+import { resolveSampling, samplingPicker } from '../../src/decode/sampling.js';
+import { argmax, firstCandidate, runTokenSearch } from '../../src/decode/greedy.js';
 import { seq2seqStepper } from '../../src/decode/step.js';
 import { readSafetensorsFileSync } from '../../src/io/safetensors.js';
 import { Seq2SeqTransformer, type Seq2SeqConfig } from '../../src/nn/seq2seq.js';
@@ -51,7 +52,7 @@ describeEachBackend('decode: PyTorch reference (trained reverse-digits Seq2Seq)'
       try {
         return runTokenSearch(stepper.step, {
           prefixes: rows.map(() => [search.bos]), vocabSize: config.tgtVocab, maxSteps: search.maxLen, eos: search.eos,
-          banned: [search.pad, search.bos, ...banned.ids], pick: (row) => argmax(row), ...(top ? { topStep: stepper.topStep } : {}),
+          banned: [search.pad, search.bos, ...banned.ids], pick: (row) => argmax(row), ...(top ? { top: { step: stepper.topStep!, count: 1, pick: firstCandidate } } : {}),
         }).map((g) => Array.from(g));
       } finally {
         stepper.dispose();
@@ -60,6 +61,29 @@ describeEachBackend('decode: PyTorch reference (trained reverse-digits Seq2Seq)'
     const full = run(false);
     expect(run(true)).toEqual(full);
     expect(full).toEqual(banned.results.map((c) => c.greedy));
+    src.dispose();
+    model.dispose();
+  });
+
+  it('seeded top-k sampling from the backend\'s candidates draws exactly what sampling over the full logits draws', () => {
+    const model = load(backend);
+    const rows = cases.map((c) => c.src);
+    const src = toroid.tensor(rows.map((r) => [...r, ...Array(7 - r.length).fill(search.pad)]), { dtype: 'int32', backend });
+    for (const [seed, options] of [[1, { topK: 3 }], [2, { topK: 5, temperature: 1.7, topP: 0.8 }], [3, { topK: 1 }], [4, { topK: 12, temperature: 0.6 }]] as const) {
+      const resolved = resolveSampling('test', { ...options, seed });
+      const stepper = seq2seqStepper(model, src, null);
+      let full: number[][];
+      try {
+        full = runTokenSearch(stepper.step, {
+          prefixes: rows.map(() => [search.bos]), vocabSize: config.tgtVocab, maxSteps: search.maxLen, eos: search.eos,
+          banned: [search.pad, search.bos], pick: samplingPicker(resolved),
+        }).map((g) => Array.from(g));
+      } finally {
+        stepper.dispose();
+      }
+      const fast = sampleDecode(model, src, { ...options, seed, maxLen: search.maxLen, bos: search.bos, eos: search.eos }).map((g) => Array.from(g));
+      expect(fast, `seed ${seed} ${JSON.stringify(options)}`).toEqual(full);
+    }
     src.dispose();
     model.dispose();
   });

@@ -6,6 +6,8 @@ import * as toroid from '../../src/index.js';
 import { generateSync, greedyDecode, sampleDecode } from '../../src/decode/index.js';
 import { applyRepetitionPenalty, drawFrom, resolveSampling, samplingPicker, topKFilter, topPFilter, uniformSource } from '../../src/decode/sampling.js';
 import { describeEachBackend } from '../helpers/backends.js';
+import { runTokenSearch } from '../../src/decode/greedy.js';
+import { gptStepper } from '../../src/decode/step.js';
 import { BOS, biasToken, EOS, fullGPTLogits, gpt, LLAMA, NANOGPT, PAD, seq2seq } from './helpers.js';
 
 const arr = (rows: Int32Array[]): number[][] => rows.map((r) => Array.from(r));
@@ -26,6 +28,22 @@ describeEachBackend('decode: sampling', (backend) => {
     toroid.manualSeed(99);
     const e = generateSync(model, prompts, opts);
     expect(arr(d)).toEqual(arr(e));
+    model.dispose();
+  });
+
+  it("GPT: seeded top-k sampling from the backend's candidates equals sampling over the full logits", () => {
+    const model = gpt(backend, 53, NANOGPT);
+    const prompts = [[1, 2, 3], [4, 5, 6], [7, 7, 7]];
+    for (const [seed, options] of [[11, { topK: 4, temperature: 2 }], [12, { topK: 9, topP: 0.7 }]] as const) {
+      const stepper = gptStepper(model);
+      let full: number[][];
+      try {
+        full = arr(runTokenSearch(stepper.step, { prefixes: prompts, vocabSize: model.config.vocabSize, maxSteps: 10, eos: null, banned: [], pick: samplingPicker(resolveSampling('test', { ...options, seed })) }));
+      } finally {
+        stepper.dispose();
+      }
+      expect(arr(generateSync(model, prompts, { maxNewTokens: 10, strategy: 'sample', ...options, seed })), `seed ${seed}`).toEqual(full);
+    }
     model.dispose();
   });
 
