@@ -8,6 +8,7 @@ import { dropout, layout } from './layout.js';
 import { linear, matmul } from './linear.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { logSoftmax, softmax } from './softmax.js';
+import { topk } from './topk.js';
 import type { AnyOpSpec } from './types.js';
 
 export const OP_TABLE: readonly AnyOpSpec[] = [
@@ -16,6 +17,7 @@ export const OP_TABLE: readonly AnyOpSpec[] = [
   layerNorm, rmsNorm,
   relu, gelu, geluTanh, silu, swiglu,
   softmax, logSoftmax,
+  topk,
   crossEntropy,
   embedding,
   add, sub, mul, div, sum, mean,
