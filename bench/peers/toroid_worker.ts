@@ -72,7 +72,7 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
         try {
           return runTokenSearch(stepper.step, {
             prefixes: Array.from({ length: B }, () => [c.bos]), vocabSize: c.tgtVocab, maxSteps: c.decodeSteps,
-            eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row), top: { step: stepper.topStep!, count: 1, pick: firstCandidate },
+            eos: null, banned: [c.pad, c.bos], pick: (row) => argmax(row), top: { step: stepper.topStep, count: 1, pick: firstCandidate },
           });
         } finally {
           stepper.dispose();
@@ -116,7 +116,7 @@ async function build(workload: string, dir: string, backend: string, bf16: boole
       const decode = (): Int32Array[] => amp(() => {
         const stepper = gptStepper(net);
         try {
-          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row), top: { step: stepper.topStep!, count: 1, pick: firstCandidate } });
+          return runTokenSearch(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: c.decodeSteps, eos: null, banned: [], pick: (row) => argmax(row), top: { step: stepper.topStep, count: 1, pick: firstCandidate } });
         } finally {
           stepper.dispose();
         }

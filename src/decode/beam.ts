@@ -50,8 +50,6 @@ export interface BeamCoreOptions {
   eos: number;
   /** Ids never generated (PAD and BOS for Seq2Seq). */
   banned: readonly number[];
-  /** The step returns log-probabilities already (a model-backed step computes them natively). Default false: logits. */
-  logProbs?: boolean;
   /**
    * The step's k-best form (a model-backed stepper's topStep): used instead of `step` when
    * given, with k = 2 * beam + banned ids, so only R x k candidates reach JavaScript.
@@ -164,6 +162,7 @@ export class BeamRun {
             const w = best.indices[at + j]!;
             const score = hyp.logProb + best.values[at + j]!;
             if (this.bannedMask[w] === 1) continue;
+            // values fall along the row, so the first at or below the bar ends it (NaN: skipped)
             if (!(score > bar)) { if (score <= bar) break; continue; }
             let pos = cands.length;
             while (pos > 0 && score > cands[pos - 1]!.score) pos--;
@@ -174,13 +173,11 @@ export class BeamRun {
           return;
         }
         // log-probabilities over the whole vocabulary, then the banned ids skipped (fairseq's order)
-        const at0 = (first + h) * V;
-        const lp = this.o.logProbs ? logits : logSoftmaxRow(logits, at0, V, banned, this.row);
-        const base = this.o.logProbs ? at0 : 0;
+        const lp = logSoftmaxRow(logits, (first + h) * V, V, banned, this.row);
         const mask = this.bannedMask;
         const L = hyp.logProb;
         for (let w = 0; w < V; w++) {
-          const score = L + lp[base + w]!;
+          const score = L + lp[w]!;
           // NaN and -inf fail too; a full list takes only a strictly better score (ties keep the earlier)
           if (!(score > bar) || mask[w] === 1) continue;
           let at = cands.length;

@@ -89,7 +89,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       start() {
         const stepper = gptStepper(m);
         const top = candidates(fn, opts);
-        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick, ...(top === undefined ? {} : { top: { step: stepper.topStep!, ...top } }) });
+        const run = new TokenRun(stepper.step, { prefixes: rows, vocabSize: c.vocabSize, maxSteps: maxNew, eos, banned: [], pick, ...(top === undefined ? {} : { top: { step: stepper.topStep, ...top } }) });
         return { run, dispose: () => stepper.dispose() };
       },
       release() {},
@@ -112,7 +112,7 @@ function prepare(fn: string, model: unknown, input: unknown, options: unknown): 
       }
       const run = new TokenRun(stepper.step, {
         prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-        eos: r.eos, banned: r.banned, pick, ...(top === undefined ? {} : { top: { step: stepper.topStep!, ...top } }),
+        eos: r.eos, banned: r.banned, pick, ...(top === undefined ? {} : { top: { step: stepper.topStep, ...top } }),
       });
       return {
         run,

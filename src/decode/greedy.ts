@@ -6,7 +6,7 @@ import type { Seq2SeqTransformer } from '../nn/seq2seq.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkOptions, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { checkSeq2Seq, checkTokenId, idsTensor } from './common.js';
-import { seq2seqStepper, type StepFunction, type TopStepFunction } from './step.js';
+import { seq2seqStepper, type StepFunction, type StepInfo, type TopStepFunction } from './step.js';
 
 /**
  * Choose the next token of one row: `logits` are the row's logits (float64, banned ids
@@ -85,45 +85,15 @@ export class TokenRun {
   stepOnce(): boolean {
     this.emitted = [];
     if (this.finished) return true;
-    const { prefixes, vocabSize: V, eos, banned, maxSteps, pick } = this.options;
+    const { prefixes, eos, maxSteps } = this.options;
     const rows = this.active.map((s) => Int32Array.from([...prefixes[s]!, ...this.generated[s]!]));
     const previous = this.previous;
     const parents = previous === null ? null : Int32Array.from(this.active.map((s) => previous.indexOf(s)));
     const info = { parents, sentences: Int32Array.from(this.active) };
+    const choose = this.options.top !== undefined ? this.fromCandidates(this.options.top, rows, info) : this.fromLogits(rows, info);
     const next: number[] = [];
-    const top = this.options.top;
-    if (top !== undefined) {
-      const kk = Math.min(V, top.count + banned.length);
-      const best = top.step(rows, info, kk, true);
-      this.active.forEach((s, r) => {
-        // the first `count` allowed candidates (NaN never taken, as argmax never takes it)
-        const values: number[] = [], ids: number[] = [];
-        for (let j = 0; j < kk && ids.length < top.count; j++) {
-          const w = best.indices[r * kk + j]!, v = best.values[r * kk + j]!;
-          if (!banned.includes(w) && !Number.isNaN(v)) { values.push(v); ids.push(w); }
-        }
-        const token = top.pick(Float64Array.from(values), Int32Array.from(ids), this.generated[s]!, s);
-        if (token === eos) return;
-        this.generated[s]!.push(token);
-        this.emitted.push([s, token]);
-        if (this.generated[s]!.length < maxSteps) next.push(s);
-      });
-      this.previous = this.active;
-      this.active = next;
-      if (next.length === 0) this.finished = true;
-      return this.finished;
-    }
-    const logits = this.step(rows, info);
-    if (logits.length !== rows.length * V) {
-      throw new RangeError(`toroid.decode: the step function must return rows x vocabSize = ${rows.length * V} logits, got ${logits.length}`);
-    }
     this.active.forEach((s, r) => {
-      const row = this.row;
-      // a typed array's rows copy natively (a JS loop over R x V was most of a step's JS time)
-      if (ArrayBuffer.isView(logits)) row.set((logits as unknown as Float32Array).subarray(r * V, (r + 1) * V));
-      else for (let j = 0; j < V; j++) row[j] = logits[r * V + j]!;
-      for (const id of banned) row[id] = -Infinity;
-      const token = pick(row, this.generated[s]!, s);
+      const token = choose(s, r);
       if (token === eos) return;
       this.generated[s]!.push(token);
       this.emitted.push([s, token]);
@@ -133,6 +103,39 @@ export class TokenRun {
     this.active = next;
     if (next.length === 0) this.finished = true;
     return this.finished;
+  }
+
+  /** Each row's token from its full logits through options.pick. */
+  private fromLogits(rows: Int32Array[], info: StepInfo): (s: number, r: number) => number {
+    const { vocabSize: V, banned, pick } = this.options;
+    const logits = this.step(rows, info);
+    if (logits.length !== rows.length * V) {
+      throw new RangeError(`toroid.decode: the step function must return rows x vocabSize = ${rows.length * V} logits, got ${logits.length}`);
+    }
+    return (s, r) => {
+      const row = this.row;
+      // a typed array's rows copy natively (a JS loop over R x V was most of a step's JS time)
+      if (ArrayBuffer.isView(logits)) row.set((logits as unknown as Float32Array).subarray(r * V, (r + 1) * V));
+      else for (let j = 0; j < V; j++) row[j] = logits[r * V + j]!;
+      for (const id of banned) row[id] = -Infinity;
+      return pick(row, this.generated[s]!, s);
+    };
+  }
+
+  /** Each row's token from its best candidates (the step's k-best form) through top.pick. */
+  private fromCandidates(top: NonNullable<TokenRunOptions['top']>, rows: Int32Array[], info: StepInfo): (s: number, r: number) => number {
+    const { vocabSize: V, banned } = this.options;
+    const kk = Math.min(V, top.count + banned.length);
+    const best = top.step(rows, info, kk, true);
+    return (s, r) => {
+      // the first `count` allowed candidates (NaN never taken, as argmax never takes it)
+      const values: number[] = [], ids: number[] = [];
+      for (let j = 0; j < kk && ids.length < top.count; j++) {
+        const w = best.indices[r * kk + j]!, v = best.values[r * kk + j]!;
+        if (!banned.includes(w) && !Number.isNaN(v)) { values.push(v); ids.push(w); }
+      }
+      return top.pick(Float64Array.from(values), Int32Array.from(ids), this.generated[s]!, s);
+    };
   }
 
   /** The tokens of every entry so far (without prefix and EOS). */
@@ -226,7 +229,7 @@ export function runSeq2SeqTokens(model: Seq2SeqTransformer, r: ResolvedSeq2SeqDe
   try {
     return runTokenSearch(stepper.step, {
       prefixes: Array.from({ length: r.B }, () => [r.bos]), vocabSize: stepper.vocabSize, maxSteps: r.maxLen,
-      eos: r.eos, banned: r.banned, pick, ...(top !== undefined && stepper.topStep !== undefined ? { top: { step: stepper.topStep, ...top } } : {}),
+      eos: r.eos, banned: r.banned, pick, ...(top === undefined ? {} : { top: { step: stepper.topStep, ...top } }),
     });
   } finally {
     stepper.dispose();

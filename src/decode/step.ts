@@ -34,8 +34,8 @@ export type StepFunction = (prefixes: readonly Int32Array[], info: StepInfo) => 
 export interface Stepper {
   readonly vocabSize: number;
   readonly step: StepFunction;
-  /** The same step, returning only each row's k best candidates (model-backed steppers have it). */
-  readonly topStep?: TopStepFunction;
+  /** The same step, returning only each row's k best candidates. */
+  readonly topStep: TopStepFunction;
   /** Free the caches. */
   dispose(): void;
 }
@@ -67,17 +67,12 @@ function cachedForward(cache: KVCache, prefixes: readonly Int32Array[], device: 
   return r.logits;
 }
 
-/** cachedForward with the last position's logits (or, with `logProbs`, their log-softmax) on the host. */
+/** cachedForward with the last position's logits on the host. */
 function cachedStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
-  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, logProbs = false): Float32Array | Float64Array {
+  forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }): Float32Array | Float64Array {
   const last = cachedForward(cache, prefixes, device, forward);
   try {
-    // log-probabilities on the backend (vectorised, threaded): a beam over R rows otherwise
-    // spends R x V Math.exp calls per step in JavaScript
-    const out = logProbs ? tidy(() => logSoftmax(last, -1)) : last;
-    const data = out.dtype === 'float64' ? out.toTypedArray() as Float64Array : out.toFloat32Array();
-    if (out !== last) out.dispose();
-    return data;
+    return last.dtype === 'float64' ? last.toTypedArray() as Float64Array : last.toFloat32Array();
   } finally {
     last.dispose();
   }
@@ -88,7 +83,11 @@ export interface TopCandidates { values: Float32Array; indices: Int32Array }
 /** `logits`: the values are the logits themselves (greedy's argmax needs no log-softmax). */
 export type TopStepFunction = (prefixes: readonly Int32Array[], info: StepInfo, k: number, logits?: boolean) => TopCandidates;
 
-/** cachedForward, then log-softmax and topk on the backend: R x k candidates cross to the host, not R x V. */
+/**
+ * cachedForward, then log-softmax (unless `logits`) and topk on the backend: R x k candidates
+ * cross to the host, not R x V (a beam over R rows would otherwise spend R x V Math.exp calls
+ * a step in JavaScript).
+ */
 function cachedTopStep(cache: KVCache, prefixes: readonly Int32Array[], device: string,
   forward: (ids: Tensor, start: number) => { logits: Tensor; kv: readonly AttentionKV[] }, k: number, logits: boolean): TopCandidates {
   const last = cachedForward(cache, prefixes, device, forward);
@@ -106,10 +105,9 @@ function cachedTopStep(cache: KVCache, prefixes: readonly Int32Array[], device: 
  * A cached step over a Seq2SeqTransformer: encodes src once (memory, then every layer's
  * cross-attention keys/values) and decodes incrementally. src int32 [B,S]; mask bool [B,S]
  * (true = padding) or null for src == pad. Runs in eval semantics (no dropout) whatever the
- * model's mode, and never changes it (withEvalSemantics). With `logProbs` the step returns
- * the log-softmax of the logits (over the whole vocabulary) instead of the logits.
+ * model's mode, and never changes it (withEvalSemantics).
  */
-export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPaddingMask: Tensor | null, logProbs = false): Stepper {
+export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPaddingMask: Tensor | null): Stepper {
   const cache = new KVCache(model.config.numDecoderLayers);
   const device = model.generator.weight.device;
   const cross = noGrad(() => withEvalSemantics(() => {
@@ -135,7 +133,7 @@ export function seq2seqStepper(model: Seq2SeqTransformer, src: Tensor, srcKeyPad
     step(prefixes, info) {
       return noGrad(() => withEvalSemantics(() => {
         prepare(info);
-        return cachedStep(cache, prefixes, device, decode, logProbs);
+        return cachedStep(cache, prefixes, device, decode);
       }));
     },
     topStep(prefixes, info, k, logits = false) {

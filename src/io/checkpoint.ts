@@ -46,33 +46,25 @@ export async function load(path: string, options: LoadOptions = {}): Promise<Loa
   return loadWhere(path, options, () => true);
 }
 
-/** load() of the tensors whose names pass `filter`. */
+/**
+ * load() of the tensors whose names pass `filter`, each uploaded as it is read. Every header
+ * (each shard's, for a sharded set) is validated before the first tensor is read.
+ */
 export async function loadWhere(path: string, options: LoadOptions, filter: (name: string) => boolean): Promise<Loaded> {
+  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
+  const backend = getBackend(options.backend);
+  const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
   const tensors: Record<string, Tensor> = {};
   try {
-    const metadata = await loadEach(path, options, (name, t) => {
+    const metadata = await eachHostTensor(path, { float64: backend.supportsDType('float64'), keepDType, reuse: false }, filter, (name, host) => {
       // defineProperty: a tensor named "__proto__" is an entry, not the record's prototype
-      Object.defineProperty(tensors, name, { value: t, enumerable: true, writable: true, configurable: true });
-    }, filter);
+      Object.defineProperty(tensors, name, { value: fromHost(backend, host.array, host.shape, host.dtype, false), enumerable: true, writable: true, configurable: true });
+    });
     return { tensors, metadata };
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
     throw err;
   }
-}
-
-/**
- * load() one tensor at a time: each tensor the filter takes (all by default) is read, made and
- * handed to `visit`, which owns it from then on; so a visitor that copies and disposes holds one
- * tensor of the file at a time. Every header (each shard's, for a sharded set) is validated
- * before the first tensor is read. Returns the metadata.
- */
-export async function loadEach(path: string, options: LoadOptions, visit: (name: string, tensor: Tensor) => void | Promise<void>, filter: (name: string) => boolean = () => true): Promise<Record<string, string>> {
-  if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
-  const backend = getBackend(options.backend);
-  const keepDType = checkBoolean('load', 'options.keepDType', options.keepDType, false);
-  return eachHostTensor(path, { float64: backend.supportsDType('float64'), keepDType, reuse: false }, filter,
-    (name, host) => visit(name, fromHost(backend, host.array, host.shape, host.dtype, false)));
 }
 
 /** One tensor of a file on the host, in toroid's dtype. */
@@ -123,25 +115,16 @@ export interface TensorInfo { shape: number[]; dtype: DType }
  * A file's (or sharded set's) metadata and tensors (names, shapes, dtypes as load() would make
  * them) from the headers alone: nothing is allocated.
  */
-export async function inspect(path: string, options: { keepDType?: boolean } = {}): Promise<{ metadata: Record<string, string>; names: Set<string>; tensors: Map<string, TensorInfo> }> {
+export async function inspect(path: string): Promise<{ metadata: Record<string, string>; tensors: Map<string, TensorInfo> }> {
   if (typeof path !== 'string') throw typeError('load', 'path', 'a string', describeValue(path));
-  const keepDType = options.keepDType === true;
-  const describe = (entries: readonly Entry[]): Array<[string, TensorInfo]> => entries.map((e) => [e.name, { shape: e.shape.slice(), dtype: loadedDType(e.dtype, keepDType) }]);
-  if (!isIndexPath(path)) {
-    const header = readSafetensorsHeaderSync(path, 'load');
-    const tensors = new Map(describe(header.entries));
-    return { metadata: header.metadata, names: new Set(tensors.keys()), tensors };
-  }
-  const { files, metadata, entries } = await shardFiles(path);
-  const tensors = new Map(describe(entries));
-  return { metadata, names: new Set(files.flatMap((f) => [...f.names])), tensors };
+  const { metadata, entries } = isIndexPath(path) ? await shardFiles(path) : readSafetensorsHeaderSync(path, 'load');
+  return { metadata, tensors: new Map(entries.map((e) => [e.name, { shape: e.shape.slice(), dtype: loadedDType(e.dtype) }])) };
 }
 
-/** The dtype load() makes of a safetensors dtype (float64 where the backend has it; reported as float here). */
-function loadedDType(raw: SafeDType, keepBf16: boolean): DType {
+/** The dtype load() makes of a safetensors dtype (without keepDType; F64 stays float64 where the backend has it). */
+function loadedDType(raw: SafeDType): DType {
   switch (raw) {
-    case 'F32': case 'F16': return 'float32';
-    case 'BF16': return keepBf16 ? 'bfloat16' : 'float32';
+    case 'F32': case 'F16': case 'BF16': return 'float32';
     case 'F64': return 'float64';
     case 'I32': case 'I64': return 'int32';
     case 'U8': case 'BOOL': return 'bool';

@@ -172,7 +172,8 @@ export async function saveTrainingState(path: string, parts: CheckpointParts, st
 /** Load a file written by saveTrainingState into the given parts (strict); returns the step and extra. */
 export async function loadTrainingState(path: string, parts: CheckpointParts, options: { backend?: string } = {}): Promise<TrainingState> {
   // the headers first: the metadata is checked before any tensor is allocated
-  const { metadata, names } = await inspect(path);
+  const { metadata, tensors: headers } = await inspect(path);
+  const names = new Set(headers.keys());
   const meta = parseMeta(Object.hasOwn(metadata, 'training') ? metadata.training : undefined, names);
   const fromFile = (parts.model as Partial<StreamingModel>).loadFile;
   // a Module loads its parameters one tensor at a time (a model's size beside the model, not

@@ -52,7 +52,7 @@ describeEachBackend('decode: PyTorch reference (trained reverse-digits Seq2Seq)'
       try {
         return runTokenSearch(stepper.step, {
           prefixes: rows.map(() => [search.bos]), vocabSize: config.tgtVocab, maxSteps: search.maxLen, eos: search.eos,
-          banned: [search.pad, search.bos, ...banned.ids], pick: (row) => argmax(row), ...(top ? { top: { step: stepper.topStep!, count: 1, pick: firstCandidate } } : {}),
+          banned: [search.pad, search.bos, ...banned.ids], pick: (row) => argmax(row), ...(top ? { top: { step: stepper.topStep, count: 1, pick: firstCandidate } } : {}),
         }).map((g) => Array.from(g));
       } finally {
         stepper.dispose();
