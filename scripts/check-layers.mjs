@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 export const LAYERS = [
   ['package root', ['src/index.ts']],
-  ['training and serving', ['src/train/', 'src/decode/', 'src/tokenizer/', 'src/data/', 'src/metrics/']],
+  ['training and serving', ['src/train/', 'src/serve/', 'src/decode/', 'src/tokenizer/', 'src/data/', 'src/metrics/']],
   ['data parallel', ['src/distributed/']],
   // optim.decayGroups reads a model's modules (which layer registered a parameter); nn never imports optim
   ['optimizers', ['src/optim/']],

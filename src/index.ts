@@ -26,3 +26,5 @@ export * as metrics from './metrics/index.js';
 export * as tokenizer from './tokenizer/index.js';
 export * as decode from './decode/index.js';
 export * as cuda from './backends/cuda/index.js';
+export { serve, type ServeOptions, type ToroidServer } from './serve/server.js';
+export type { ServeMetrics } from './serve/metrics.js';

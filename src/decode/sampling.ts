@@ -143,9 +143,8 @@ export function drawFrom(probs: Float64Array, u: number): number {
   return last === -1 ? 0 : last;
 }
 
-/** The sampling TokenPicker for resolved options (one uniform per row and step, rows in batch order). */
-export function samplingPicker(s: ResolvedSampling): TokenPicker {
-  const uniform = uniformSource(s.seed);
+/** The sampling TokenPicker for resolved options (one uniform per row and step, rows in batch order; `uniform` shared with a candidate picker keeps one stream). */
+export function samplingPicker(s: ResolvedSampling, uniform: () => number = uniformSource(s.seed)): TokenPicker {
   return (logits, generated) => {
     applyRepetitionPenalty(logits, generated, s.repetitionPenalty);
     if (s.temperature !== 1) for (let j = 0; j < logits.length; j++) logits[j] = logits[j]! / s.temperature;
@@ -162,8 +161,7 @@ export function samplingPicker(s: ResolvedSampling): TokenPicker {
  * logits are put back in id order, so the softmax sums, the nucleus and the draw run in the
  * order the full row's do (the other tokens add exact zeros there).
  */
-export function samplingCandidatePicker(s: ResolvedSampling): CandidatePicker {
-  const uniform = uniformSource(s.seed);
+export function samplingCandidatePicker(s: ResolvedSampling, uniform: () => number = uniformSource(s.seed)): CandidatePicker {
   return (values, ids) => {
     const byId = Array.from(ids, (id, j) => j).sort((a, b) => ids[a]! - ids[b]!);
     const logits = Float64Array.from(byId, (j) => values[j]!);

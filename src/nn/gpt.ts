@@ -220,16 +220,19 @@ export class GPTAttention extends Module {
    * (nn/kv-buffer.ts appendKeyValues: without gradients written into past's buffers while
    * they have room, so kv may hold past's own k and v). Attention is causal 'bottom-right'.
    */
-  forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
+  forwardCached(x: Tensor, past: AttentionKV | null, offset: number, rows?: RowPositions): { output: Tensor; kv: AttentionKV } {
     return tidy(() => {
-      const { q, k, v } = this.projectHeads(x, offset);
+      const { q, k, v } = this.projectHeads(x, offset, rows?.positions);
       const kv = appendKeyValues(past, { k, v });
-      return { output: this.attendHeads(q, kv, 'bottom-right'), kv };
+      return { output: this.attendHeads(q, kv, 'bottom-right', rows?.keyPaddingMask ?? null), kv };
     });
   }
 
-  /** x [B,T,C] at positions offset.. -> q [B,h,T,hd], k and v [B,hkv,T,hd], RoPE applied to q and k. */
-  private projectHeads(x: Tensor, offset: number): { q: Tensor; k: Tensor; v: Tensor } {
+  /**
+   * x [B,T,C] at positions offset.. (or row b at rowPositions[b]..: ids [B,T]) -> q [B,h,T,hd],
+   * k and v [B,hkv,T,hd], RoPE applied to q and k.
+   */
+  private projectHeads(x: Tensor, offset: number, rowPositions?: Tensor): { q: Tensor; k: Tensor; v: Tensor } {
     const [B, T] = x.shape as [number, number, number];
     const h = this.nHead, hkv = this.nKvHead, hd = this.headDim;
     const [q, k, v] = this.qkv !== null
@@ -240,15 +243,16 @@ export class GPTAttention extends Module {
     const kh = transpose(k.reshape([B, T, hkv, hd]), 1, 2);
     const vh = transpose(v.reshape([B, T, hkv, hd]), 1, 2);
     if (this.rotary === null) return { q: qh, k: kh, v: vh };
+    if (rowPositions !== undefined) return { q: this.rotary.applyAt(qh, rowPositions), k: this.rotary.applyAt(kh, rowPositions), v: vh };
     return { q: this.rotary.apply(qh, offset), k: this.rotary.apply(kh, offset), v: vh };
   }
 
-  /** q [B,h,T,hd] over kv (its first cachedLength(kv) positions) -> the projected output [B,T,C]. */
-  private attendHeads(q: Tensor, kv: AttentionKV, isCausal: CausalOption): Tensor {
+  /** q [B,h,T,hd] over kv (its first cachedLength(kv) positions, minus masked keys) -> the projected output [B,T,C]. */
+  private attendHeads(q: Tensor, kv: AttentionKV, isCausal: CausalOption, keyPaddingMask: Tensor | null = null): Tensor {
     const [B, , T] = q.shape as [number, number, number, number];
     const Tk = cachedLength(kv);
     const kvLength = Tk === kv.k.shape[2] ? {} : { kvLength: Tk };
-    const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal, dropoutP: this.isTraining ? this.dropoutP : 0, ...kvLength });
+    const y = scaledDotProductAttention(q, kv.k, kv.v, { isCausal, dropoutP: this.isTraining ? this.dropoutP : 0, keyPaddingMask, ...kvLength });
     const merged = transpose(y, 1, 2).reshape([B, T, this.nHead * this.headDim]); // [B,T,C]
     return this.residDropout.forward(this.proj.forward(merged));
   }
@@ -329,9 +333,9 @@ export class GPTBlock extends Module {
   }
 
   /** Incremental decoding (see GPTAttention.forwardCached): -> { output, kv: this block's extended cache }. */
-  forwardCached(x: Tensor, past: AttentionKV | null, offset: number): { output: Tensor; kv: AttentionKV } {
+  forwardCached(x: Tensor, past: AttentionKV | null, offset: number, rows?: RowPositions): { output: Tensor; kv: AttentionKV } {
     return tidy(() => {
-      const a = this.attn.forwardCached(this.norm1.forward(x), past, offset);
+      const a = this.attn.forwardCached(this.norm1.forward(x), past, offset, rows);
       const h = add(x, a.output);
       return { output: add(h, this.mlp.forward(this.norm2.forward(h))), kv: a.kv };
     });
@@ -383,20 +387,33 @@ export class GPTTrunk extends Module {
   }
 
   /** Incremental decoding: idx [B,T] at positions offset.. -> { hidden [B,T,C] after the final norm, kv: one extended cache per block }. */
-  forwardCached(idx: Tensor, past: readonly (AttentionKV | null)[], offset: number): { hidden: Tensor; kv: AttentionKV[] } {
+  forwardCached(idx: Tensor, past: readonly (AttentionKV | null)[], offset: number, rows?: { positions: Int32Array; keyPaddingMask: Tensor | null }): { hidden: Tensor; kv: AttentionKV[] } {
     return tidy(() => {
-      const T = idx.shape[1]!;
+      const [B, T] = idx.shape as [number, number];
+      const device = this.wte.weight.device;
       let x = this.wte.forward(idx);
+      // row b's tokens sit at positions rows.positions[b].. (a continuous batch), else offset..
+      let rowIds: Tensor | undefined;
+      if (rows !== undefined) {
+        const pos = new Int32Array(B * T);
+        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = rows.positions[b]! + t;
+        rowIds = tensor(pos, { shape: [B, T], dtype: 'int32', backend: device });
+      }
       if (this.wpe !== null) {
-        const pos = new Int32Array(T);
-        for (let t = 0; t < T; t++) pos[t] = offset + t;
-        x = add(x, this.wpe.forward(tensor(pos, { shape: [T], dtype: 'int32', backend: this.wte.weight.device })));
+        if (rowIds !== undefined) {
+          x = add(x, this.wpe.forward(rowIds));
+        } else {
+          const pos = new Int32Array(T);
+          for (let t = 0; t < T; t++) pos[t] = offset + t;
+          x = add(x, this.wpe.forward(tensor(pos, { shape: [T], dtype: 'int32', backend: device })));
+        }
       }
       x = this.drop.forward(x);
       const kv: AttentionKV[] = [];
+      const blockRows = rowIds === undefined ? undefined : { positions: rowIds, keyPaddingMask: rows!.keyPaddingMask };
       let i = 0;
       for (const block of this.blocks) {
-        const r = block.forwardCached(x, past[i] ?? null, offset);
+        const r = block.forwardCached(x, past[i] ?? null, offset, blockRows);
         x = r.output;
         kv.push(r.kv);
         i++;
@@ -404,6 +421,48 @@ export class GPTTrunk extends Module {
       return { hidden: this.normF.forward(x), kv };
     });
   }
+}
+
+export interface GPTCachedOptions {
+  past?: readonly (AttentionKV | null)[] | null;
+  /** Positions already cached (the caches' length). */
+  offset: number;
+  /** Per row: the position of its first new token (default: offset for every row). */
+  positions?: ArrayLike<number>;
+  /** bool [B, offset+T]: cache slots a row must not attend to (true = padding). */
+  keyPaddingMask?: Tensor | null;
+}
+
+/** Per-row positions (ids [B,T] once expanded) and the cache's padding mask of a continuous batch. */
+interface RowPositions { positions: Tensor; keyPaddingMask: Tensor | null }
+
+function checkRowPositions(fn: string, opts: Record<string, unknown>, idx: Tensor, offset: number, blockSize: number, device: string): { positions: Int32Array; keyPaddingMask: Tensor | null } | undefined {
+  const [B, T] = idx.shape as [number, number];
+  if (opts.positions === undefined && opts.keyPaddingMask == null) return undefined;
+  let positions: Int32Array;
+  if (opts.positions === undefined) {
+    positions = new Int32Array(B).fill(offset);
+  } else {
+    const p = opts.positions as ArrayLike<number>;
+    if (p === null || typeof p !== 'object' || typeof p.length !== 'number') throw typeError(fn, 'options.positions', `${B} positions (an array or Int32Array)`, describeValue(p));
+    if (p.length !== B) throw rangeError(fn, 'options.positions', `${B} positions (one per row)`, `${p.length}`);
+    positions = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const v = p[b];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > offset || v + T > blockSize) {
+        throw rangeError(fn, `options.positions[${b}]`, `an integer in [0, ${Math.min(offset, blockSize - T)}] (at most offset=${offset}; position + T=${T} <= blockSize=${blockSize})`, describeValue(v));
+      }
+      positions[b] = v;
+    }
+  }
+  let keyPaddingMask: Tensor | null = null;
+  if (opts.keyPaddingMask != null) {
+    const m = checkTensor(fn, 'options.keyPaddingMask', opts.keyPaddingMask, ['bool']);
+    if (m.rank !== 2 || m.shape[0] !== B || m.shape[1] !== offset + T) throw rangeError(fn, 'options.keyPaddingMask', `bool [B=${B}, offset+T=${offset + T}]`, `bool ${describeShape(m.shape)}`);
+    if (m.device !== device) throw typeError(fn, 'options.keyPaddingMask', `a tensor on backend '${device}' like the model`, `'${m.device}'`);
+    keyPaddingMask = m;
+  }
+  return { positions, keyPaddingMask };
 }
 
 export class GPT extends Module {
@@ -509,12 +568,17 @@ export class GPT extends Module {
    * null or an empty array before the first call). Returns { logits [B,T,V] of the new
    * positions, kv: the extended caches (new tensors; the old ones are the caller's) }.
    * The logits equal forward()'s rows offset.. over the whole prefix.
+   *
+   * A continuous batch (rows that started at different times, left-padded in the cache):
+   * options.positions gives each row's position of its first new token (B integers, default
+   * all offset), options.keyPaddingMask (bool [B, offset+T], true = a padding slot) the cache
+   * slots each row must not attend to.
    */
-  forwardCached(idx: Tensor, options: { past?: readonly (AttentionKV | null)[] | null; offset: number }): { logits: Tensor; kv: AttentionKV[] } {
+  forwardCached(idx: Tensor, options: GPTCachedOptions): { logits: Tensor; kv: AttentionKV[] } {
     const fn = 'GPT.forwardCached';
     const c = this.config;
     checkTensor(fn, 'idx', idx, ['int32']);
-    const opts = checkOptions(fn, options, ['past', 'offset']);
+    const opts = checkOptions(fn, options, ['past', 'offset', 'positions', 'keyPaddingMask']);
     const device = this.lmHead.weight.device;
     if (idx.rank !== 2 || idx.shape[1]! < 1) throw rangeError(fn, 'idx', 'int32 [B,T] with T >= 1', `int32 ${describeShape(idx.shape)}`);
     if (idx.device !== device) throw typeError(fn, 'idx', `a tensor on backend '${device}' like the model`, `'${idx.device}'`);
@@ -531,8 +595,9 @@ export class GPT extends Module {
         throw rangeError(fn, `options.past[${i}]`, `a cache of [B=${idx.shape[0]},${c.nKvHead},offset=${offset},${c.nEmbd / c.nHead}]`, kv == null ? 'null' : describeShape(kv.k.shape));
       }
     }
+    const rows = checkRowPositions(fn, opts, idx, offset, c.blockSize, device);
     return tidy(() => {
-      const r = this.trunk.forwardCached(idx, past, offset);
+      const r = this.trunk.forwardCached(idx, past, offset, rows);
       return { logits: this.lmHead.forward(r.hidden), kv: r.kv };
     });
   }

@@ -16,7 +16,8 @@
 // broadcasting), so gradients flow to x.
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add, mul, scale } from '../ops/elementwise.js';
-import { cat, narrow } from '../ops/layout.js';
+import { embedding } from '../ops/embedding.js';
+import { cat, narrow, reshape } from '../ops/layout.js';
 import { checkPositiveFinite, checkPositiveInt, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -131,6 +132,35 @@ export class RotaryEmbedding extends Module {
       const half = d / 2;
       const cos = narrow(this.cos, 0, offset, T);
       const sin = narrow(this.sin, 0, offset, T);
+      const x1 = narrow(x, -1, 0, half);
+      const x2 = narrow(x, -1, half, half);
+      const rotated = cat([scale(x2, -1), x1], -1);
+      return add(mul(x, cos), mul(rotated, sin));
+    });
+  }
+
+  /**
+   * Rotate x [B,h,T,headDim] with its own positions per row: positions int32 [B,T] (a
+   * continuous batch whose rows started at different times). The tables' rows are gathered
+   * (an embedding lookup), so the values equal apply()'s at the same positions.
+   */
+  applyAt(x: Tensor, positions: Tensor): Tensor {
+    const fn = 'RotaryEmbedding.applyAt';
+    checkTensor(fn, 'x', x);
+    checkTensor(fn, 'positions', positions, ['int32']);
+    const d = this.headDim;
+    if (x.rank !== 4 || x.shape[3] !== d) throw rangeError(fn, 'x', `${x.dtype} [B,h,T,${d}]`, `${x.dtype} ${describeShape(x.shape)}`);
+    if (x.device !== this.cos.device || x.dtype !== this.cos.dtype) {
+      throw typeError(fn, 'x', `a ${this.cos.dtype} tensor on backend '${this.cos.device}' like the tables`, `${x.dtype} on '${x.device}'`);
+    }
+    const [B, , T] = x.shape as [number, number, number, number];
+    if (positions.rank !== 2 || positions.shape[0] !== B || positions.shape[1] !== T) {
+      throw rangeError(fn, 'positions', `int32 [B=${B}, T=${T}]`, `int32 ${describeShape(positions.shape)}`);
+    }
+    return tidy(() => {
+      const half = d / 2;
+      const cos = reshape(embedding(positions, this.cos), [B, 1, T, d]);
+      const sin = reshape(embedding(positions, this.sin), [B, 1, T, d]);
       const x1 = narrow(x, -1, 0, half);
       const x2 = narrow(x, -1, half, half);
       const rotated = cat([scale(x2, -1), x1], -1);

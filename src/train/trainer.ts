@@ -10,7 +10,6 @@
 //   const result = await trainer.result;
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -18,6 +17,7 @@ import { describeValue, typeError } from '../errors.js';
 import { checkNonNegativeInt, checkOneOf, checkPath, checkPositiveFinite, checkPositiveInt, checkSignal } from '../validate/checks.js';
 import { oneOf, resolveConfig, unchecked, type Schema } from '../validate/schema.js';
 import type { DistributedConfig, Precision, ProgressEvent, WorkerConfig, WorkerMessage } from './protocol.js';
+import { workerEntry } from './worker-entry.js';
 
 export type { ProgressEvent } from './protocol.js';
 
@@ -79,17 +79,6 @@ export interface TrainResult {
   distributed?: { engine: string; version: string; rank: number; worldSize: number; localRank: number; threads: number };
 }
 
-const here = import.meta.url;
-
-function workerEntry(): { url: URL; eval?: string } {
-  const url = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
-  if (!url.pathname.endsWith('.ts')) return { url };
-  // Running from TypeScript sources (tests, tsx): register tsx inside the worker first.
-  const tsxRoot = path.dirname(createRequire(here).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(path.join(tsxRoot, 'dist', 'esm', 'api', 'index.mjs')).href;
-  return { url, eval: `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });` };
-}
-
 export class Trainer extends EventEmitter {
   /** Resolves when the worker stops (finished, aborted or out of data); rejects on a task error. */
   readonly result: Promise<TrainResult>;
@@ -112,7 +101,7 @@ export class Trainer extends EventEmitter {
       checkpointEvery: o.checkpointEvery, checkpointAtEnd: o.checkpointPath !== undefined,
       checkpointPath: o.checkpointPath, onCheckpointError: o.onCheckpointError, resumeFrom: o.resumeFrom, threads: o.threads, precision: o.precision, abortBuffer, distributed,
     };
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'worker');
     const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
     const flag = new Int32Array(abortBuffer);
     const onAbort = (): void => { Atomics.store(flag, 0, 1); };
