@@ -13,6 +13,10 @@ commands:
                           train a Seq2Seq Transformer on parallel text described by a JSON
                           config (see bin/train.mjs); Ctrl-C stops with a checkpoint, and
                           "resume": true continues it bit for bit
+  serve --model <file> [--port N] [--tokenizer FILE] [--max-batch N]
+                          serve a GPT checkpoint over HTTP with continuous batching: OpenAI's
+                          /v1/completions (streaming with "stream": true), /health, /metrics
+                          (\`toroid serve --help\` lists every option)
   help, --help, -h        print this message
   version, --version, -v  print toroid's version
 
@@ -45,6 +49,10 @@ async function main(argv) {
     case 'train': {
       const { runTrain } = await import('./train.mjs');
       return runTrain(rest);
+    }
+    case 'serve': {
+      const { runServe } = await import('./serve.mjs');
+      return runServe(rest);
     }
     default:
       process.stderr.write(`toroid: unknown command '${command}'\n\n${USAGE}\n`);

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "backend.h"
 
 namespace toroid {
@@ -12,6 +16,18 @@ namespace toroid {
 // the alignment (ASan enforces it), and exact blocks (storage.cc) are any size
 void* memory_alloc(std::size_t bytes) {
   void* ptr = nullptr;
+#if defined(__linux__) && !defined(TOROID_SANITIZE_BUILD)
+  // Big blocks on 2 MiB boundaries, asked for transparent huge pages: the first touch of
+  // a fresh block costs one fault per 2 MiB instead of per 4 KiB. On a VM whose faults are
+  // slow (measured: 0.37 GB/s to zero fresh 4 KiB pages, 20+ GB/s for reused ones) that
+  // was most of the time a serving step spent growing its KV cache.
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (bytes >= 2 * kHuge) {
+    if (posix_memalign(&ptr, kHuge, bytes) != 0) return nullptr;
+    madvise(ptr, bytes, MADV_HUGEPAGE);  // advice only: a kernel without THP ignores it
+    return ptr;
+  }
+#endif
   return posix_memalign(&ptr, 64, bytes) == 0 ? ptr : nullptr;
 }
 

@@ -12,6 +12,7 @@
 // until maxUnreadBytes are buffered for it is disconnected and its sequence cancelled.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { typeError, rangeError, describeValue } from '../errors.js';
@@ -35,7 +36,7 @@ export interface ServeOptions {
   maxBatch?: number;
   /** Sequences that may wait for a place in the batch (default 64); beyond it, 429. */
   maxQueue?: number;
-  /** Prompt tokens prefilled per step (default 1024). */
+  /** Prompt tokens prefilled per step (default 128): a longer prompt is prefilled in chunks while the batch keeps decoding. */
   prefillBudget?: number;
   /** Largest request body (default 1 MiB); beyond it, 413. */
   maxBodyBytes?: number;
@@ -43,7 +44,7 @@ export interface ServeOptions {
   maxUnreadBytes?: number;
   /** Backend of the model (default: the best registered). */
   backend?: string;
-  /** Kernel threads of the decoding worker (default: the cores). */
+  /** Kernel threads of the decoding worker (default: the cores less one, at least 1: one core stays with the HTTP thread). */
   threads?: number;
   /** The model's name in responses (default: the file name without extension). */
   modelName?: string;
@@ -104,15 +105,15 @@ export async function serve(options: ServeOptions): Promise<ToroidServer> {
   if (typeof host !== 'string') throw typeError(fn, 'options.host', 'a string', describeValue(host));
   const maxBatch = checkPositiveInt(fn, 'options.maxBatch', o.maxBatch, 32);
   const maxQueue = o.maxQueue === 0 ? 0 : checkPositiveInt(fn, 'options.maxQueue', o.maxQueue, 64);
-  const prefillBudget = checkPositiveInt(fn, 'options.prefillBudget', o.prefillBudget, 1024);
+  const prefillBudget = checkPositiveInt(fn, 'options.prefillBudget', o.prefillBudget, 128);
   const maxBodyBytes = checkPositiveInt(fn, 'options.maxBodyBytes', o.maxBodyBytes, 1 << 20);
   const maxUnreadBytes = checkPositiveInt(fn, 'options.maxUnreadBytes', o.maxUnreadBytes, 1 << 20);
-  const threads = o.threads === undefined ? undefined : checkPositiveInt(fn, 'options.threads', o.threads);
+  const threads = o.threads === undefined ? Math.max(1, availableParallelism() - 1) : checkPositiveInt(fn, 'options.threads', o.threads);
   if (o.backend !== undefined && typeof o.backend !== 'string') throw typeError(fn, 'options.backend', 'a backend name', describeValue(o.backend));
   const modelPath = path.resolve(o.model);
   const name = typeof o.modelName === 'string' ? o.modelName : path.basename(modelPath).replace(/\.safetensors$/, '');
 
-  const config: ServeWorkerConfig = { modelPath, maxBatch, prefillBudget, ...(o.backend === undefined ? {} : { backend: o.backend }), ...(threads === undefined ? {} : { threads }) };
+  const config: ServeWorkerConfig = { modelPath, maxBatch, prefillBudget, threads, ...(o.backend === undefined ? {} : { backend: o.backend }) };
   const entry = workerEntry(import.meta.url, 'worker');
   const worker = entry.eval === undefined ? new Worker(entry.url, { workerData: config }) : new Worker(entry.eval, { eval: true, workerData: config });
   const send = (m: ToWorker): void => worker.postMessage(m);

@@ -90,4 +90,22 @@ describeEachBackend('serve: continuous batching (GPT)', (backend) => {
     expect(toroid.memory().liveStorages).toBe(before);
     model.dispose();
   });
+
+  it('prompts longer than the prefill budget are prefilled in chunks over several steps (same tokens; cancellable midway)', () => {
+    const model = gpt(backend, 73, LLAMA);
+    const before = toroid.memory().liveStorages;
+    const long = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
+    const arrivals = new Map<number, Array<[number, SequenceRequest]>>([
+      [0, [[0, request([7, 8], { maxNewTokens: 8 })], [1, request(long, { maxNewTokens: 6 })], [2, request(long.slice(2), { maxNewTokens: 5 })]]],
+      [1, [[3, request(long, { maxNewTokens: 6 })]]],
+    ]);
+    const got = runBatch(new GPTBatch(model, { maxBatch: 4, prefillBudget: 3 }), arrivals, new Map([[6, [2]]]));
+    expect(got.get(0)!.tokens).toEqual(Array.from(generateSync(model, [[7, 8]], { maxNewTokens: 8 })[0]!));
+    expect(got.get(1)!.tokens).toEqual(Array.from(generateSync(model, [long], { maxNewTokens: 6 })[0]!));
+    // sequence 2 is cancelled while its prompt is half prefilled
+    expect(got.get(2)).toEqual({ tokens: [], finish: 'cancelled' });
+    expect(got.get(3)!.tokens).toEqual(Array.from(generateSync(model, [long], { maxNewTokens: 6 })[0]!));
+    expect(toroid.memory().liveStorages).toBe(before);
+    model.dispose();
+  });
 });
