@@ -17,6 +17,8 @@ commands:
                           serve a GPT checkpoint over HTTP with continuous batching: OpenAI's
                           /v1/completions (streaming with "stream": true), /health, /metrics
                           (\`toroid serve --help\` lists every option)
+  generate --model <file> --prompt <text> [--max-tokens N] [--temperature T]
+                          continue a prompt with a GPT checkpoint, printing as it goes
   help, --help, -h        print this message
   version, --version, -v  print toroid's version
 
@@ -49,6 +51,10 @@ async function main(argv) {
     case 'train': {
       const { runTrain } = await import('./train.mjs');
       return runTrain(rest);
+    }
+    case 'generate': {
+      const { runGenerate } = await import('./generate.mjs');
+      return runGenerate(rest);
     }
     case 'serve': {
       const { runServe } = await import('./serve.mjs');

@@ -17,7 +17,7 @@ export { adamwStep, type AdamWState } from './optim/adamw-step.js';
 export * as F from './functional.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
-export { load, save, type Loaded, type LoadOptions, type SaveOptions } from './io/checkpoint.js';
+export { load, save, inspect, type Loaded, type LoadOptions, type SaveOptions, type TensorInfo } from './io/checkpoint.js';
 export { nativeInfo, setNumThreads } from './backends/native/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';

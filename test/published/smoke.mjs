@@ -39,3 +39,30 @@ if (!cuda.available) {
   const x = toroid.randn([4, 8], { device: 'cuda' });
   console.log(`cuda backend OK on ${cuda.name}: ${F.matmul(x, x.transpose(0, 1)).shape}`);
 }
+
+// toroid.serve from the installed package: its worker thread loads from dist/, a completion
+// comes back over loopback and the server closes.
+{
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = mkdtempSync(path.join(tmpdir(), 'toroid-smoke-serve-'));
+  try {
+    const file = path.join(dir, 'gpt.safetensors');
+    toroid.manualSeed(1);
+    const gpt = new toroid.nn.GPT({ vocabSize: 32, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 });
+    await gpt.save(file);
+    const want = Array.from((await toroid.decode.generate(gpt, [[1, 2, 3]], { maxNewTokens: 5 }))[0]);
+    const server = await toroid.serve({ model: file, port: 0 });
+    try {
+      const res = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: [1, 2, 3], max_tokens: 5, temperature: 0 }) });
+      const body = await res.json();
+      if (res.status !== 200 || JSON.stringify(body.choices[0].token_ids) !== JSON.stringify(want)) throw new Error(`toroid.serve answered ${res.status} ${JSON.stringify(body)}, expected tokens ${JSON.stringify(want)}`);
+    } finally {
+      await server.close();
+    }
+    console.log(`toroid.serve OK: ${want.length} tokens equal to generate()'s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
