@@ -263,5 +263,10 @@ describe(`toroid.serve limits [${backend}]`, () => {
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     await expect(serve({ model: path.join(dir, 'missing.safetensors'), port: 0 })).rejects.toThrow(/missing\.safetensors/);
     await expect(serve({ model: file, port: 0, maxBatch: 0 })).rejects.toThrow(/options\.maxBatch must be a positive integer/);
+    const s2s = new toroid.nn.Seq2SeqTransformer({ srcVocab: 8, tgtVocab: 8, dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 8, dropout: 0, maxLen: 8, pad: 0 }, { backend });
+    const s2sFile = path.join(dir, 'seq2seq.safetensors');
+    await s2s.save(s2sFile);
+    s2s.dispose();
+    await expect(serve({ model: s2sFile, port: 0, threads: 1 })).rejects.toThrow(/model must be a file written by GPT\.save \(metadata\.model 'GPT'\), got metadata\.model "Seq2SeqTransformer"/);
   });
 });
