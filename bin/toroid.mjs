@@ -10,13 +10,17 @@ commands:
                           train a small Transformer to reverse digit sequences, decode
                           held-out examples, write a checkpoint and a loss plot to ./toroid-demo
   train --config <file> [--distributed mpi|nccl]
-                          train a Seq2Seq Transformer on parallel text described by a JSON
-                          config (see bin/train.mjs); Ctrl-C stops with a checkpoint, and
-                          "resume": true continues it bit for bit
+                          train a Seq2Seq Transformer on parallel text (or, with "task": "lm",
+                          a GPT on plain text) described by a JSON config (see bin/train.mjs);
+                          Ctrl-C stops with a checkpoint, and "resume": true continues it bit
+                          for bit; the checkpoint holds the tokenizer and the model's config
   serve --model <file> [--port N] [--tokenizer FILE] [--max-batch N]
                           serve a GPT checkpoint over HTTP with continuous batching: OpenAI's
                           /v1/completions (streaming with "stream": true), /health, /metrics
                           (\`toroid serve --help\` lists every option)
+  translate --model <file> [--beam N] < in.txt > out.txt
+                          translate stdin to stdout, a line for a line, with a Seq2Seq
+                          checkpoint (toroid train's holds its tokenizer)
   generate --model <file> --prompt <text> [--max-tokens N] [--temperature T]
                           continue a prompt with a GPT checkpoint, printing as it goes
   help, --help, -h        print this message
@@ -51,6 +55,10 @@ async function main(argv) {
     case 'train': {
       const { runTrain } = await import('./train.mjs');
       return runTrain(rest);
+    }
+    case 'translate': {
+      const { runTranslate } = await import('./translate.mjs');
+      return runTranslate(rest);
     }
     case 'generate': {
       const { runGenerate } = await import('./generate.mjs');

@@ -1,4 +1,5 @@
-// `toroid train --config <file>`: a Seq2SeqTransformer on parallel text, trained
+// `toroid train --config <file>`: a Seq2SeqTransformer on parallel text (or a GPT on plain
+// text with "task": "lm"), trained
 // by the Trainer on a worker thread with a live progress line, validation,
 // checkpoints (resumable: run the same command again with "resume": true), Ctrl-C
 // to stop after the current step with a checkpoint, and the loss curve as an SVG
@@ -62,8 +63,10 @@ export async function runTrain(argv) {
   }
   const resumeFrom = config.resume && existsSync(checkpoint) ? checkpoint : undefined;
   const trainer = new Trainer({
-    task: new URL('../dist/train/tasks/translation.js', import.meta.url),
-    taskOptions: { ...config.task, source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
+    task: new URL(`../dist/train/tasks/${config.taskType === 'lm' ? 'lm' : 'translation'}.js`, import.meta.url),
+    taskOptions: config.taskType === 'lm'
+      ? { ...config.task, source: abs(config.source), ...(config.validSource === undefined ? {} : { validSource: abs(config.validSource) }) }
+      : { ...config.task, source: abs(config.source), target: abs(config.target), validSource: abs(config.validSource), validTarget: abs(config.validTarget) },
     maxSteps: config.maxSteps, validateEvery: config.validateEvery, checkpointEvery: config.checkpointEvery,
     checkpointPath: checkpoint, resumeFrom, threads: config.threads, precision: config.precision, signal: controller.signal, distributed: config.distributed,
   });
@@ -90,5 +93,7 @@ export async function runTrain(argv) {
   writeFileSync(`${svg}.tmp`, lossSvg(losses));
   renameSync(`${svg}.tmp`, svg);
   console.log(`${result.reason} at step ${result.step}; checkpoint ${checkpoint}; loss curve ${svg}`);
+  const use = config.taskType === 'lm' ? `toroid generate --model ${checkpoint} --prompt "..."  or  toroid serve --model ${checkpoint}` : `toroid translate --model ${checkpoint} < input.txt`;
+  console.log(`use it: ${use}`);
   return 0;
 }

@@ -52,7 +52,9 @@ export async function loadModelFile<M extends Module, C>(
   }
   const model = build(resolved);
   try {
-    await model.loadFile(path, { strict: true });
+    // a training checkpoint (saveTrainingState) keeps the parameters under 'model/', beside the optimizer's state
+    const training = Object.hasOwn(metadata, 'training') && [...tensors.keys()].some((n) => n.startsWith('model/'));
+    await model.loadFile(path, training ? { strict: true, prefix: 'model/' } : { strict: true });
   } catch (err) {
     model.dispose();
     throw err;

@@ -153,6 +153,13 @@ export interface CheckpointParts {
   optimizer?: Stateful | null;
   scheduler?: Stateful | null;
   data?: Stateful | null;
+  /**
+   * Strings written beside the training state in the file's metadata: a model family's
+   * `model` and `config` (then GPT.load / Seq2SeqTransformer.load read the model straight
+   * from the checkpoint) and a `tokenizer`, so the checkpoint is all `toroid serve` needs.
+   * 'training' is reserved.
+   */
+  metadata?: Record<string, string>;
 }
 
 /** Write model + optimizer + scheduler + data position + RNG + step to `path` atomically (sharded for a ".index.json" path). */
@@ -166,7 +173,10 @@ export async function saveTrainingState(path: string, parts: CheckpointParts, st
     if (part) components[key] = flatten(part.stateDict(), key, tensors);
   }
   const meta = { format: 'toroid-training-state', version: 1, step: state.step, extra: state.extra ?? null, rng: flatten(getRngState(), 'rng', tensors), components };
-  await save(path, tensors, { training: JSON.stringify(meta) }, options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes });
+  const extra = parts.metadata ?? {};
+  if (Object.hasOwn(extra, 'training')) throw rangeError('saveTrainingState', 'parts.metadata', "an object without the reserved key 'training'", "key 'training'");
+  for (const [k, v] of Object.entries(extra)) if (typeof v !== 'string') throw typeError('saveTrainingState', `parts.metadata.${k}`, 'a string', describeValue(v));
+  await save(path, tensors, { ...extra, training: JSON.stringify(meta) }, options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes });
 }
 
 /** Load a file written by saveTrainingState into the given parts (strict); returns the step and extra. */

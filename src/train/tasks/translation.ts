@@ -1,9 +1,11 @@
 // The built-in task behind `toroid train --config <file>`: a Seq2SeqTransformer
-// on line-aligned parallel text (plain or .gz), word-level vocabularies built
-// from the training files (most frequent words; BPE arrives with the tokenizer),
+// on line-aligned parallel text (plain or .gz), tokenized with the package's BPE
+// (learnt from the training files: one shared vocabulary, or one per language),
 // token-budget batches with length bucketing, AdamW with the paper's schedule,
 // gradient clipping and label smoothing. Everything the Trainer checkpoints
-// (model, optimizer, schedule, sampler position) resumes bit for bit.
+// (model, optimizer, schedule, sampler position) resumes bit for bit, and the
+// checkpoint also holds the model's config and the tokenizer(s) in its metadata, so
+// `toroid translate --model <checkpoint>` and Seq2SeqTransformer.load need nothing else.
 // Distributed (Trainer({ distributed })): every rank draws the same global batch
 // and trains on its shard; the gradients are those of the global batch's mean
 // loss, so a checkpoint resumes with any number of ranks.
@@ -16,7 +18,8 @@ import { autocast } from '../../ops/autocast.js';
 import { manualSeed } from '../../random/generator.js';
 import { tidy } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { checkNonNegativeFinite, checkNonNegativeInt, checkNumber, checkObject, checkPath, checkPositiveFinite, checkPositiveInt } from '../../validate/checks.js';
+import { checkBoolean, checkInteger, checkNonNegativeFinite, checkNonNegativeInt, checkNumber, checkObject, checkPath, checkPositiveFinite, checkPositiveInt } from '../../validate/checks.js';
+import { BPETokenizer } from '../../tokenizer/bpe.js';
 import { resolveConfig, type Schema } from '../../validate/schema.js';
 import type { TaskContext, TrainTask } from '../task.js';
 
@@ -25,9 +28,11 @@ export interface TranslationTaskOptions {
   target: string;
   validSource?: string;
   validTarget?: string;
-  /** Words per language kept in the vocabulary (plus PAD, BOS, EOS, UNK). Default 8000. */
+  /** BPE vocabulary size (PAD, BOS, EOS, UNK included), per language unless sharedVocab. Default 8000. */
   vocabSize?: number;
-  /** Sentences longer than this many words are skipped. Default 48. */
+  /** One BPE vocabulary learnt from both languages (default true), or one per language. */
+  sharedVocab?: boolean;
+  /** Sentence pairs with a side longer than this many BPE tokens are skipped. Default 64. */
   maxLen?: number;
   /** Padded tokens per batch (source and target each). Default 2048. */
   batchTokens?: number;
@@ -41,7 +46,7 @@ export interface TranslationTaskOptions {
   seed?: number;
 }
 
-const PAD = 0, BOS = 1, EOS = 2, UNK = 3;
+const PAD = 0, BOS = 1, EOS = 2;
 
 /** TranslationTaskOptions with the defaults filled in. */
 type ResolvedOptions = Required<Omit<TranslationTaskOptions, 'validSource' | 'validTarget'>> & Pick<TranslationTaskOptions, 'validSource' | 'validTarget'>;
@@ -52,8 +57,9 @@ const OPTIONS: Schema<ResolvedOptions> = {
   target: { check: checkPath },
   validSource: { check: checkPath, optional: true },
   validTarget: { check: checkPath, optional: true },
-  vocabSize: { check: checkPositiveInt, default: 8000 },
-  maxLen: { check: checkPositiveInt, default: 48 },
+  vocabSize: { check: (fn, arg, v) => checkInteger(fn, arg, v, 8, 1 << 24), default: 8000 },
+  sharedVocab: { check: checkBoolean, default: true },
+  maxLen: { check: checkPositiveInt, default: 64 },
   batchTokens: { check: checkPositiveInt, default: 2048 },
   model: { check: checkObject, default: () => ({}) },
   lrFactor: { check: checkPositiveFinite, default: 1 },
@@ -79,7 +85,7 @@ function modelConfig(o: ResolvedOptions, srcVocab: number, tgtVocab: number): nn
 export function checkTranslationTaskOptions(fn: string, arg: string, value: unknown): Record<string, unknown> {
   const task = checkObject(fn, arg, value);
   const o = resolveConfig(fn, arg, { ...task, source: 'source', target: 'target' }, OPTIONS);
-  nn.resolveSeq2SeqConfig(modelConfig(o, o.vocabSize + 4, o.vocabSize + 4), fn, `${arg}.model`);
+  nn.resolveSeq2SeqConfig(modelConfig(o, o.vocabSize, o.vocabSize), fn, `${arg}.model`);
   return task;
 }
 
@@ -89,20 +95,6 @@ async function readAll(path: string): Promise<string[]> {
   return lines;
 }
 
-function words(line: string): string[] {
-  return line.toLowerCase().split(/\s+/).filter((w) => w.length > 0);
-}
-
-function buildVocab(sentences: string[][], size: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of sentences) for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1);
-  // most frequent first, ties alphabetical: deterministic
-  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, size);
-  return new Map(ranked.map(([w], i) => [w, i + 4]));
-}
-
-const encode = (s: string[], vocab: Map<string, number>): Int32Array => Int32Array.from(s, (w) => vocab.get(w) ?? UNK);
-
 export async function createTask(options: TranslationTaskOptions, context?: TaskContext): Promise<TrainTask> {
   const o = resolveConfig('train', 'task', options, OPTIONS);
   const dist = context?.distributed ?? null;
@@ -111,22 +103,21 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
   manualSeed(o.seed);
   const [srcLines, tgtLines] = await Promise.all([readAll(o.source), readAll(o.target)]);
   if (srcLines.length !== tgtLines.length) throw new RangeError(`toroid train: source and target must have the same number of lines, got ${srcLines.length} and ${tgtLines.length}`);
-  const srcWords = srcLines.map(words), tgtWords = tgtLines.map(words);
-  const srcVocab = buildVocab(srcWords, vocabSize), tgtVocab = buildVocab(tgtWords, vocabSize);
-  const examples: Array<{ src: Int32Array; tgt: Int32Array }> = [];
-  srcWords.forEach((s, i) => {
-    const t = tgtWords[i]!;
-    if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) examples.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
-  });
-  const valid: Array<{ src: Int32Array; tgt: Int32Array }> = [];
-  if (o.validSource && o.validTarget) {
-    const [vs, vt] = await Promise.all([readAll(o.validSource), readAll(o.validTarget)]);
-    vs.forEach((line, i) => {
-      const s = words(line), t = words(vt[i] ?? '');
-      if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) valid.push({ src: encode(s, srcVocab), tgt: encode(t, tgtVocab) });
+  // BPE learnt from the training text (deterministic: a resumed run learns the same merges)
+  const bpe = { vocabSize };
+  const srcTok = o.sharedVocab ? await BPETokenizer.trainShared([srcLines, tgtLines], bpe) : await BPETokenizer.train(srcLines, bpe);
+  const tgtTok = o.sharedVocab ? srcTok : await BPETokenizer.train(tgtLines, bpe);
+  const pairs = (src: string[], tgt: string[]): Array<{ src: Int32Array; tgt: Int32Array }> => {
+    const out: Array<{ src: Int32Array; tgt: Int32Array }> = [];
+    src.forEach((line, i) => {
+      const s = srcTok.encode(line), t = tgtTok.encode(tgt[i] ?? '');
+      if (s.length > 0 && t.length > 0 && s.length <= maxLen && t.length <= maxLen) out.push({ src: s, tgt: t });
     });
-  }
-  const config = modelConfig(o, srcVocab.size + 4, tgtVocab.size + 4);
+    return out;
+  };
+  const examples = pairs(srcLines, tgtLines);
+  const valid = o.validSource && o.validTarget ? pairs(...(await Promise.all([readAll(o.validSource), readAll(o.validTarget)]))) : [];
+  const config = modelConfig(o, srcTok.vocabSize, tgtTok.vocabSize);
   const model = new nn.Seq2SeqTransformer(config);
   const dModel = model.config.dModel;
   const optimizer = new optim.AdamW(optim.decayGroups(model, { weightDecay: o.weightDecay }), { lr: 1, betas: [0.9, 0.98], eps: 1e-9 });
@@ -138,8 +129,13 @@ export async function createTask(options: TranslationTaskOptions, context?: Task
   // bf16: the forward and the loss under autocast (the backward, clipping and the optimizer outside, in float32)
   const lossOf = (batch: Seq2SeqBatch): Tensor => (bf16 ? autocast({ dtype: 'bfloat16' }, () => loss32(batch)) : loss32(batch));
   const clip = o.clip;
+  // the checkpoint is a servable model too: Seq2SeqTransformer.load and `toroid translate` read these
+  const metadata: Record<string, string> = {
+    model: 'Seq2SeqTransformer', config: JSON.stringify(model.config), tokenizer: JSON.stringify(tgtTok.toJSON()),
+    ...(o.sharedVocab ? {} : { sourceTokenizer: JSON.stringify(srcTok.toJSON()) }),
+  };
   return {
-    parts: { model, optimizer, scheduler, data },
+    parts: { model, optimizer, scheduler, data, metadata },
     trainStep() {
       model.train();
       const indices = sampler.next() ?? sampler.next();  // null ends an epoch; the next call starts the next one
