@@ -6,6 +6,7 @@
 // (Rotary embeddings live in rotary.ts.)
 import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
+import { embedding } from '../ops/embedding.js';
 import { narrow } from '../ops/layout.js';
 import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { tensor } from '../tensor/create.js';
@@ -54,6 +55,16 @@ export interface SinusoidalPositionalEncodingOptions extends FactoryOptions {
  * An odd dModel is allowed (the last column is a sin). forward(x) = dropout(x + pe[offset:offset+T]).
  * Scaling the token embeddings by sqrt(dModel) first, as the paper does, is up to the caller.
  */
+/** x [B,T,E] plus table rows at per-row positions [B,T] (a continuous batch whose rows started at different times). */
+function addAt(fn: string, x: Tensor, positions: Tensor, table: Tensor, maxLen: number): Tensor {
+  checkTensor(fn, 'positions', positions, ['int32']);
+  if (x.rank !== 3 || positions.rank !== 2 || positions.shape[0] !== x.shape[0] || positions.shape[1] !== x.shape[1]) {
+    throw rangeError(fn, 'positions', `int32 [B,T] matching x [B,T,E]=${describeShape(x.shape)}`, `int32 ${describeShape(positions.shape)}`);
+  }
+  void maxLen;  // ids past the table are refused by the embedding lookup itself
+  return tidy(() => add(x, embedding(positions, table)));
+}
+
 export class SinusoidalPositionalEncoding extends Module {
   readonly dModel: number;
   readonly maxLen: number;
@@ -103,6 +114,13 @@ export class SinusoidalPositionalEncoding extends Module {
     const T = t.shape[t.rank - 2]!;
     const offset = checkOffset(fn, options, T, this.maxLen);
     return tidy(() => this.dropout.forward(add(x, narrow(this.pe, 0, offset, T))));
+  }
+
+  /** forward with each row's own positions: x [B,T,E], positions int32 [B,T]. */
+  forwardAt(x: Tensor, positions: Tensor): Tensor {
+    const fn = 'SinusoidalPositionalEncoding.forwardAt';
+    checkSequence(fn, x, this.dModel, this.maxLen);
+    return tidy(() => this.dropout.forward(addAt(fn, x, positions, this.pe, this.maxLen)));
   }
 
   override extraRepr(): string {
@@ -156,6 +174,13 @@ export class LearnedPositionalEmbedding extends Module {
     const T = t.shape[t.rank - 2]!;
     const offset = checkOffset(fn, options, T, this.maxLen);
     return tidy(() => add(x, narrow(this.weight, 0, offset, T)));
+  }
+
+  /** forward with each row's own positions: x [B,T,E], positions int32 [B,T]. */
+  forwardAt(x: Tensor, positions: Tensor): Tensor {
+    const fn = 'LearnedPositionalEmbedding.forwardAt';
+    checkSequence(fn, x, this.dModel, this.maxLen);
+    return addAt(fn, x, positions, this.weight, this.maxLen);
   }
 
   override extraRepr(): string {

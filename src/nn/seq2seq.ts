@@ -6,9 +6,9 @@
 // torch.nn.Transformer's), generator.weight/bias; learned positions add
 // src_pos_emb.weight / tgt_pos_emb.weight. Shared weights appear under every name
 // (stateDict), as in PyTorch.
-import { describeValue, rangeError, typeError } from '../errors.js';
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { scale } from '../ops/elementwise.js';
-import { checkBoolean, checkOptions, checkPositiveInt, checkProbability } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
 import { divides, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -108,6 +108,10 @@ export interface Seq2SeqCachedOptions {
   cross: readonly AttentionKV[];
   /** bool [B,S], true = padded source position (default: none). */
   memoryKeyPaddingMask?: Tensor | null;
+  /** A continuous batch: each row's position of its first new token (B integers, each <= offset; default all offset). */
+  positions?: ArrayLike<number>;
+  /** bool [B, offset+T], true = a self-attention cache slot the row must not see (its padding). */
+  selfKeyPaddingMask?: Tensor | null;
 }
 
 export interface Seq2SeqCachedOutput {
@@ -207,7 +211,7 @@ export class Seq2SeqTransformer extends Module {
   decodeCached(tgt: Tensor, options: Seq2SeqCachedOptions): Seq2SeqCachedOutput {
     const fn = 'Seq2SeqTransformer.decodeCached';
     if (!(tgt instanceof Tensor) || tgt.dtype !== 'int32' || tgt.rank !== 2) throw typeError(fn, 'tgt', 'int32 token ids [B,T]', describeValue(tgt));
-    const opts = checkOptions(fn, options, ['offset', 'self', 'cross', 'memoryKeyPaddingMask']) as unknown as Seq2SeqCachedOptions;
+    const opts = checkOptions(fn, options, ['offset', 'self', 'cross', 'memoryKeyPaddingMask', 'positions', 'selfKeyPaddingMask']) as unknown as Seq2SeqCachedOptions;
     const n = this.config.numDecoderLayers;
     const offset = opts.offset;
     if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + tgt.shape[1]! > this.config.maxLen) {
@@ -219,10 +223,30 @@ export class Seq2SeqTransformer extends Module {
       const t = cachedLength(opts.self[i]);
       if (t !== offset) throw rangeError(fn, `options.self[${i}]`, `a cache of offset=${offset} positions`, String(t));
     }
+    const [B, T] = tgt.shape as [number, number];
+    let rowPositions: Int32Array | null = null;
+    if (opts.positions !== undefined) {
+      const p = opts.positions;
+      if (p === null || typeof p !== 'object' || (p as ArrayLike<number>).length !== B) throw rangeError(fn, 'options.positions', `${B} positions (one per row)`, describeValue(p));
+      rowPositions = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) {
+        const v = p[b];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > offset) throw rangeError(fn, `options.positions[${b}]`, `an integer in [0, offset=${offset}]`, describeValue(v));
+        for (let t = 0; t < T; t++) rowPositions[b * T + t] = v + t;
+      }
+    }
+    const selfMask = opts.selfKeyPaddingMask ?? null;
+    if (selfMask !== null) {
+      checkTensor(fn, 'options.selfKeyPaddingMask', selfMask, ['bool']);
+      if (selfMask.rank !== 2 || selfMask.shape[0] !== B || selfMask.shape[1] !== offset + T) throw rangeError(fn, 'options.selfKeyPaddingMask', `bool [B=${B}, offset+T=${offset + T}]`, `bool ${describeShape(selfMask.shape)}`);
+    }
     return tidy(() => {
-      const x = this.tgtPos.forward(scale(this.tgtTokEmb.forward(tgt), Math.sqrt(this.config.dModel)), { offset });
+      const emb = scale(this.tgtTokEmb.forward(tgt), Math.sqrt(this.config.dModel));
+      const x = rowPositions === null
+        ? this.tgtPos.forward(emb, { offset })
+        : this.tgtPos.forwardAt(emb, tensor(rowPositions, { shape: [B, T], dtype: 'int32', backend: tgt.device }));
       const caches: DecoderLayerCache[] = opts.cross.map((cross, i) => ({ self: opts.self[i] ?? null, cross }));
-      const r = this.transformer.decoder.forwardCached(x, caches, { memoryKeyPaddingMask: opts.memoryKeyPaddingMask ?? null });
+      const r = this.transformer.decoder.forwardCached(x, caches, { memoryKeyPaddingMask: opts.memoryKeyPaddingMask ?? null, selfKeyPaddingMask: selfMask });
       return { logits: this.generator.forward(r.output), self: r.self };
     });
   }

@@ -88,6 +88,8 @@ export interface DecoderLayerCache {
 export interface DecoderCachedOptions {
   /** [B,S] bool, true = padded source position. */
   memoryKeyPaddingMask?: Tensor | null;
+  /** [B, past+T] bool, true = a self-attention cache slot the row must not see (a continuous batch's padding). */
+  selfKeyPaddingMask?: Tensor | null;
 }
 
 export interface DecoderCachedOutput {
@@ -319,7 +321,7 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
   forwardCached(tgt: Tensor, cache: DecoderLayerCache, options?: DecoderCachedOptions): DecoderCachedOutput {
     const fn = 'TransformerDecoderLayer.forwardCached';
     const t = checkInput(fn, 'tgt', tgt, this.dModel);
-    const opts = checkOptions(fn, options, ['memoryKeyPaddingMask']) as DecoderCachedOptions;
+    const opts = checkOptions(fn, options, ['memoryKeyPaddingMask', 'selfKeyPaddingMask']) as DecoderCachedOptions;
     if (cache === null || typeof cache !== 'object' || cache.cross == null) throw typeError(fn, 'cache', 'an object { self, cross } (DecoderLayerCache)', describeValue(cache));
     const B = t.shape[0]!;
     if (cache.cross.k?.shape?.[0] !== B) throw rangeError(fn, 'cache.cross.k', `[B,h,S,d] with B=${B}`, describeValue(cache.cross.k));
@@ -331,7 +333,7 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
         const { q, kv: fresh } = this.selfAttn.projectSelf(x);
         const kv = appendKeyValues(cache.self, fresh);
         held.kv = kv;
-        return this.dropout1.forward(this.selfAttn.attendProjected(q, kv, { isCausal: 'bottom-right' }));
+        return this.dropout1.forward(this.selfAttn.attendProjected(q, kv, { isCausal: 'bottom-right', keyPaddingMask: opts.selfKeyPaddingMask ?? null }));
       };
       const mha = (x: Tensor): Tensor => this.dropout2.forward(this.multiheadAttn.attendKeyValue(x, cache.cross, {
         keyPaddingMask: opts.memoryKeyPaddingMask ?? null,

@@ -1,360 +1,51 @@
-// Continuous batching over a GPT: sequences join the running batch at the next step and
-// leave it when they finish, so one forward serves every active sequence.
-//
-// Each step():
-//   1. drops cancelled sequences;
-//   2. decodes one token for every active row (one cached forward over the cache's slots,
-//      each row at its own position, padding masked; serve/padded-cache.ts); finished rows
-//      free their slots;
-//   3. admits waiting sequences up to maxBatch, within a prefill budget of prompt tokens per
-//      step: whole prompts that fit (equal lengths prefilled together), then the next prompt
-//      in chunks over the coming steps; each gets its first token from its prefill and is
-//      written into a free slot.
-// A sequence's tokens equal generate()'s for the same prompt and options: the prefill is
-// the same forward, and a padded row's attention sees only its own positions.
-import { noGrad } from '../autograd/tape.js';
-import { argmax, firstCandidate, type CandidatePicker, type TokenPicker } from '../decode/greedy.js';
-import { applyRepetitionPenalty, samplingCandidatePicker, samplingPicker, uniformSource, type ResolvedSampling } from '../decode/sampling.js';
+// A GPT as a continuous batch's model (serve/continuous-batch.ts): a prompt is prefilled
+// with one cached forward (or in chunks), and a step is one cached forward over every slot,
+// each row at its own position with the cache's padding masked (GPT.forwardCached's
+// positions and keyPaddingMask).
 import type { AttentionKV } from '../nn/attention.js';
-import { withEvalSemantics } from '../nn/module.js';
 import type { GPT } from '../nn/gpt.js';
 import { narrow, reshape } from '../ops/layout.js';
-import { topk } from '../ops/topk.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { PaddedCache } from './padded-cache.js';
+import { ContinuousBatch, type BatchModel, type BatchOptions } from './continuous-batch.js';
 
-export interface SequenceRequest {
-  /** Prompt token ids (at least one, each < vocabSize; prompt + maxNewTokens - 1 <= blockSize). */
-  prompt: Int32Array;
-  maxNewTokens: number;
-  /** Ids that end the sequence (not emitted): one id, several, or null for none. */
-  eos: number | readonly number[] | null;
-  strategy: 'greedy' | 'sample';
-  sampling: ResolvedSampling;
-}
-
-export type FinishReason = 'stop' | 'length' | 'cancelled';
-
-/** One sequence's progress in a step: a new token, and/or its end. */
-export interface SequenceEvent {
-  id: number;
-  token: number | null;
-  finish: FinishReason | null;
-}
-
-export interface GPTBatchOptions {
-  /** Most sequences decoded together (default 32). */
-  maxBatch?: number;
-  /** Most prompt tokens prefilled in one step (default 128; a longer prompt is prefilled in chunks over several steps). */
-  prefillBudget?: number;
-}
-
-interface Row {
-  id: number;
-  generated: number[];
-  last: number;
-  maxNew: number;
-  eos: ReadonlySet<number>;
-  pick: TokenPicker;
-  /** Picks from the backend's best `count` candidates (greedy, top-k sampling without a penalty). */
-  top: { count: number; pick: CandidatePicker } | null;
-  done: FinishReason | null;
-}
-
-function pickers(req: SequenceRequest): Pick<Row, 'pick' | 'top'> {
-  const s = req.sampling;
-  if (req.strategy === 'greedy') {
-    const pick: TokenPicker = s.repetitionPenalty === 1 ? (l) => argmax(l) : (l, g) => argmax(applyRepetitionPenalty(l, g, s.repetitionPenalty));
-    return { pick, top: s.repetitionPenalty === 1 ? { count: 1, pick: firstCandidate } : null };
-  }
-  // one uniform stream for both forms: a row may be picked either way from step to step
-  const uniform = uniformSource(s.seed);
+export function gptBatchModel(model: GPT): BatchModel {
+  const V = model.config.vocabSize;
+  const device = model.lmHead.weight.device;
+  const lastLogits = (logits: import('../tensor/tensor.js').Tensor, G: number, P: number) => reshape(P > 1 ? narrow(logits, 1, P - 1, 1) : logits, [G, V]);
   return {
-    pick: samplingPicker(s, uniform),
-    top: s.topK > 0 && s.repetitionPenalty === 1 ? { count: s.topK, pick: samplingCandidatePicker(s, uniform) } : null,
+    vocabSize: V, numLayers: model.config.nLayer, maxLength: model.config.blockSize, device, banned: [],
+    prefill(inputs) {
+      const G = inputs.length, P = inputs[0]!.length;
+      const data = new Int32Array(G * P);
+      inputs.forEach((p, i) => data.set(p, i * P));
+      return tidy(() => {
+        const r = model.forwardCached(tensor(data, { shape: [G, P], dtype: 'int32', backend: device }), { past: [], offset: 0 });
+        return { logits: lastLogits(r.logits, G, P), kv: r.kv };
+      });
+    },
+    prefillChunk(ids, done, past, last) {
+      return tidy(() => {
+        const r = model.forwardCached(tensor(ids, { shape: [1, ids.length], dtype: 'int32', backend: device }), { past: past ?? [], offset: done });
+        return { logits: last ? lastLogits(r.logits, 1, ids.length) : null, kv: r.kv };
+      });
+    },
+    decode(ids, cache) {
+      return tidy(() => {
+        const mask = cache.paddingMask(1);
+        const rows = mask === null ? {} : { positions: cache.positions(), keyPaddingMask: mask };
+        const out = model.forwardCached(ids, { past: cache.layers as AttentionKV[], offset: cache.length, ...rows });
+        return { logits: reshape(out.logits, [ids.shape[0]!, V]), kv: out.kv };
+      });
+    },
   };
 }
 
-/** Free cache entries of `old` that `next` does not hold (a cached forward may extend buffers in place). */
-function disposeLayers(old: readonly AttentionKV[] | null, next: readonly AttentionKV[]): void {
-  old?.forEach((e, i) => {
-    if (e.k !== next[i]?.k) e.k.dispose();
-    if (e.v !== next[i]?.v) e.v.dispose();
-  });
-}
-
-export class GPTBatch {
-  readonly maxBatch: number;
-  readonly prefillBudget: number;
-  private readonly model: GPT;
-  private readonly cache: PaddedCache;
-  private readonly device: string;
-  /** The row in each cache slot (null: free). */
-  private slots: Array<Row | null> = [];
-  private waiting: Array<{ id: number; req: SequenceRequest }> = [];
-  private readonly cancelled = new Set<number>();
-  /** The sequence whose prompt is being prefilled in chunks (its own cache), if any. */
-  private partial: { id: number; req: SequenceRequest; kv: AttentionKV[] | null; done: number } | null = null;
-  private readonly row64: Float64Array;
-
-  constructor(model: GPT, options: GPTBatchOptions = {}) {
-    this.model = model;
-    this.maxBatch = options.maxBatch ?? 32;
-    this.prefillBudget = options.prefillBudget ?? 128;
-    this.device = model.lmHead.weight.device;
-    this.cache = new PaddedCache(model.config.nLayer, this.device, model.config.blockSize);
-    this.row64 = new Float64Array(model.config.vocabSize);
-  }
-
-  /** Sequences being decoded. */
-  get active(): number {
-    return this.live().length;
-  }
-
-  /** Sequences waiting to join. */
-  get queued(): number {
-    return this.waiting.length + (this.partial === null ? 0 : 1);
-  }
-
-  get idle(): boolean {
-    return this.active === 0 && this.waiting.length === 0 && this.partial === null;
-  }
-
-  /** Queue a sequence (checked by the caller); it joins at a coming step. */
-  submit(id: number, req: SequenceRequest): void {
-    this.waiting.push({ id, req });
-  }
-
-  /** Stop a sequence (waiting or active) at the next step; it ends with finish 'cancelled'. */
-  cancel(id: number): void {
-    this.cancelled.add(id);
-  }
-
-  /** The live rows and their slots. */
-  private live(): Array<[Row, number]> {
-    return this.slots.flatMap((r, s) => (r === null ? [] : [[r, s] as [Row, number]]));
-  }
-
-  /** One step of the batch (see the file comment); returns every sequence's progress. */
-  step(): SequenceEvent[] {
-    const events: SequenceEvent[] = [];
-    if (this.cancelled.size > 0) this.dropCancelled(events);
-    noGrad(() => withEvalSemantics(() => {
-      const moved = this.cache.compact(this.queued);
-      if (moved !== null) this.remap(moved);
-      if (this.active > 0) this.decodeStep(events);
-      this.admit(events);
-      // the last row finished: give the buffers back now, not when the next one comes
-      if (this.active === 0) {
-        const moved = this.cache.compact();
-        if (moved !== null) this.remap(moved);
-      }
-    }));
-    return events;
-  }
-
-  /** The cache was rebuilt: live rows moved from slot `from` to `to`; every other slot is gone. */
-  private remap(moved: Map<number, number>): void {
-    const next: Array<Row | null> = [];
-    for (const [from, to] of moved) next[to] = this.slots[from]!;
-    this.slots = Array.from({ length: next.length }, (_, s) => next[s] ?? null);
-  }
-
-  private finish(slot: number): void {
-    this.slots[slot] = null;
-    this.cache.free(slot);
-  }
-
-  private dropCancelled(events: SequenceEvent[]): void {
-    this.waiting = this.waiting.filter((w) => {
-      if (!this.cancelled.has(w.id)) return true;
-      events.push({ id: w.id, token: null, finish: 'cancelled' });
-      return false;
-    });
-    for (const [r, s] of this.live()) {
-      if (!this.cancelled.has(r.id)) continue;
-      events.push({ id: r.id, token: null, finish: 'cancelled' });
-      this.finish(s);
-    }
-    if (this.partial !== null && this.cancelled.has(this.partial.id)) {
-      events.push({ id: this.partial.id, token: null, finish: 'cancelled' });
-      disposeLayers(this.partial.kv, []);
-      this.partial = null;
-    }
-    this.cancelled.clear();
-  }
-
-  /** One token for every live row: a forward over every slot (free ones decode along, ignored). */
-  private decodeStep(events: SequenceEvent[]): void {
-    const S = this.cache.slots;
-    const offset = this.cache.length;
-    const rowsOpts = tidy(() => {
-      const mask = this.cache.paddingMask(1);
-      return mask === null ? {} : { positions: this.cache.positions(), keyPaddingMask: mask };
-    });
-    let logits: Tensor;
-    try {
-      logits = tidy(() => {
-        const ids = tensor(Int32Array.from(this.slots, (r) => (r === null ? 0 : r.last)), { shape: [S, 1], dtype: 'int32', backend: this.device });
-        const out = this.model.forwardCached(ids, { past: this.cache.layers, offset, ...rowsOpts });
-        this.cache.update(out.kv, 1);
-        return reshape(out.logits, [S, this.model.config.vocabSize]);
-      });
-    } finally {
-      rowsOpts.keyPaddingMask?.dispose();
-    }
-    const live = this.live();
-    try {
-      this.choose(live, logits, events);
-    } finally {
-      logits.dispose();
-    }
-    for (const [r, s] of live) if (r.done !== null) this.finish(s);
-  }
-
-  /**
-   * Admit waiting sequences (FIFO) while the batch has room and the step's prefill budget
-   * lasts: whole prompts that fit (equal lengths prefilled as one batch), then the next one in
-   * chunks of what is left of the budget, over as many steps as it takes, so that a long
-   * prompt never stalls the running rows for longer than one budget's worth of prefill.
-   */
-  private admit(events: SequenceEvent[]): void {
-    let room = this.maxBatch - this.active;
-    let budget = this.prefillBudget;
-    if (this.partial !== null) {
-      budget -= this.prefillChunk(budget, events);
-      room--;
-      if (this.partial !== null) return;  // FIFO: nothing overtakes a prompt being prefilled
-    }
-    const taken: Array<{ id: number; req: SequenceRequest }> = [];
-    while (room > 0 && budget > 0 && this.waiting.length > 0) {
-      const next = this.waiting[0]!;
-      const P = next.req.prompt.length;
-      if (P > budget) {
-        this.partial = { ...this.waiting.shift()!, kv: null, done: 0 };
-        break;
-      }
-      taken.push(this.waiting.shift()!);
-      budget -= P;
-      room--;
-    }
-    // equal prompt lengths prefill as one batch
-    const groups = new Map<number, Array<{ id: number; req: SequenceRequest }>>();
-    for (const t of taken) {
-      const g = groups.get(t.req.prompt.length);
-      if (g === undefined) groups.set(t.req.prompt.length, [t]);
-      else g.push(t);
-    }
-    for (const [P, group] of groups) this.prefill(P, group, events);
-    if (this.partial !== null && budget > 0) this.prefillChunk(budget, events);
-  }
-
-  /** The next chunk (at most `budget` tokens) of the prompt being prefilled in pieces; the last one joins it to the batch. Returns the tokens run. */
-  private prefillChunk(budget: number, events: SequenceEvent[]): number {
-    const p = this.partial!;
-    const P = p.req.prompt.length;
-    const n = Math.min(P - p.done, budget);
-    const out = tidy(() => {
-      const ids = tensor(p.req.prompt.subarray(p.done, p.done + n), { shape: [1, n], dtype: 'int32', backend: this.device });
-      const r = this.model.forwardCached(ids, { past: p.kv ?? [], offset: p.done });
-      return { logits: reshape(narrow(r.logits, 1, n - 1, 1), [1, this.model.config.vocabSize]), kv: r.kv };
-    });
-    disposeLayers(p.kv, out.kv);
-    p.kv = out.kv;
-    p.done += n;
-    if (p.done < P) {
-      out.logits.dispose();
-      return n;
-    }
-    this.partial = null;
-    this.joinPrefilled([p], out.logits, out.kv, events);
-    return n;
-  }
-
-  private prefill(P: number, group: Array<{ id: number; req: SequenceRequest }>, events: SequenceEvent[]): void {
-    const G = group.length;
-    const V = this.model.config.vocabSize;
-    const data = new Int32Array(G * P);
-    group.forEach((g, i) => data.set(g.req.prompt, i * P));
-    const out = tidy(() => {
-      const ids = tensor(data, { shape: [G, P], dtype: 'int32', backend: this.device });
-      const r = this.model.forwardCached(ids, { past: [], offset: 0 });
-      return { logits: reshape(P > 1 ? narrow(r.logits, 1, P - 1, 1) : r.logits, [G, V]), kv: r.kv };
-    });
-    this.joinPrefilled(group, out.logits, out.kv, events);
-  }
-
-  /** Rows whose prompts were just prefilled: pick their first tokens from logits [G,V] and place the live ones in free slots. */
-  private joinPrefilled(group: Array<{ id: number; req: SequenceRequest }>, logits: Tensor, kv: AttentionKV[], events: SequenceEvent[]): void {
-    const rows: Row[] = group.map(({ id, req }) => ({ id, generated: [], last: -1, maxNew: req.maxNewTokens, eos: new Set(req.eos === null ? [] : typeof req.eos === 'number' ? [req.eos] : req.eos), ...pickers(req), done: null }));
-    try {
-      this.choose(rows.map((r, i) => [r, i]), logits, events);
-    } catch (err) {
-      disposeLayers(kv, []);
-      throw err;
-    } finally {
-      logits.dispose();
-    }
-    const keep = rows.flatMap((r, i) => (r.done === null ? [i] : []));
-    const steps = Math.max(0, ...keep.map((i) => rows[i]!.maxNew - 1));
-    // a rebuilt buffer keeps free slots for those still waiting (each rebuild copies the whole cache)
-    const live = this.active + keep.length;
-    // slots in multiples of 8 (so that rebuilt buffers come in a few sizes that freed blocks serve again)
-    const spare = this.queued === 0 ? 0 : Math.max(0, Math.min(Math.ceil((live + this.queued) / 8) * 8, this.maxBatch) - live);
-    const placed = this.cache.place(kv, keep, steps, spare);
-    if (placed.moved !== null) this.remap(placed.moved);
-    const next: Array<Row | null> = Array.from({ length: this.cache.slots }, (_, s) => this.slots[s] ?? null);
-    keep.forEach((i, j) => { next[placed.slots[j]!] = rows[i]!; });
-    this.slots = next;
-  }
-
-  /** Each row's next token from logits [N,V] (row r reads line i of [r, i]): from the backend's top candidates when every row can, else from the full lines. */
-  private choose(rows: ReadonlyArray<[Row, number]>, logits: Tensor, events: SequenceEvent[]): void {
-    const V = this.model.config.vocabSize;
-    const tokens = new Int32Array(rows.length);
-    if (rows.every(([r]) => r.top !== null)) {
-      const kk = Math.min(V, Math.max(...rows.map(([r]) => r.top!.count)));
-      const best = tidy(() => {
-        const t = topk(logits, kk);
-        return { values: t.values.toFloat32Array(), indices: t.indices.toTypedArray() as Int32Array };
-      });
-      rows.forEach(([r, line], i) => {
-        const values: number[] = [], ids: number[] = [];
-        for (let j = 0; j < kk && ids.length < r.top!.count; j++) {
-          const v = best.values[line * kk + j]!;
-          if (!Number.isNaN(v)) { values.push(v); ids.push(best.indices[line * kk + j]!); }
-        }
-        tokens[i] = r.top!.pick(Float64Array.from(values), Int32Array.from(ids), r.generated, 0);
-      });
-    } else {
-      const host = logits.toFloat32Array();
-      rows.forEach(([r, line], i) => {
-        this.row64.set(host.subarray(line * V, (line + 1) * V));
-        tokens[i] = r.pick(this.row64, r.generated, 0);
-      });
-    }
-    rows.forEach(([r], i) => {
-      const token = tokens[i]!;
-      if (r.eos.has(token)) {
-        r.done = 'stop';
-        events.push({ id: r.id, token: null, finish: 'stop' });
-        return;
-      }
-      r.generated.push(token);
-      r.last = token;
-      r.done = r.generated.length >= r.maxNew ? 'length' : null;
-      events.push({ id: r.id, token, finish: r.done });
-    });
-  }
-
-  /** Free the caches; waiting and active sequences are forgotten. */
-  dispose(): void {
-    disposeLayers(this.partial?.kv ?? null, []);
-    this.partial = null;
-    this.cache.dispose();
-    this.slots = [];
-    this.waiting = [];
+/** Continuous batching over a GPT. */
+export class GPTBatch extends ContinuousBatch {
+  constructor(model: GPT, options?: BatchOptions) {
+    super(gptBatchModel(model), options);
   }
 }
+
+export type { SequenceEvent, SequenceRequest, FinishReason } from './continuous-batch.js';

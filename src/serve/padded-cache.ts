@@ -111,15 +111,15 @@ export class PaddedCache {
 
   /**
    * Place rows `keep` of a prefill's caches (G rows of P positions each; takes ownership) in
-   * free slots; returns the slot of each, in order. `steps` is how many more positions the
-   * longest of them may still need (so that a rebuild leaves the buffer room under maxLength).
-   * When the buffer had to be rebuilt, `moved` maps each earlier live slot to its new one.
+   * free slots; returns the slot of each, in order. A rebuild (no free slot, a longer prompt)
+   * adds `spare` free slots; `moved` then maps each earlier live slot to its new one.
    */
-  place(prefill: readonly AttentionKV[], rows: readonly number[], steps: number, spare = 0): { slots: number[]; moved: Map<number, number> | null } {
+  place(prefill: readonly AttentionKV[], rows: readonly number[], spare = 0): { slots: number[]; moved: Map<number, number> | null } {
     const P = cachedLength(prefill[0]);
     const free = this.pads.flatMap((p, s) => (p < 0 ? [s] : []));
     const live = this.pads.length - free.length;
-    const fits = this.kv !== null && P <= this.len && free.length >= rows.length && this.len + steps <= this.maxLength;
+    // (a row that reaches maxLength with the others' padding before it is handled by compact(): the cut always makes room)
+    const fits = this.kv !== null && P <= this.len && free.length >= rows.length;
     if (rows.length === 0) {
       disposeAll(prefill);
       return { slots: [], moved: null };

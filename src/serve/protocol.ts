@@ -1,5 +1,5 @@
 // Messages between toroid.serve's HTTP thread and its decoding worker (serve/worker.ts).
-import type { FinishReason, SequenceEvent } from './gpt-batch.js';
+import type { FinishReason, SequenceEvent } from './continuous-batch.js';
 
 export interface ServeWorkerConfig {
   modelPath: string;
