@@ -1,9 +1,10 @@
-// `toroid serve --model <file>`: serve a GPT checkpoint over HTTP (src/serve/server.ts):
+// `toroid serve --model <file>`: serve a GPT or Seq2Seq checkpoint over HTTP (src/serve/server.ts;
+// for a Seq2Seq model the prompt is the source sentence and the completion its translation):
 // OpenAI's POST /v1/completions (stream: true for server-sent events), GET /v1/models,
 // /health and /metrics. Ctrl-C (or SIGTERM) ends the requests in flight and exits.
 const USAGE = `usage: toroid serve --model <file.safetensors> [options]
 
-  --model FILE        a GPT checkpoint written by GPT.save (or toroid train)
+  --model FILE        a GPT or Seq2Seq checkpoint (GPT.save, Seq2SeqTransformer.save, or toroid train's)
   --tokenizer FILE    a BPE tokenizer JSON (default: the checkpoint's own; without one, prompts are token ids)
   --port N            default 8080 (0: any free port)
   --host ADDR         default 127.0.0.1 (0.0.0.0: every interface)
@@ -46,7 +47,7 @@ export async function runServe(argv) {
   const { serve } = await import('../dist/index.js');
   const server = await serve(options);
   const m = server.model;
-  console.log(`serving ${m.name} (GPT, vocab ${m.vocabSize}, block ${m.blockSize}, ${m.backend}${m.tokenizer === null && options.tokenizer === undefined ? ', token ids only' : ', with tokenizer'}) at ${server.url}`);
+  console.log(`serving ${m.name} (${m.family}, vocab ${m.vocabSize}, ${m.family === 'GPT' ? 'block' : 'maxLen'} ${m.blockSize}, ${m.backend}${m.tokenizer === null && options.tokenizer === undefined ? ', token ids only' : ', with tokenizer'}) at ${server.url}`);
   console.log(`  curl ${server.url}/v1/completions -H 'content-type: application/json' -d '{"prompt": ${m.tokenizer === null && options.tokenizer === undefined ? '[1, 2, 3]' : '"the"'}, "max_tokens": 20, "stream": true}'`);
   console.log('  routes: POST /v1/completions, GET /v1/models, GET /health, GET /metrics; Ctrl-C stops');
   await new Promise((resolve) => {

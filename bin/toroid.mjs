@@ -15,7 +15,7 @@ commands:
                           Ctrl-C stops with a checkpoint, and "resume": true continues it bit
                           for bit; the checkpoint holds the tokenizer and the model's config
   serve --model <file> [--port N] [--tokenizer FILE] [--max-batch N]
-                          serve a GPT checkpoint over HTTP with continuous batching: OpenAI's
+                          serve a GPT or Seq2Seq checkpoint over HTTP with continuous batching: OpenAI's
                           /v1/completions (streaming with "stream": true), /health, /metrics
                           (\`toroid serve --help\` lists every option)
   translate --model <file> [--beam N] < in.txt > out.txt

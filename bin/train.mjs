@@ -93,7 +93,7 @@ export async function runTrain(argv) {
   writeFileSync(`${svg}.tmp`, lossSvg(losses));
   renameSync(`${svg}.tmp`, svg);
   console.log(`${result.reason} at step ${result.step}; checkpoint ${checkpoint}; loss curve ${svg}`);
-  const use = config.taskType === 'lm' ? `toroid generate --model ${checkpoint} --prompt "..."  or  toroid serve --model ${checkpoint}` : `toroid translate --model ${checkpoint} < input.txt`;
+  const use = config.taskType === 'lm' ? `toroid generate --model ${checkpoint} --prompt "..."  or  toroid serve --model ${checkpoint}` : `toroid translate --model ${checkpoint} < input.txt  or  toroid serve --model ${checkpoint}`;
   console.log(`use it: ${use}`);
   return 0;
 }

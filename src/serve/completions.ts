@@ -23,8 +23,14 @@ export interface CompletionRequest {
 }
 
 export interface ModelLimits {
+  family: 'GPT' | 'Seq2SeqTransformer';
+  /** Ids a prompt may hold (a Seq2Seq model's source vocabulary). */
+  inputVocab: number;
+  /** Ids the model generates (stop_token_ids are among them). */
   vocabSize: number;
+  /** GPT: prompt + max_tokens - 1 <= blockSize; Seq2Seq: the source and max_tokens each <= blockSize (its maxLen). */
   blockSize: number;
+  /** Encodes a text prompt (a Seq2Seq model's source side), or null: prompts are ids. */
   tokenizer: BPETokenizer | null;
 }
 
@@ -70,7 +76,8 @@ export function parseCompletionRequest(body: unknown, limits: ModelLimits): Comp
   }
   if (b.model !== undefined && typeof b.model !== 'string') throw bad('model', 'a string', b.model);
   if (b.user !== undefined && typeof b.user !== 'string') throw bad('user', 'a string', b.user);
-  const { vocabSize: V, blockSize, tokenizer } = limits;
+  const { inputVocab, vocabSize: V, blockSize, tokenizer } = limits;
+  const seq2seq = limits.family === 'Seq2SeqTransformer';
   let prompt: Int32Array;
   const p = b.prompt;
   if (typeof p === 'string') {
@@ -80,7 +87,7 @@ export function parseCompletionRequest(body: unknown, limits: ModelLimits): Comp
     if (prompt.length === 0) throw bad('prompt', 'text that encodes to at least one token', p);
   } else if (Array.isArray(p) && p.length > 0 && p.every((v) => typeof v === 'number')) {
     p.forEach((id, i) => {
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw bad(`prompt[${i}]`, `a token id in [0, ${V})`, id);
+      if (!Number.isInteger(id) || id < 0 || id >= inputVocab) throw bad(`prompt[${i}]`, `a token id in [0, ${inputVocab})`, id);
     });
     prompt = Int32Array.from(p as number[]);
   } else if (Array.isArray(p) && p.length > 0 && p.every((v) => typeof v === 'string' || Array.isArray(v))) {
@@ -88,9 +95,11 @@ export function parseCompletionRequest(body: unknown, limits: ModelLimits): Comp
   } else {
     throw bad('prompt', tokenizer === null ? 'a non-empty array of token ids' : 'a string or a non-empty array of token ids', p);
   }
-  if (prompt.length > blockSize) throw bad('prompt', `at most blockSize=${blockSize} tokens`, `${prompt.length} tokens`);
-  const maxTokens = number(b, 'max_tokens', (v) => Number.isInteger(v) && v >= 1, 'a positive integer', 16);
-  if (prompt.length + maxTokens - 1 > blockSize) {
+  if (prompt.length > blockSize) throw bad('prompt', `at most ${seq2seq ? 'maxLen' : 'blockSize'}=${blockSize} tokens`, `${prompt.length} tokens`);
+  // a translation runs to its EOS by default (OpenAI's 16 would cut most sentences)
+  const maxTokens = number(b, 'max_tokens', (v) => Number.isInteger(v) && v >= 1, 'a positive integer', seq2seq ? blockSize : 16);
+  if (seq2seq && maxTokens > blockSize) throw bad('max_tokens', `at most the model's maxLen=${blockSize} (EOS included)`, maxTokens);
+  if (!seq2seq && prompt.length + maxTokens - 1 > blockSize) {
     throw bad('max_tokens', `at most blockSize - prompt tokens + 1 = ${blockSize - prompt.length + 1} (blockSize=${blockSize}, prompt of ${prompt.length} tokens)`, maxTokens);
   }
   const temperature = number(b, 'temperature', (v) => v >= 0 && v <= 100, 'a number in [0, 100] (0 = greedy)', 1);
@@ -109,7 +118,8 @@ export function parseCompletionRequest(body: unknown, limits: ModelLimits): Comp
     if (tokenizer === null) throw bad('stop', 'left out (this server has no tokenizer; use stop_token_ids)', b.stop);
     stops = s as string[];
   }
-  const eos: number[] = tokenizer === null ? [] : [tokenizer.specialIds.eos];
+  // a Seq2Seq model ends at EOS (id 2, decode's default) always; a GPT at its tokenizer's EOS when it has one
+  const eos: number[] = seq2seq ? [2] : tokenizer === null ? [] : [tokenizer.specialIds.eos];
   if (b.stop_token_ids !== undefined && b.stop_token_ids !== null) {
     const s = b.stop_token_ids;
     if (!Array.isArray(s) || s.length > 64) throw bad('stop_token_ids', 'an array of at most 64 token ids', s);

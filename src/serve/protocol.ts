@@ -28,11 +28,17 @@ export type ToWorker =
   | { type: 'close' };
 
 export interface ModelInfo {
-  family: 'GPT';
+  family: 'GPT' | 'Seq2SeqTransformer';
+  /** Ids a prompt (GPT) or a source (Seq2Seq) may hold. */
+  inputVocab: number;
+  /** Ids the model generates. */
   vocabSize: number;
+  /** GPT: blockSize (prompt + new tokens); Seq2Seq: maxLen (the source, and the new tokens with EOS, each). */
   blockSize: number;
-  /** The file's metadata.tokenizer (a BPETokenizer JSON), when it has one. */
+  /** The file's metadata.tokenizer (a BPETokenizer JSON: the target side's, or the shared one), when it has one. */
   tokenizer: string | null;
+  /** metadata.sourceTokenizer: a Seq2Seq model's source side, when the vocabularies are separate. */
+  sourceTokenizer: string | null;
   backend: string;
 }
 

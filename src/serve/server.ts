@@ -1,4 +1,5 @@
-// toroid.serve: an HTTP server for a GPT checkpoint. Decoding runs on a worker thread
+// toroid.serve: an HTTP server for a GPT or a Seq2Seq checkpoint (for a Seq2Seq model the
+// completion's prompt is the source sentence and its text the translation). Decoding runs on a worker thread
 // (serve/worker.ts) as one continuous batch; this thread parses requests, tokenizes,
 // streams text back and keeps the books, so its event loop stays free.
 //
@@ -24,9 +25,9 @@ import { MetricsBook, type ServeMetrics } from './metrics.js';
 import type { FinishReason, FromWorker, ModelInfo, ServeWorkerConfig, ToWorker } from './protocol.js';
 
 export interface ServeOptions {
-  /** A GPT.save checkpoint (safetensors with the config in its metadata). */
+  /** A GPT.save or Seq2SeqTransformer.save checkpoint (or toroid train's): safetensors with the config in its metadata. */
   model: string;
-  /** A BPETokenizer JSON file (default: the checkpoint's metadata.tokenizer; without either, prompts are token ids). */
+  /** A BPETokenizer JSON file (default: the checkpoint's metadata.tokenizer, and sourceTokenizer for a Seq2Seq source; without any, prompts are token ids). */
   tokenizer?: string;
   /** Default 8080; 0 picks a free port (see server.port). */
   port?: number;
@@ -97,7 +98,7 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
 export async function serve(options: ServeOptions): Promise<ToroidServer> {
   const fn = 'serve';
   const o = checkOptions(fn, options, OPTION_KEYS);
-  if (typeof o.model !== 'string' || o.model.length === 0) throw typeError(fn, 'options.model', 'the path of a GPT.save checkpoint', describeValue(o.model));
+  if (typeof o.model !== 'string' || o.model.length === 0) throw typeError(fn, 'options.model', 'the path of a GPT or Seq2Seq checkpoint', describeValue(o.model));
   if (o.tokenizer !== undefined && typeof o.tokenizer !== 'string') throw typeError(fn, 'options.tokenizer', 'the path of a BPETokenizer JSON file', describeValue(o.tokenizer));
   const port = o.port === undefined ? 8080 : o.port;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw rangeError(fn, 'options.port', 'an integer in [0, 65535]', describeValue(port));
@@ -182,19 +183,24 @@ export async function serve(options: ServeOptions): Promise<ToroidServer> {
     throw err;
   });
 
+  // the output side's tokenizer (a GPT's only one) and the input side's (a Seq2Seq model's source, when separate)
   let tokenizer: BPETokenizer | null = null;
+  let inputTokenizer: BPETokenizer | null = null;
   try {
     if (o.tokenizer !== undefined) tokenizer = await BPETokenizer.load(o.tokenizer);
     else if (info.tokenizer !== null) tokenizer = BPETokenizer.fromJSON(JSON.parse(info.tokenizer));
+    inputTokenizer = o.tokenizer === undefined && info.sourceTokenizer !== null ? BPETokenizer.fromJSON(JSON.parse(info.sourceTokenizer)) : tokenizer;
   } catch (err) {
     await worker.terminate();
     throw err;
   }
-  if (tokenizer !== null && tokenizer.vocabSize > info.vocabSize) {
-    await worker.terminate();
-    throw rangeError(fn, 'options.tokenizer', `a tokenizer of at most the model's vocabSize=${info.vocabSize} tokens`, `${tokenizer.vocabSize} tokens`);
+  for (const [tok, size, side] of [[tokenizer, info.vocabSize, 'vocabSize'], [inputTokenizer, info.inputVocab, 'input vocabulary']] as const) {
+    if (tok !== null && tok.vocabSize > size) {
+      await worker.terminate();
+      throw rangeError(fn, 'options.tokenizer', `a tokenizer of at most the model's ${side}=${size} tokens`, `${tok.vocabSize} tokens`);
+    }
   }
-  const limits = { vocabSize: info.vocabSize, blockSize: info.blockSize, tokenizer };
+  const limits = { family: info.family, inputVocab: info.inputVocab, vocabSize: info.vocabSize, blockSize: info.blockSize, tokenizer: inputTokenizer };
   const created = Math.floor(Date.now() / 1000);
 
   const complete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

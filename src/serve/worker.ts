@@ -1,10 +1,10 @@
-// toroid.serve's decoding thread: loads the model, runs the continuous batch
-// (serve/gpt-batch.ts) one step after another while it has sequences, and posts every
+// toroid.serve's decoding thread: loads the model (a GPT or a Seq2SeqTransformer), runs the
+// continuous batch (serve/continuous-batch.ts) one step after another while it has sequences, and posts every
 // step's tokens. Between steps it yields to its event loop, so new sequences and
 // cancellations arrive at the next step; with nothing to do it waits for a message.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromWorker, ServeWorkerConfig, ToWorker, WireRequest } from './protocol.js';
-import type { SequenceRequest } from './gpt-batch.js';
+import type { FromWorker, ModelInfo, ServeWorkerConfig, ToWorker, WireRequest } from './protocol.js';
+import type { SequenceRequest } from './continuous-batch.js';
 
 const config = workerData as ServeWorkerConfig;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
@@ -23,15 +23,34 @@ async function run(): Promise<void> {
   const { setNumThreads } = await import('../backends/native/index.js');
   if (config.threads !== undefined) setNumThreads(config.threads);
   const { GPT } = await import('../nn/gpt.js');
+  const { Seq2SeqTransformer } = await import('../nn/seq2seq.js');
   const { inspect } = await import('../io/checkpoint.js');
   const { GPTBatch } = await import('./gpt-batch.js');
+  const { Seq2SeqBatch } = await import('./seq2seq-batch.js');
   const { metadata } = await inspect(config.modelPath);
-  if (metadata.model !== 'GPT') {
-    throw new RangeError(`toroid.serve: model must be a file written by GPT.save (metadata.model 'GPT'), got ${metadata.model === undefined ? 'a file without metadata.model' : `metadata.model ${JSON.stringify(metadata.model)}`}`);
+  const place = config.backend === undefined ? {} : { backend: config.backend };
+  const options = { maxBatch: config.maxBatch, prefillBudget: config.prefillBudget };
+  let batch: InstanceType<typeof GPTBatch>;
+  let info: ModelInfo;
+  let dispose: () => void;
+  const tokenizers = { tokenizer: metadata.tokenizer ?? null, sourceTokenizer: metadata.sourceTokenizer ?? null };
+  if (metadata.model === 'GPT') {
+    const model = await GPT.load(config.modelPath, place);
+    model.eval();
+    batch = new GPTBatch(model, options);
+    const c = model.config;
+    info = { family: 'GPT', inputVocab: c.vocabSize, vocabSize: c.vocabSize, blockSize: c.blockSize, ...tokenizers, backend: model.lmHead.weight.device };
+    dispose = () => model.dispose();
+  } else if (metadata.model === 'Seq2SeqTransformer') {
+    const model = await Seq2SeqTransformer.load(config.modelPath, place);
+    model.eval();
+    batch = new Seq2SeqBatch(model, options);
+    const c = model.config;
+    info = { family: 'Seq2SeqTransformer', inputVocab: c.srcVocab, vocabSize: c.tgtVocab, blockSize: c.maxLen, ...tokenizers, backend: model.generator.weight.device };
+    dispose = () => model.dispose();
+  } else {
+    throw new RangeError(`toroid.serve: model must be a file written by GPT.save or Seq2SeqTransformer.save (or toroid train), with metadata.model 'GPT' or 'Seq2SeqTransformer', got ${metadata.model === undefined ? 'a file without metadata.model' : `metadata.model ${JSON.stringify(metadata.model)}`}`);
   }
-  const model = await GPT.load(config.modelPath, config.backend === undefined ? {} : { backend: config.backend });
-  model.eval();
-  const batch = new GPTBatch(model, { maxBatch: config.maxBatch, prefillBudget: config.prefillBudget });
   let wake: (() => void) | null = null;
   let closing = false;
   const live = new Set<number>();
@@ -46,7 +65,7 @@ async function run(): Promise<void> {
     }
     wake?.();
   });
-  post({ type: 'ready', model: { family: 'GPT', vocabSize: model.config.vocabSize, blockSize: model.config.blockSize, tokenizer: metadata.tokenizer ?? null, backend: model.lmHead.weight.device } });
+  post({ type: 'ready', model: info });
   while (!closing) {
     if (batch.idle) {
       await new Promise<void>((resolve) => { wake = resolve; });
@@ -67,7 +86,7 @@ async function run(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   batch.dispose();
-  model.dispose();
+  dispose();
 }
 
 run().catch((err: unknown) => post({ type: 'fatal', message: err instanceof Error ? err.message : String(err) }));

@@ -18,7 +18,8 @@ const VALID = [
 describe('serve: completion request fuzzing', () => {
   it('3,000 mutated bodies: a valid request within the limits or a 4xx ApiError', async () => {
     const tokenizer = await BPETokenizer.train(['the cat sat on the mat', 'a dog ran'], { vocabSize: 40, minFrequency: 1 });
-    const limits = { vocabSize: 40, blockSize: 24, tokenizer };
+    const gpt = { family: 'GPT' as const, inputVocab: 40, vocabSize: 40, blockSize: 24, tokenizer };
+    const s2s = { family: 'Seq2SeqTransformer' as const, inputVocab: 40, vocabSize: 30, blockSize: 24, tokenizer };
     let accepted = 0, rejected = 0;
     for (let seed = 0; seed < 3000; seed++) {
       const rng = new Rng(seed);
@@ -34,16 +35,18 @@ describe('serve: completion request fuzzing', () => {
         body = m.value;
         what = m.describe;
       }
+      const limits = seed % 2 === 0 ? gpt : s2s;
       try {
         const r = parseCompletionRequest(body, limits);
         accepted++;
         const w = r.wire;
         expect(w.prompt.length, what).toBeGreaterThan(0);
         expect(w.prompt.every((id) => id >= 0 && id < 40), what).toBe(true);
-        expect(Number.isInteger(w.maxNewTokens) && w.maxNewTokens >= 1 && w.prompt.length + w.maxNewTokens - 1 <= 24, what).toBe(true);
+        const fits = limits.family === 'GPT' ? w.prompt.length + w.maxNewTokens - 1 <= 24 : w.prompt.length <= 24 && w.maxNewTokens <= 24;
+        expect(Number.isInteger(w.maxNewTokens) && w.maxNewTokens >= 1 && fits, what).toBe(true);
         expect(w.temperature > 0 && Number.isFinite(w.temperature) && w.topP > 0 && w.topP <= 1 && Number.isInteger(w.topK) && w.topK >= 0, what).toBe(true);
         expect(w.repetitionPenalty > 0 && Number.isFinite(w.repetitionPenalty), what).toBe(true);
-        expect(w.eos.every((id) => Number.isInteger(id) && id >= 0 && id < 40), what).toBe(true);
+        expect(w.eos.every((id) => Number.isInteger(id) && id >= 0 && id < limits.vocabSize), what).toBe(true);
       } catch (err) {
         if (!(err instanceof ApiError)) throw new Error(`seed ${seed} (${what}): ${String(err)}`);
         rejected++;

@@ -253,6 +253,40 @@ describe(`toroid.serve limits [${backend}]`, () => {
     }
   }, 30_000);
 
+  it('a Seq2Seq checkpoint is served too: the prompt is the source, its translation equals generate()\'s (JSON and streamed, concurrent)', async () => {
+    const tok = await BPETokenizer.trainShared([CORPUS, CORPUS.map((l) => l.split(' ').reverse().join(' '))], { vocabSize: 48, minFrequency: 1 });
+    toroid.manualSeed(83);
+    const m = new toroid.nn.Seq2SeqTransformer({ srcVocab: tok.vocabSize, tgtVocab: tok.vocabSize, dModel: 16, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 32, dropout: 0, maxLen: 24, pad: 0 }, { backend });
+    const s2sFile = path.join(dir, 'translate.safetensors');
+    await m.save(s2sFile);
+    // the tokenizer travels in the metadata as toroid train writes it
+    const { inspect, load, save } = toroid;
+    const meta = (await inspect(s2sFile)).metadata;
+    const loaded = await load(s2sFile);
+    await save(s2sFile, loaded.tensors, { ...meta, tokenizer: JSON.stringify(tok.toJSON()) });
+    for (const t of Object.values(loaded.tensors)) t.dispose();
+    m.eval();
+    const server = await serve({ model: s2sFile, port: 0, backend, maxBatch: 3, threads: 1 });
+    try {
+      expect(server.model.family).toBe('Seq2SeqTransformer');
+      const sources = ['the cat sat on the mat', 'a dog ran', 'two men play chess in the sun', 'the bird'];
+      const got = await Promise.all(sources.map((text, i) => (i % 2 === 0 ? post(server.url, { prompt: text, temperature: 0 }) : stream(server.url, { prompt: text, temperature: 0.9, seed: 7 + i, top_k: 6 }))));
+      sources.forEach((text, i) => {
+        const ids = Array.from(tok.encode(text));
+        const opts = i % 2 === 0 ? { maxLen: 24 } : { maxLen: 24, strategy: 'sample' as const, temperature: 0.9, seed: 7 + i, topK: 6 };
+        const expected = Array.from(generateSync(m, [ids], opts)[0]!);
+        const g = got[i] as { body?: { choices: Array<{ token_ids: number[] }> }; tokens?: number[] };
+        expect(i % 2 === 0 ? g.body!.choices[0]!.token_ids : g.tokens, `source ${i}`).toEqual(expected);
+      });
+      const long = await post(server.url, { prompt: Array(25).fill(5) });
+      expect(long.status).toBe(400);
+      expect(long.body.error.message).toMatch(/prompt must be at most maxLen=24 tokens/);
+    } finally {
+      await server.close();
+      m.dispose();
+    }
+  });
+
   it('close() ends requests in flight with 503 and stops the worker; a missing model file rejects serve()', async () => {
     const server = await serve({ model: file, port: 0, backend, threads: 1 });
     const pending = post(server.url, { prompt: [1], max_tokens: 255, temperature: 0 });
@@ -263,10 +297,10 @@ describe(`toroid.serve limits [${backend}]`, () => {
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     await expect(serve({ model: path.join(dir, 'missing.safetensors'), port: 0 })).rejects.toThrow(/missing\.safetensors/);
     await expect(serve({ model: file, port: 0, maxBatch: 0 })).rejects.toThrow(/options\.maxBatch must be a positive integer/);
-    const s2s = new toroid.nn.Seq2SeqTransformer({ srcVocab: 8, tgtVocab: 8, dModel: 8, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 8, dropout: 0, maxLen: 8, pad: 0 }, { backend });
-    const s2sFile = path.join(dir, 'seq2seq.safetensors');
-    await s2s.save(s2sFile);
-    s2s.dispose();
-    await expect(serve({ model: s2sFile, port: 0, threads: 1 })).rejects.toThrow(/model must be a file written by GPT\.save \(metadata\.model 'GPT'\), got metadata\.model "Seq2SeqTransformer"/);
+    const bert = new toroid.nn.BertEncoder({ vocabSize: 8, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 8, maxPositionEmbeddings: 8 }, { backend });
+    const bertFile = path.join(dir, 'bert.safetensors');
+    await bert.save(bertFile);
+    bert.dispose();
+    await expect(serve({ model: bertFile, port: 0, threads: 1 })).rejects.toThrow(/metadata\.model 'GPT' or 'Seq2SeqTransformer', got metadata\.model "BertEncoder"/);
   });
 });
