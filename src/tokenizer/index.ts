@@ -9,3 +9,4 @@ export {
   type BPETokenizerJSON, type SpecialIds, type TextCorpus,
 } from './bpe.js';
 export { pretokenize, detokenize, type PretokenizeOptions } from './pretokenize.js';
+export { HFTokenizer, type HFEncoding, type HFEncodeOptions, type HFDecodeOptions } from './hf/tokenizer.js';

@@ -1,0 +1,100 @@
+// tokenizer.json pre-tokenizers: a Piece becomes the words the model tokenizes one by one.
+// ByteLevel (GPT-2's regex split, then every UTF-8 byte as its byte-level character, each
+// with the offsets of the character it belongs to), Split (a string or regex with the five
+// delimiter behaviours, optionally inverted), Sequence.
+import { rangeError } from '../../errors.js';
+import { byteLevelChars } from './bytes.js';
+import { patternOf } from './normalizers.js';
+import { compilePattern, GPT2_PATTERN } from './regex.js';
+import { splitByRegex, type Piece } from './text.js';
+
+export type PreTokenizer = (words: Piece[]) => Piece[];
+
+type Json = Record<string, unknown>;
+type Behavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
+
+function concat(a: Piece, b: Piece): Piece {
+  return { chars: [...a.chars, ...b.chars], origin: [...a.origin, ...b.origin] };
+}
+
+/** Split one piece at the matches of re, the matches handled as `behavior` says. */
+export function splitPiece(p: Piece, re: RegExp, behavior: Behavior, invert: boolean): Piece[] {
+  const parts = splitByRegex(p, re).map((x) => ({ piece: x.piece, match: invert ? !x.match : x.match }));
+  const out: Piece[] = [];
+  switch (behavior) {
+    case 'Removed':
+      for (const x of parts) if (!x.match) out.push(x.piece);
+      return out;
+    case 'Isolated':
+      return parts.map((x) => x.piece);
+    case 'MergedWithPrevious': {
+      for (const x of parts) {
+        if (x.match && out.length > 0) out[out.length - 1] = concat(out[out.length - 1]!, x.piece);
+        else out.push(x.piece);
+      }
+      return out;
+    }
+    case 'MergedWithNext': {
+      let pending: Piece | null = null;
+      for (const x of parts) {
+        if (x.match) pending = pending === null ? x.piece : concat(pending, x.piece);
+        else { out.push(pending === null ? x.piece : concat(pending, x.piece)); pending = null; }
+      }
+      if (pending !== null) out.push(pending);
+      return out;
+    }
+    case 'Contiguous': {
+      let lastMatch = false;
+      for (const x of parts) {
+        if (x.match && lastMatch) out[out.length - 1] = concat(out[out.length - 1]!, x.piece);
+        else out.push(x.piece);
+        lastMatch = x.match;
+      }
+      return out;
+    }
+  }
+}
+
+/** Every char of a piece as the byte-level chars of its UTF-8 bytes, keeping its offsets. */
+export function toByteLevel(p: Piece): Piece {
+  const chars: string[] = [], origin: Array<[number, number]> = [];
+  p.chars.forEach((c, i) => {
+    for (const b of byteLevelChars(c)) { chars.push(b); origin.push(p.origin[i]!); }
+  });
+  return { chars, origin };
+}
+
+export function buildPreTokenizer(fn: string, arg: string, spec: unknown): PreTokenizer | null {
+  if (spec === null || spec === undefined) return null;
+  const s = spec as Json;
+  if (typeof s !== 'object') throw rangeError(fn, arg, 'a pre-tokenizer object or null', JSON.stringify(spec));
+  switch (s.type) {
+    case 'Sequence': {
+      if (!Array.isArray(s.pretokenizers)) throw rangeError(fn, `${arg}.pretokenizers`, 'an array', JSON.stringify(s.pretokenizers));
+      const parts = s.pretokenizers.map((n, i) => buildPreTokenizer(fn, `${arg}.pretokenizers[${i}]`, n)).filter((n): n is PreTokenizer => n !== null);
+      return (words) => parts.reduce((w, f) => f(w), words);
+    }
+    case 'ByteLevel': {
+      const prefixSpace = s.add_prefix_space === true;
+      const useRegex = s.use_regex !== false;
+      const re = compilePattern(fn, `${arg}`, GPT2_PATTERN);
+      return (words) => words.flatMap((w) => {
+        let p = w;
+        if (prefixSpace && p.chars.length > 0 && p.chars[0] !== ' ') p = { chars: [' ', ...p.chars], origin: [p.origin[0]!, ...p.origin] };
+        const pieces = useRegex ? splitPiece(p, re, 'Isolated', false) : [p];
+        return pieces.map(toByteLevel);
+      });
+    }
+    case 'Split': {
+      const re = patternOf(fn, `${arg}.pattern`, s.pattern);
+      const behavior = s.behavior as Behavior;
+      if (!['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'].includes(behavior)) {
+        throw rangeError(fn, `${arg}.behavior`, "'Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext' or 'Contiguous'", JSON.stringify(s.behavior));
+      }
+      const invert = s.invert === true;
+      return (words) => words.flatMap((w) => splitPiece(w, re, behavior, invert));
+    }
+    default:
+      throw rangeError(fn, `${arg}.type`, "a supported pre-tokenizer ('Sequence', 'ByteLevel', 'Split')", JSON.stringify(s.type));
+  }
+}
