@@ -26,66 +26,115 @@ export interface BPEModelConfig {
   ignoreMerges: boolean;
 }
 
-const PAIR = 16777216; // 2^24: pair key = left * PAIR + right (ids < 2^24)
 const CACHE_WORD_CHARS = 64;
 const CACHE_ENTRIES = 100_000;
 
-/** A min-heap of (rank, pos, newId), rank first and then pos. */
+/**
+ * A min-heap of (rank, pos) -> newId, rank first and then pos: keys rank * 2^32 + pos in a
+ * Float64Array (exact below 2^53), newIds beside them.
+ */
 class MergeQueue {
-  private readonly items: number[] = [];  // triples
+  private keys = new Float64Array(64);
+  private vals = new Int32Array(64);
+  private n = 0;
 
-  get size(): number {
-    return this.items.length / 3;
-  }
-
-  private less(i: number, j: number): boolean {
-    const a = this.items, r = a[i * 3]! - a[j * 3]!;
-    return r < 0 || (r === 0 && a[i * 3 + 1]! < a[j * 3 + 1]!);
-  }
-
-  private swap(i: number, j: number): void {
-    const a = this.items;
-    for (let k = 0; k < 3; k++) [a[i * 3 + k], a[j * 3 + k]] = [a[j * 3 + k]!, a[i * 3 + k]!];
+  clear(): void {
+    this.n = 0;
   }
 
   push(rank: number, pos: number, newId: number): void {
-    this.items.push(rank, pos, newId);
-    let i = this.size - 1;
+    if (this.n === this.keys.length) {
+      const k = new Float64Array(this.n * 2); k.set(this.keys); this.keys = k;
+      const v = new Int32Array(this.n * 2); v.set(this.vals); this.vals = v;
+    }
+    const key = rank * 4294967296 + pos;
+    const keys = this.keys, vals = this.vals;
+    let i = this.n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
+      if (keys[p]! <= key) break;
+      keys[i] = keys[p]!; vals[i] = vals[p]!;
       i = p;
+    }
+    keys[i] = key; vals[i] = newId;
+  }
+
+  /** Pop the least entry into out ([pos, newId]); false when empty. */
+  pop(out: Int32Array): boolean {
+    if (this.n === 0) return false;
+    const keys = this.keys, vals = this.vals;
+    out[0] = keys[0]! % 4294967296;
+    out[1] = vals[0]!;
+    const n = --this.n;
+    if (n === 0) return true;
+    const key = keys[n]!, val = vals[n]!;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && keys[c + 1]! < keys[c]!) c++;
+      if (keys[c]! >= key) break;
+      keys[i] = keys[c]!; vals[i] = vals[c]!;
+      i = c;
+    }
+    keys[i] = key; vals[i] = val;
+    return true;
+  }
+}
+
+/**
+ * The merges as an open-addressing table over (left, right) id pairs in typed arrays: a Map
+ * keyed by left * 2^24 + right hashes heap numbers, and was most of the encode time.
+ */
+class PairTable {
+  private readonly mask: number;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  readonly rank: Int32Array;
+  readonly newId: Int32Array;
+
+  constructor(count: number) {
+    let cap = 16;
+    while (cap < count * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.left = new Int32Array(cap).fill(-1);
+    this.right = new Int32Array(cap);
+    this.rank = new Int32Array(cap);
+    this.newId = new Int32Array(cap);
+  }
+
+  private slot(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) & this.mask;
+  }
+
+  /** The entry of (a, b), or -1. */
+  find(a: number, b: number): number {
+    for (let i = this.slot(a, b); ; i = (i + 1) & this.mask) {
+      const l = this.left[i]!;
+      if (l === -1) return -1;
+      if (l === a && this.right[i] === b) return i;
     }
   }
 
-  pop(out: Int32Array): boolean {
-    const n = this.size;
-    if (n === 0) return false;
-    out[0] = this.items[0]!; out[1] = this.items[1]!; out[2] = this.items[2]!;
-    const last = n - 1;
-    if (last > 0) {
-      this.swap(0, last);
+  /** Add (a, b) unless present (the first merge of a pair wins, as the library's map). */
+  add(a: number, b: number, rank: number, newId: number): void {
+    for (let i = this.slot(a, b); ; i = (i + 1) & this.mask) {
+      const l = this.left[i]!;
+      if (l === a && this.right[i] === b) return;
+      if (l === -1) {
+        this.left[i] = a; this.right[i] = b; this.rank[i] = rank; this.newId[i] = newId;
+        return;
+      }
     }
-    this.items.length = last * 3;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < last && this.less(l, m)) m = l;
-      if (r < last && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-    return true;
   }
 }
 
 export class BPEModel {
   readonly vocab: Map<string, number>;
   readonly tokens: string[];
-  private readonly merges = new Map<number, { rank: number; newId: number }>();
+  private readonly merges: PairTable;
+  private readonly queue = new MergeQueue();
+  private readonly top = new Int32Array(2);
   private readonly cache = new Map<string, ModelToken[]>();
   private readonly byteIds: Array<number | undefined> = [];
 
@@ -94,6 +143,7 @@ export class BPEModel {
     this.tokens = [];
     for (const [t, id] of config.vocab) this.tokens[id] = t;
     const prefixLen = config.continuingSubwordPrefix?.length ?? 0;
+    this.merges = new PairTable(config.merges.length);
     config.merges.forEach(([a, b], rank) => {
       const ia = this.vocab.get(a), ib = this.vocab.get(b);
       const merged = prefixLen > 0 && b.startsWith(config.continuingSubwordPrefix!) ? a + b.slice(prefixLen) : a + b;
@@ -101,8 +151,7 @@ export class BPEModel {
       if (ia === undefined || ib === undefined || inew === undefined) {
         throw rangeError(fn, `model.merges[${rank}]`, 'a merge of two vocabulary tokens into a vocabulary token', JSON.stringify(`${a} ${b}`));
       }
-      const key = ia * PAIR + ib;
-      if (!this.merges.has(key)) this.merges.set(key, { rank, newId: inew });
+      this.merges.add(ia, ib, rank, inew);
     });
     if (config.unkToken !== null && !this.vocab.has(config.unkToken)) throw rangeError(fn, 'model.unk_token', 'a token of the vocabulary', JSON.stringify(config.unkToken));
     for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
@@ -167,26 +216,30 @@ export class BPEModel {
   private merge(symbols: ModelToken[]): ModelToken[] {
     const n = symbols.length;
     if (n < 2) return symbols;
-    const ids = Int32Array.from(symbols, (s) => s.id);
-    const start = Int32Array.from(symbols, (s) => s.start);
-    const end = Int32Array.from(symbols, (s) => s.end);
-    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
-    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
-    const alive = new Uint8Array(n).fill(1);
-    const queue = new MergeQueue();
-    for (let i = 0; i + 1 < n; i++) {
-      const m = this.merges.get(ids[i]! * PAIR + ids[i + 1]!);
-      if (m !== undefined) queue.push(m.rank, i, m.newId);
+    // plain loops: TypedArray.from with a mapping function is the slow generic path
+    const ids = new Int32Array(n), start = new Int32Array(n), end = new Int32Array(n);
+    const prev = new Int32Array(n), next = new Int32Array(n), alive = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const sym = symbols[i]!;
+      ids[i] = sym.id; start[i] = sym.start; end[i] = sym.end;
+      prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = 1;
     }
-    const top = new Int32Array(3);
+    const queue = this.queue;
+    queue.clear();
+    const T = this.merges;
+    for (let i = 0; i + 1 < n; i++) {
+      const m = T.find(ids[i]!, ids[i + 1]!);
+      if (m >= 0) queue.push(T.rank[m]!, i, T.newId[m]!);
+    }
+    const top = this.top;
     while (queue.pop(top)) {
-      const pos = top[1]!, newId = top[2]!;
+      const pos = top[0]!, newId = top[1]!;
       if (!alive[pos]) continue;
       const right = next[pos]!;
       if (right < 0) continue;
       // an entry is stale when the pair at pos no longer merges into the same token
-      const m = this.merges.get(ids[pos]! * PAIR + ids[right]!);
-      if (m === undefined || m.newId !== newId) continue;
+      const m = T.find(ids[pos]!, ids[right]!);
+      if (m < 0 || T.newId[m] !== newId) continue;
       ids[pos] = newId;
       end[pos] = end[right]!;
       alive[right] = 0;
@@ -195,12 +248,12 @@ export class BPEModel {
       if (after >= 0) prev[after] = pos;
       const before = prev[pos]!;
       if (before >= 0) {
-        const p = this.merges.get(ids[before]! * PAIR + ids[pos]!);
-        if (p !== undefined) queue.push(p.rank, before, p.newId);
+        const p = T.find(ids[before]!, ids[pos]!);
+        if (p >= 0) queue.push(T.rank[p]!, before, T.newId[p]!);
       }
       if (after >= 0) {
-        const q = this.merges.get(ids[pos]! * PAIR + ids[after]!);
-        if (q !== undefined) queue.push(q.rank, pos, q.newId);
+        const q = T.find(ids[pos]!, ids[after]!);
+        if (q >= 0) queue.push(T.rank[q]!, pos, T.newId[q]!);
       }
     }
     const out: ModelToken[] = [];
