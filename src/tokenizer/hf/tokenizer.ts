@@ -62,6 +62,24 @@ function wellFormed(s: string): string {
   return /[\uD800-\uDFFF]/.test(s) ? Array.from(s, (c) => (c.length === 1 && c >= '\uD800' && c <= '\uDFFF' ? '\uFFFD' : c)).join('') : s;
 }
 
+/** A normalizer made only of Prepend and one-character String Replace steps, as those steps; else null. */
+function sentencePieceSteps(spec: unknown): Array<{ prepend: string[] } | { from: string; to: string }> | null {
+  const s = spec as Json | null;
+  if (s === null || typeof s !== 'object') return null;
+  const list = s.type === 'Sequence' && Array.isArray(s.normalizers) ? (s.normalizers as Json[]) : [s];
+  const steps: Array<{ prepend: string[] } | { from: string; to: string }> = [];
+  for (const n of list) {
+    if (n?.type === 'Prepend' && typeof n.prepend === 'string') { steps.push({ prepend: Array.from(n.prepend) }); continue; }
+    const from = (n?.pattern as Json | undefined)?.String;
+    if (n?.type === 'Replace' && typeof from === 'string' && typeof n.content === 'string' && Array.from(from).length === 1 && Array.from(n.content).length === 1) {
+      steps.push({ from, to: n.content });
+      continue;
+    }
+    return null;
+  }
+  return steps;
+}
+
 /** The split regex when a pre-tokenizer is one regex split (Isolated) followed by byte-level without its own split, or GPT-2's ByteLevel; else null. */
 function byteLevelSplit(fn: string, spec: unknown): RegExp | null {
   const s = spec as Json | null;
@@ -145,6 +163,8 @@ export class HFTokenizer {
   /** No normalizer and "one regex split, then byte-level" (GPT-2, LLaMA 3): words straight from the text, their tokens cached. */
   private readonly fastSplit: RegExp | null;
   private readonly wordCache = new Map<string, { ids: Int32Array; starts: Int32Array; ends: Int32Array }>();
+  /** SentencePiece style (LLaMA 2, Gemma): no pre-tokenizer, a normalizer of Prepend and one-character Replace steps, applied to the chars directly. */
+  private readonly spSteps: Array<{ prepend: string[] } | { from: string; to: string }> | null;
 
   private constructor(json: Json) {
     const fn = 'HFTokenizer.fromJSON';
@@ -188,6 +208,20 @@ export class HFTokenizer {
     this.addedRaw = alternation(this.added.filter((t) => !t.normalized));
     this.addedNormalized = alternation(this.added.filter((t) => t.normalized));
     this.fastSplit = json.normalizer == null && this.addedNormalized === null ? byteLevelSplit(fn, json.pre_tokenizer) : null;
+    this.spSteps = json.pre_tokenizer == null && this.addedNormalized === null ? sentencePieceSteps(json.normalizer) : null;
+  }
+
+  /** One text part (no added tokens in it) the SentencePiece way: normalized char by char, then one word. */
+  private encodeSentencePiece(text: string, base: number, push: (id: number, span: [number, number], special: boolean) => void): void {
+    let chars = Array.from(text);
+    if (chars.length === 0) return;
+    let prefix = 0;  // chars prepended: they take the first char's offsets
+    for (const step of this.spSteps!) {
+      if ('prepend' in step) { chars = [...step.prepend, ...chars]; prefix += step.prepend.length; }
+      else for (let i = 0; i < chars.length; i++) if (chars[i] === step.from) chars[i] = step.to;
+    }
+    const at = (k: number): number => base + Math.max(0, k - prefix);
+    for (const t of this.model.tokenize(chars)) push(t.id, [at(t.start), at(t.end - 1) + 1], false);
   }
 
   /** A word's tokens (ids and code point spans relative to the word), cached by its text. */
@@ -303,7 +337,7 @@ export class HFTokenizer {
     const addSpecial = options?.addSpecialTokens !== false;
     const ids: number[] = [], offsets: Array<[number, number]> = [], special: number[] = [];
     const push = (id: number, span: [number, number], isSpecial: boolean): void => { ids.push(id); offsets.push(span); special.push(isSpecial ? 1 : 0); };
-    if (this.fastSplit !== null) {
+    if (this.fastSplit !== null || this.spSteps !== null) {
       this.encodeFastText(text, push);
       return this.finish(ids, offsets, special, addSpecial);
     }
@@ -324,13 +358,13 @@ export class HFTokenizer {
   /** The fast path: added tokens split out of the raw text, the rest word by word. */
   private encodeFastText(text: string, push: (id: number, span: [number, number], special: boolean) => void): void {
     const clean = wellFormed(text);
+    const part = (t: string, base: number): void => (this.fastSplit !== null ? this.encodeWords(t, base, push) : this.encodeSentencePiece(t, base, push));
     const re = this.addedRaw;
-    if (re === null) { this.encodeWords(clean, 0, push); return; }
     // added tokens matter rarely enough to take the general splitter on the text's Piece
-    if (!re.test(clean)) { this.encodeWords(clean, 0, push); return; }
+    if (re === null || !re.test(clean)) { part(clean, 0); return; }
     for (const raw of this.splitAdded(pieceOf(clean), re)) {
       if (raw.added !== null) { push(raw.added.id, spanOf(raw.piece), false); continue; }
-      if (raw.piece.chars.length > 0) this.encodeWords(raw.piece.chars.join(''), raw.piece.origin[0]![0], push);
+      if (raw.piece.chars.length > 0) part(raw.piece.chars.join(''), raw.piece.origin[0]![0]);
     }
   }
 
