@@ -1,12 +1,14 @@
 // HFTokenizer (src/tokenizer/hf/) against the Hugging Face `tokenizers` library's own Node
 // binding on real tokenizer.json files (GPT-2 and LLaMA 3: byte-level BPE; LLaMA 2:
-// SentencePiece-style BPE with byte fallback, shipped by the @lenml/tokenizer-* packages):
+// SentencePiece-style BPE with byte fallback, shipped by the @lenml/tokenizer-* packages;
+// BERT-style WordPiece files the library itself builds and saves in the test):
 // identical ids, tokens, offsets, special-token masks and decoded text on a corpus of
 // Unicode edge cases (combining marks, emoji and ZWJ sequences, CJK, RTL, lone surrogates,
 // NUL, BOM, a 3,000-letter word, whitespace runs, special tokens inside text) and on 400
 // seeded random strings per file. Then the file checks: every refusal names its field.
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +24,8 @@ function refused(call: () => unknown, message: RegExp, fn = 'HFTokenizer.fromJSO
 }
 
 const require = createRequire(import.meta.url);
-const { Tokenizer } = require('tokenizers') as { Tokenizer: { fromFile(p: string): any } };
+const hf = require('tokenizers') as any;
+const { Tokenizer } = hf as { Tokenizer: { fromFile(p: string): any } };
 const fileOf = (name: string): string => require.resolve(`@lenml/tokenizer-${name}/models/tokenizer.json`);
 
 const CORPUS = [
@@ -71,6 +74,52 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
     });
   }
 
+  it('WordPiece (BERT: BertNormalizer, BertPreTokenizer, BertProcessing, WordPiece decoder), built and saved by the library', async () => {
+    // a WordPiece vocabulary from Multi30K's English side: the specials, every character alone and as ##c, frequent words and ##suffixes
+    const lines = gunzipSync(readFileSync(new URL('../../../shared/data/multi30k/train.en.gz', import.meta.url))).toString('utf8').split('\n').slice(0, 3000);
+    const counts = new Map<string, number>();
+    for (const l of lines) for (const w of l.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const vocab: Record<string, number> = {};
+    const add = (t: string): void => { if (!(t in vocab)) vocab[t] = Object.keys(vocab).length; };
+    for (const t of ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']) add(t);
+    for (const c of new Set(lines.join('').toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, ''))) { if (!/\s/.test(c)) { add(c); add(`##${c}`); } }
+    for (const c of '.,!?\'"-:;()日本語') { add(c); add(`##${c}`); }
+    for (const [w] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 1500)) add(w);
+    for (const suffix of ['ing', 's', 'ed', 'er', 'ly', 'ion', 'es']) add(`##${suffix}`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-bert-'));
+    try {
+      for (const lowercase of [true, false]) {
+        const tok = new hf.Tokenizer(hf.WordPiece.init(vocab, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 20 }));
+        tok.setNormalizer(hf.bertNormalizer({ cleanText: true, handleChineseChars: true, lowercase }));
+        tok.setPreTokenizer(hf.bertPreTokenizer());
+        tok.setPostProcessor(hf.bertProcessing(['[SEP]', vocab['[SEP]']], ['[CLS]', vocab['[CLS]']]));
+        tok.setDecoder(hf.wordPieceDecoder('##', true));
+        tok.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+        const file = path.join(dir, `bert-${lowercase}.json`);
+        tok.save(file);
+        const ref = Tokenizer.fromFile(file);
+        const ours = await HFTokenizer.fromFile(file);
+        const saved = JSON.parse(readFileSync(file, 'utf8'));
+        expect([saved.model.type, saved.normalizer.type, saved.pre_tokenizer.type, saved.post_processor.type, saved.decoder.type]).toEqual(['WordPiece', 'BertNormalizer', 'BertPreTokenizer', 'BertProcessing', 'WordPiece']);
+        // the vocabulary covers real words (not everything is [UNK]) and some words split into ## pieces
+        const sample = ours.encode(lines[0]!);
+        expect(sample.tokens.filter((t) => t === '[UNK]').length).toBeLessThan(sample.tokens.length / 4);
+        const texts = [...CORPUS, ...lines.slice(0, 300), 'A man [MASK] a [SEP] dog.', "Don't do not it's", 'Ça ÉTÉ façade Über', 'x'.repeat(25), ...randomTexts(5, 300)];
+        for (const text of texts) {
+          const e = await ref.encode(text);
+          const m = ours.encode(text);
+          const what = `bert lowercase=${lowercase} ${JSON.stringify(text.slice(0, 60))}`;
+          expect(Array.from(m.ids), what).toEqual(e.getIds());
+          expect(m.offsets, what).toEqual(e.getOffsets());
+          expect(Array.from(m.specialTokensMask), what).toEqual(e.getSpecialTokensMask());
+          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('save writes the tokenizer.json back: the reloaded tokenizer is the same', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'toroid-hf-'));
     try {
@@ -99,7 +148,7 @@ describe('HFTokenizer: a hostile tokenizer.json is refused naming the field', ()
     expect(t.decode([2, 0])).toBe('aba');
   });
   const cases: Array<[string, (j: Record<string, any>) => void, RegExp]> = [
-    ['model.type', (j) => { j.model.type = 'WordPiece'; }, /model\.type must be 'BPE'/],
+    ['model.type', (j) => { j.model.type = 'Unigram'; }, /model\.type must be 'BPE' or 'WordPiece'/],
     ['model.vocab', (j) => { j.model.vocab = [1, 2]; }, /model\.vocab must be an object/],
     ['model.vocab id', (j) => { j.model.vocab.a = -1; }, /model\.vocab\["a"\] must be an id in \[0, 2\^24\)/],
     ['model.merges', (j) => { j.model.merges = 'a b'; }, /model\.merges must be an array/],
@@ -113,7 +162,7 @@ describe('HFTokenizer: a hostile tokenizer.json is refused naming the field', ()
     ['pre_tokenizer.behavior', (j) => { j.pre_tokenizer = { type: 'Split', pattern: { String: ' ' }, behavior: 'Sideways' }; }, /pre_tokenizer\.behavior must be 'Removed'/],
     ['decoder.type', (j) => { j.decoder = { type: 'CTC' }; }, /decoder\.type must be a supported decoder/],
     ['added_tokens[0].id', (j) => { j.added_tokens = [{ id: 'x', content: '<x>' }]; }, /added_tokens\[0\]\.id must be an integer/],
-    ['post_processor.type', (j) => { j.post_processor = { type: 'RobertaProcessing' }; }, /post_processor\.type must be 'TemplateProcessing', 'ByteLevel' or null/],
+    ['post_processor.type', (j) => { j.post_processor = { type: 'RobertaProcessing' }; }, /post_processor\.type must be 'TemplateProcessing', 'BertProcessing', 'ByteLevel' or null/],
     ['post_processor special', (j) => { j.post_processor = { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>' } }, { Sequence: { id: 'A' } }], special_tokens: {} }; }, /post_processor\.single must be special tokens listed in special_tokens/],
   ];
   for (const [what, mutate, message] of cases) {

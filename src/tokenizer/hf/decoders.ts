@@ -14,6 +14,12 @@ type Json = Record<string, unknown>;
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
+/** The WordPiece decoder's cleanup of tokenization spaces (the library's list, in its order). */
+function cleanupSpaces(t: string): string {
+  return t.replaceAll(' .', '.').replaceAll(' ?', '?').replaceAll(' !', '!').replaceAll(' ,', ',').replaceAll(" ' ", "'").replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m").replaceAll(' do not', " don't").replaceAll(" 's", "'s").replaceAll(" 've", "'ve").replaceAll(" 're", "'re");
+}
+
 export function buildDecoder(fn: string, arg: string, spec: unknown): Decoder | null {
   if (spec === null || spec === undefined) return null;
   const s = spec as Json;
@@ -77,7 +83,16 @@ export function buildDecoder(fn: string, arg: string, spec: unknown): Decoder | 
         return chars.slice(a, b).join('');
       });
     }
+    case 'WordPiece': {
+      const prefix = typeof s.prefix === 'string' ? s.prefix : '##';
+      const cleanup = s.cleanup !== false;
+      return (tokens) => tokens.map((t, i) => {
+        let u = t;
+        if (i !== 0) u = u.startsWith(prefix) ? u.replace(prefix, '') : ` ${u}`;
+        return cleanup ? cleanupSpaces(u) : u;
+      });
+    }
     default:
-      throw rangeError(fn, `${arg}.type`, "a supported decoder ('Sequence', 'ByteLevel', 'Replace', 'ByteFallback', 'Fuse', 'Strip')", JSON.stringify(s.type));
+      throw rangeError(fn, `${arg}.type`, "a supported decoder ('Sequence', 'ByteLevel', 'Replace', 'ByteFallback', 'Fuse', 'Strip', 'WordPiece')", JSON.stringify(s.type));
   }
 }

@@ -54,6 +54,12 @@ function unicodeForm(form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): Normalizer {
   };
 }
 
+/** The CJK ideograph blocks BERT puts spaces around. */
+function isChineseChar(cp: number): boolean {
+  return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) || (cp >= 0x2a700 && cp <= 0x2b73f)
+    || (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b920 && cp <= 0x2ceaf) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f);
+}
+
 export function buildNormalizer(fn: string, arg: string, spec: unknown): Normalizer | null {
   if (spec === null || spec === undefined) return null;
   const s = spec as Json;
@@ -89,6 +95,20 @@ export function buildNormalizer(fn: string, arg: string, spec: unknown): Normali
       return (p) => perChar(p, (c) => c.toLowerCase());
     case 'NFC': case 'NFD': case 'NFKC': case 'NFKD':
       return unicodeForm(s.type);
+    case 'BertNormalizer': {
+      const lowercase = s.lowercase !== false;
+      const strip = s.strip_accents === null || s.strip_accents === undefined ? lowercase : s.strip_accents === true;
+      const clean = s.clean_text !== false, chinese = s.handle_chinese_chars !== false;
+      return (p) => {
+        let q = p;
+        // BERT's text cleaning: NUL, U+FFFD and control/format/unassigned/private characters out, whitespace to ' '
+        if (clean) q = perChar(q, (c) => (c === '\u0000' || c === '\uFFFD' || (!/[\t\n\r]/.test(c) && /[\p{Cc}\p{Cf}\p{Cn}\p{Co}]/u.test(c)) ? '' : /[\t\n\r]|\p{White_Space}/u.test(c) ? ' ' : c));
+        if (chinese) q = perChar(q, (c) => (isChineseChar(c.codePointAt(0)!) ? ` ${c} ` : c));
+        if (strip) q = perChar(q, (c) => c.normalize('NFD').replace(/\p{Mn}/gu, ''));
+        if (lowercase) q = perChar(q, (c) => c.toLowerCase());
+        return q;
+      };
+    }
     case 'Strip': {
       const left = s.strip_left !== false, right = s.strip_right !== false;
       return (p) => {
@@ -99,6 +119,6 @@ export function buildNormalizer(fn: string, arg: string, spec: unknown): Normali
       };
     }
     default:
-      throw rangeError(fn, `${arg}.type`, "a supported normalizer ('Sequence', 'Prepend', 'Replace', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Strip')", JSON.stringify(s.type));
+      throw rangeError(fn, `${arg}.type`, "a supported normalizer ('Sequence', 'Prepend', 'Replace', 'Lowercase', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Strip', 'BertNormalizer')", JSON.stringify(s.type));
   }
 }

@@ -94,7 +94,16 @@ export function buildPreTokenizer(fn: string, arg: string, spec: unknown): PreTo
       const invert = s.invert === true;
       return (words) => words.flatMap((w) => splitPiece(w, re, behavior, invert));
     }
+    case 'BertPreTokenizer': {
+      // whitespace removed, then every punctuation character (ASCII or Unicode P*) its own word
+      const ws = /\p{White_Space}+/gu, punct = /[!-/:-@[-`{-~\p{P}]/gu;
+      return (words) => words.flatMap((w) => splitPiece(w, ws, 'Removed', false)).flatMap((w) => splitPiece(w, punct, 'Isolated', false));
+    }
+    case 'WhitespaceSplit': {
+      const ws = /\p{White_Space}+/gu;
+      return (words) => words.flatMap((w) => splitPiece(w, ws, 'Removed', false));
+    }
     default:
-      throw rangeError(fn, `${arg}.type`, "a supported pre-tokenizer ('Sequence', 'ByteLevel', 'Split')", JSON.stringify(s.type));
+      throw rangeError(fn, `${arg}.type`, "a supported pre-tokenizer ('Sequence', 'ByteLevel', 'Split', 'BertPreTokenizer', 'WhitespaceSplit')", JSON.stringify(s.type));
   }
 }

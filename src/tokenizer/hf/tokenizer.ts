@@ -1,7 +1,7 @@
 // toroid.tokenizer.HFTokenizer: a Hugging Face tokenizer.json (the `tokenizers` format)
-// encoded and decoded exactly as the `tokenizers` library does, for BPE models: byte-level
-// BPE (GPT-2, LLaMA 3, Qwen) and SentencePiece-style BPE with byte fallback (LLaMA 2,
-// Gemma). The pipeline: added tokens are split out of the raw text first (longest match,
+// encoded and decoded exactly as the `tokenizers` library does, for BPE models (byte-level:
+// GPT-2, LLaMA 3, Qwen; SentencePiece style with byte fallback: LLaMA 2, Gemma) and
+// WordPiece (BERT). The pipeline: added tokens are split out of the raw text first (longest match,
 // lstrip/rstrip/single_word), the rest is normalized, pre-tokenized into words and each word
 // BPE-merged; a post-processor adds the template's special tokens; offsets are code points
 // into the input. The file is checked as untrusted input: every error names the field.
@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describeValue, rangeError, typeError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { BPEModel } from './bpe-model.js';
+import { WordPieceModel } from './wordpiece-model.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { buildNormalizer, type Normalizer } from './normalizers.js';
 import { buildPreTokenizer, toByteLevel, type PreTokenizer } from './pretokenizers.js';
@@ -125,7 +126,17 @@ function parseTemplate(fn: string, spec: unknown): { single: TemplatePart[]; spe
   if (spec === null || spec === undefined) return null;
   const s = obj(fn, 'post_processor', spec);
   if (s.type === 'ByteLevel') return null;  // offsets only (trim_offsets); the ids are unchanged
-  if (s.type !== 'TemplateProcessing') throw rangeError(fn, 'post_processor.type', "'TemplateProcessing', 'ByteLevel' or null", describeValue(s.type));
+  if (s.type === 'BertProcessing') {
+    // [CLS] A [SEP]
+    const pair = (k: 'cls' | 'sep'): [string, number] => {
+      const v = s[k];
+      if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || !Number.isInteger(v[1]) || (v[1] as number) < 0) throw typeError(fn, `post_processor.${k}`, '[token, id]', describeValue(v));
+      return [v[0], v[1] as number];
+    };
+    const [cls, clsId] = pair('cls'), [sep, sepId] = pair('sep');
+    return { single: [{ special: cls }, { sequence: 'A' }, { special: sep }], specials: new Map([[cls, [clsId]], [sep, [sepId]]]) };
+  }
+  if (s.type !== 'TemplateProcessing') throw rangeError(fn, 'post_processor.type', "'TemplateProcessing', 'BertProcessing', 'ByteLevel' or null", describeValue(s.type));
   if (!Array.isArray(s.single)) throw typeError(fn, 'post_processor.single', 'an array', describeValue(s.single));
   const single = s.single.map((p, i): TemplatePart => {
     const o = obj(fn, `post_processor.single[${i}]`, p);
@@ -150,7 +161,7 @@ function parseTemplate(fn: string, spec: unknown): { single: TemplatePart[]; spe
 
 export class HFTokenizer {
   private readonly json: Json;
-  private readonly model: BPEModel;
+  private readonly model: BPEModel | WordPieceModel;
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer | null;
   private readonly decoder: Decoder | null;
@@ -170,7 +181,7 @@ export class HFTokenizer {
     const fn = 'HFTokenizer.fromJSON';
     this.json = json;
     const model = obj(fn, 'model', json.model);
-    if (model.type !== 'BPE') throw rangeError(fn, 'model.type', "'BPE' (WordPiece and Unigram are not supported yet)", describeValue(model.type));
+    if (model.type !== 'BPE' && model.type !== 'WordPiece') throw rangeError(fn, 'model.type', "'BPE' or 'WordPiece' (Unigram is not supported yet)", describeValue(model.type));
     const vocabObj = obj(fn, 'model.vocab', model.vocab);
     const vocab = new Map<string, number>();
     for (const [t, id] of Object.entries(vocabObj)) {
@@ -183,12 +194,18 @@ export class HFTokenizer {
       if (typeof v !== 'string') throw typeError(fn, `model.${k}`, 'a string or null', describeValue(v));
       return v;
     };
-    if (model.dropout !== null && model.dropout !== undefined && model.dropout !== 0) throw rangeError(fn, 'model.dropout', 'null (BPE dropout is for training)', describeValue(model.dropout));
-    this.model = new BPEModel({
-      vocab, merges: parseMerges(fn, model.merges), unkToken: nullableString('unk_token'),
-      continuingSubwordPrefix: nullableString('continuing_subword_prefix'), endOfWordSuffix: nullableString('end_of_word_suffix'),
-      fuseUnk: model.fuse_unk === true, byteFallback: model.byte_fallback === true, ignoreMerges: model.ignore_merges === true,
-    }, fn);
+    if (model.type === 'WordPiece') {
+      const max = model.max_input_chars_per_word ?? 100;
+      if (!Number.isInteger(max) || (max as number) < 1) throw rangeError(fn, 'model.max_input_chars_per_word', 'a positive integer', describeValue(max));
+      this.model = new WordPieceModel(vocab, nullableString('unk_token') ?? '[UNK]', nullableString('continuing_subword_prefix') ?? '##', max as number, fn);
+    } else {
+      if (model.dropout !== null && model.dropout !== undefined && model.dropout !== 0) throw rangeError(fn, 'model.dropout', 'null (BPE dropout is for training)', describeValue(model.dropout));
+      this.model = new BPEModel({
+        vocab, merges: parseMerges(fn, model.merges), unkToken: nullableString('unk_token'),
+        continuingSubwordPrefix: nullableString('continuing_subword_prefix'), endOfWordSuffix: nullableString('end_of_word_suffix'),
+        fuseUnk: model.fuse_unk === true, byteFallback: model.byte_fallback === true, ignoreMerges: model.ignore_merges === true,
+      }, fn);
+    }
     this.normalizer = buildNormalizer(fn, 'normalizer', json.normalizer);
     this.preTokenizer = buildPreTokenizer(fn, 'pre_tokenizer', json.pre_tokenizer);
     this.decoder = buildDecoder(fn, 'decoder', json.decoder);
