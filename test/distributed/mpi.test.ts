@@ -107,7 +107,7 @@ describe.skipIf(!hasMpirun || !built)('mpirun -np 2 toroid train --distributed m
     const file = path.join(dir, `${name}.json`);
     writeFileSync(file, JSON.stringify({
       source: 'train.de', target: 'train.en', checkpoint: `${name}/model.safetensors`, maxSteps, checkpointEvery: 0, resume, threads: 1,
-      task: { vocabSize: 50, batchTokens: 192, warmup: 8, lrFactor: 0.1, model: { dModel: 32, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 64, dropout: 0 } },
+      task: { vocabSize: 80, batchTokens: 192, warmup: 8, lrFactor: 0.1, model: { dModel: 32, nhead: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 64, dropout: 0 } },
     }));
     return file;
   };
