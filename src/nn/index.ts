@@ -73,3 +73,4 @@ export {
   type BertOutput,
   type BertActivation,
 } from './bert.js';
+export { fromPretrained } from './pretrained.js';
