@@ -688,7 +688,7 @@ export class GPT extends Module {
 }
 
 /** HF GPT-2 keys whose weight is a Conv1D [in, out] (transposed relative to nn.Linear). */
-const CONV1D_WEIGHT = /(^|\.)(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
+export const CONV1D_WEIGHT = /(^|\.)(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 /** HF GPT-2 buffers with no nanoGPT counterpart (the causal mask and its fill value). */
 const GPT2_BUFFER = /(^|\.)attn\.(bias|masked_bias)$/;
 

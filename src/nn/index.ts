@@ -73,4 +73,4 @@ export {
   type BertOutput,
   type BertActivation,
 } from './bert.js';
-export { fromPretrained } from './pretrained.js';
+export { fromPretrained, savePretrained, type SavePretrainedOptions } from './pretrained.js';

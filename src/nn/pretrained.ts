@@ -1,5 +1,7 @@
 // nn.fromPretrained(dir): a Hugging Face model folder (config.json, and model.safetensors or
-// a sharded model.safetensors.index.json set) as a toroid model. Families: GPT-2
+// a sharded model.safetensors.index.json set) as a toroid model; nn.savePretrained(model, dir)
+// writes a GPT the same way, so transformers (and converters built on it) read what was
+// trained here. Families: GPT-2
 // (GPT2LMHeadModel; Conv1D weights transposed by GPT.fromHuggingFaceGPT2) and the LLaMA
 // family (LlamaForCausalLM and Mistral without a sliding window: GQA, SwiGLU, RMSNorm, RoPE;
 // the names load as they are). config.json is checked as untrusted input: an option this
@@ -9,8 +11,12 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describeValue, rangeError, typeError } from '../errors.js';
-import { load } from '../io/checkpoint.js';
-import { GPT } from './gpt.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { load, save } from '../io/checkpoint.js';
+import { transpose } from '../ops/layout.js';
+import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { CONV1D_WEIGHT, GPT } from './gpt.js';
 import type { FactoryOptions } from './parameter.js';
 
 type Json = Record<string, unknown>;
@@ -125,4 +131,88 @@ export async function fromPretrained(dir: string, options: FactoryOptions = {}):
     default:
       throw rangeError(FN, 'config.model_type', "'gpt2', 'llama' or 'mistral' (other architectures are not supported yet)", describeValue(config.model_type));
   }
+}
+
+export interface SavePretrainedOptions {
+  /** Split the weights into shards of at most this many bytes (a model.safetensors.index.json set). Default: one file. */
+  maxShardBytes?: number;
+  /** Written beside the model as tokenizer.json (an HFTokenizer, or anything with toJSON()). */
+  tokenizer?: { toJSON(): unknown } | null;
+}
+
+/** config.json for a GPT, and whether its weights are GPT-2's (Conv1D) layout; a config transformers cannot express is refused naming the field. */
+function exportConfig(m: GPT): { config: Record<string, unknown>; gpt2: boolean } {
+  const c = m.config;
+  const fn = 'nn.savePretrained';
+  const need = (ok: boolean, key: string, expected: string, got: unknown): void => {
+    if (!ok) throw rangeError(fn, `model.config.${key}`, expected, describeValue(got));
+  };
+  if (c.naming === 'llama') {
+    need(c.norm === 'rmsnorm', 'norm', "'rmsnorm' for a LLaMA-named model", c.norm);
+    need(c.mlp === 'swiglu', 'mlp', "'swiglu' for a LLaMA-named model", c.mlp);
+    need(c.positions === 'rope', 'positions', "'rope' for a LLaMA-named model", c.positions);
+    need(!c.bias, 'bias', 'false for a LLaMA-named model', c.bias);
+    return {
+      gpt2: false,
+      config: {
+        model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: c.nEmbd, intermediate_size: c.ffnHidden, num_hidden_layers: c.nLayer,
+        num_attention_heads: c.nHead, num_key_value_heads: c.nKvHead, rms_norm_eps: c.normEps, rope_theta: c.ropeBase, max_position_embeddings: c.blockSize,
+        vocab_size: c.vocabSize, tie_word_embeddings: c.tieWeights, hidden_act: 'silu', rope_scaling: null, attention_bias: false, mlp_bias: false, torch_dtype: 'float32',
+      },
+    };
+  }
+  need(c.norm === 'layernorm', 'norm', "'layernorm' for GPT-2's layout", c.norm);
+  need(c.mlp === 'gelu', 'mlp', "'gelu' for GPT-2's layout", c.mlp);
+  need(c.positions === 'learned', 'positions', "'learned' for GPT-2's layout", c.positions);
+  need(c.bias, 'bias', "true for GPT-2's layout", c.bias);
+  need(c.nKvHead === c.nHead, 'nKvHead', `nHead=${c.nHead} for GPT-2's layout`, c.nKvHead);
+  return {
+    gpt2: true,
+    config: {
+      model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_head: c.nHead, n_layer: c.nLayer, n_embd: c.nEmbd, n_positions: c.blockSize, n_ctx: c.blockSize,
+      n_inner: c.ffnHidden, vocab_size: c.vocabSize, layer_norm_epsilon: c.normEps, activation_function: c.geluApproximate === 'tanh' ? 'gelu_new' : 'gelu',
+      tie_word_embeddings: c.tieWeights, scale_attn_weights: true, torch_dtype: 'float32',
+    },
+  };
+}
+
+/**
+ * Write a GPT as a Hugging Face folder: config.json, model.safetensors (or shards with an
+ * index), and tokenizer.json when options.tokenizer is given. GPT-2-layout weights are
+ * written as Conv1D [in, out], and a tied head is left out (transformers ties it back).
+ * Every file is written atomically.
+ */
+export async function savePretrained(model: GPT, dir: string, options: SavePretrainedOptions = {}): Promise<void> {
+  const fn = 'nn.savePretrained';
+  if (!(model instanceof GPT)) throw typeError(fn, 'model', 'an nn.GPT', describeValue(model));
+  if (typeof dir !== 'string') throw typeError(fn, 'dir', 'a folder path', describeValue(dir));
+  const { config, gpt2 } = exportConfig(model);
+  if (options.maxShardBytes !== undefined && (!Number.isSafeInteger(options.maxShardBytes) || options.maxShardBytes < 1)) {
+    throw rangeError(fn, 'options.maxShardBytes', 'a positive integer', describeValue(options.maxShardBytes));
+  }
+  const tok = options.tokenizer ?? null;
+  if (tok !== null && (typeof tok !== 'object' || typeof tok.toJSON !== 'function')) throw typeError(fn, 'options.tokenizer', 'a tokenizer with toJSON()', describeValue(tok));
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(dir, { recursive: true });
+  const sd = model.stateDict();
+  const owned: Tensor[] = [];
+  const weights: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(sd)) {
+    if (model.config.tieWeights && name === 'lm_head.weight') continue;
+    if (gpt2 && CONV1D_WEIGHT.test(name)) {
+      const w = tidy(() => transpose(t, 0, 1));
+      owned.push(w);
+      weights[name] = w;
+    } else {
+      weights[name] = t;
+    }
+  }
+  try {
+    const file = options.maxShardBytes === undefined ? 'model.safetensors' : 'model.safetensors.index.json';
+    await save(path.join(dir, file), weights, { format: 'pt' }, options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes });
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+  await writeFileAtomic(path.join(dir, 'config.json'), [Buffer.from(`${JSON.stringify(config, null, 2)}\n`, 'utf8')]);
+  if (tok !== null) await writeFileAtomic(path.join(dir, 'tokenizer.json'), [Buffer.from(JSON.stringify(tok.toJSON()), 'utf8')]);
 }

