@@ -7,7 +7,7 @@
 // NUL, BOM, a 3,000-letter word, whitespace runs, special tokens inside text) and on 400
 // seeded random strings per file. Then the file checks: every refusal names its field.
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +126,30 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
     }
   });
 
+  it('Metaspace (SentencePiece files without a normalizer: prepend_scheme always/first/never, split on and off), rewritten from the LLaMA 2 file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-metaspace-'));
+    try {
+      const base = JSON.parse(readFileSync(fileOf('llama2'), 'utf8'));
+      for (const [scheme, split] of [['always', true], ['first', true], ['never', true], ['always', false]] as const) {
+        const spec = { type: 'Metaspace', replacement: '▁', prepend_scheme: scheme, split };
+        const file = path.join(dir, `${scheme}-${split}.json`);
+        writeFileSync(file, JSON.stringify({ ...base, normalizer: null, pre_tokenizer: spec, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: scheme, split }] } }));
+        const ref = Tokenizer.fromFile(file);
+        const ours = await HFTokenizer.fromFile(file);
+        for (const text of [...CORPUS.filter((t) => t.length < 200), ...randomTexts(11, 150)]) {
+          const e = await ref.encode(text);
+          const m = ours.encode(text);
+          const what = `metaspace ${scheme} split=${split} ${JSON.stringify(text.slice(0, 50))}`;
+          expect(Array.from(m.ids), what).toEqual(e.getIds());
+          expect(m.offsets, what).toEqual(e.getOffsets());
+          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('save writes the tokenizer.json back: the reloaded tokenizer is the same', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'toroid-hf-'));
     try {
@@ -163,7 +187,7 @@ describe('HFTokenizer: a hostile tokenizer.json is refused naming the field', ()
     ['model.unk_token', (j) => { j.model.unk_token = '<unk>'; }, /model\.unk_token must be a token of the vocabulary/],
     ['model.dropout', (j) => { j.model.dropout = 0.1; }, /model\.dropout must be null/],
     ['normalizer.type', (j) => { j.normalizer = { type: 'Precompiled' }; }, /normalizer\.type must be a supported normalizer/],
-    ['pre_tokenizer.type', (j) => { j.pre_tokenizer = { type: 'Metaspace' }; }, /pre_tokenizer\.type must be a supported pre-tokenizer/],
+    ['pre_tokenizer.type', (j) => { j.pre_tokenizer = { type: 'Digits' }; }, /pre_tokenizer\.type must be a supported pre-tokenizer/],
     ['pre_tokenizer regex', (j) => { j.pre_tokenizer = { type: 'Split', pattern: { Regex: '(' }, behavior: 'Isolated' }; }, /pre_tokenizer\.pattern must be a regular expression JavaScript can run/],
     ['pre_tokenizer.behavior', (j) => { j.pre_tokenizer = { type: 'Split', pattern: { String: ' ' }, behavior: 'Sideways' }; }, /pre_tokenizer\.behavior must be 'Removed'/],
     ['decoder.type', (j) => { j.decoder = { type: 'CTC' }; }, /decoder\.type must be a supported decoder/],

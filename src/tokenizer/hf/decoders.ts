@@ -83,6 +83,12 @@ export function buildDecoder(fn: string, arg: string, spec: unknown): Decoder | 
         return chars.slice(a, b).join('');
       });
     }
+    case 'Metaspace': {
+      const rep = typeof s.replacement === 'string' ? s.replacement : '▁';
+      const scheme = s.prepend_scheme ?? (s.add_prefix_space === false ? 'never' : 'always');
+      // the library drops every replacement character of the first token unless the scheme is 'never'
+      return (tokens) => tokens.map((t, i) => Array.from(t, (c) => (c === rep ? (i === 0 && scheme !== 'never' ? '' : ' ') : c)).join(''));
+    }
     case 'WordPiece': {
       const prefix = typeof s.prefix === 'string' ? s.prefix : '##';
       const cleanup = s.cleanup !== false;
@@ -93,6 +99,6 @@ export function buildDecoder(fn: string, arg: string, spec: unknown): Decoder | 
       });
     }
     default:
-      throw rangeError(fn, `${arg}.type`, "a supported decoder ('Sequence', 'ByteLevel', 'Replace', 'ByteFallback', 'Fuse', 'Strip', 'WordPiece')", JSON.stringify(s.type));
+      throw rangeError(fn, `${arg}.type`, "a supported decoder ('Sequence', 'ByteLevel', 'Replace', 'ByteFallback', 'Fuse', 'Strip', 'WordPiece', 'Metaspace')", JSON.stringify(s.type));
   }
 }

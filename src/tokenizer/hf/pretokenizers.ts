@@ -28,20 +28,25 @@ export function splitPiece(p: Piece, re: RegExp, behavior: Behavior, invert: boo
     case 'Isolated':
       return parts.map((x) => x.piece);
     case 'MergedWithPrevious': {
+      // a match joins the piece before it, unless that piece was a match too (the library's rule)
+      let lastMatch = false;
       for (const x of parts) {
-        if (x.match && out.length > 0) out[out.length - 1] = concat(out[out.length - 1]!, x.piece);
+        if (x.match && !lastMatch && out.length > 0) out[out.length - 1] = concat(out[out.length - 1]!, x.piece);
         else out.push(x.piece);
+        lastMatch = x.match;
       }
       return out;
     }
     case 'MergedWithNext': {
-      let pending: Piece | null = null;
-      for (const x of parts) {
-        if (x.match) pending = pending === null ? x.piece : concat(pending, x.piece);
-        else { out.push(pending === null ? x.piece : concat(pending, x.piece)); pending = null; }
+      // the mirror image, from the end: a match joins the piece after it unless that one was a match
+      let nextMatch = false;
+      for (let i = parts.length - 1; i >= 0; i--) {
+        const x = parts[i]!;
+        if (x.match && !nextMatch && out.length > 0) out[out.length - 1] = concat(x.piece, out[out.length - 1]!);
+        else out.push(x.piece);
+        nextMatch = x.match;
       }
-      if (pending !== null) out.push(pending);
-      return out;
+      return out.reverse();
     }
     case 'Contiguous': {
       let lastMatch = false;
@@ -99,11 +104,26 @@ export function buildPreTokenizer(fn: string, arg: string, spec: unknown): PreTo
       const ws = /\p{White_Space}+/gu, punct = /[!-/:-@[-`{-~\p{P}]/gu;
       return (words) => words.flatMap((w) => splitPiece(w, ws, 'Removed', false)).flatMap((w) => splitPiece(w, punct, 'Isolated', false));
     }
+    case 'Metaspace': {
+      // spaces to the replacement, the replacement prepended (always, or for the text's first piece), then split before each
+      const rep = typeof s.replacement === 'string' && Array.from(s.replacement).length === 1 ? s.replacement : null;
+      if (rep === null) throw rangeError(fn, `${arg}.replacement`, 'one character', JSON.stringify(s.replacement));
+      const scheme = s.prepend_scheme ?? (s.add_prefix_space === false ? 'never' : 'always');
+      if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') throw rangeError(fn, `${arg}.prepend_scheme`, "'always', 'first' or 'never'", JSON.stringify(scheme));
+      const split = s.split !== false;
+      const at = new RegExp(rep.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu');
+      return (words) => words.flatMap((w) => {
+        let p: Piece = { chars: w.chars.map((c) => (c === ' ' ? rep : c)), origin: w.origin };
+        const prepend = p.chars.length > 0 && p.chars[0] !== rep && (scheme === 'always' || (scheme === 'first' && p.origin[0]![0] === 0));
+        if (prepend) p = { chars: [rep, ...p.chars], origin: [p.origin[0]!, ...p.origin] };
+        return split ? splitPiece(p, at, 'MergedWithNext', false) : [p];
+      });
+    }
     case 'WhitespaceSplit': {
       const ws = /\p{White_Space}+/gu;
       return (words) => words.flatMap((w) => splitPiece(w, ws, 'Removed', false));
     }
     default:
-      throw rangeError(fn, `${arg}.type`, "a supported pre-tokenizer ('Sequence', 'ByteLevel', 'Split', 'BertPreTokenizer', 'WhitespaceSplit')", JSON.stringify(s.type));
+      throw rangeError(fn, `${arg}.type`, "a supported pre-tokenizer ('Sequence', 'ByteLevel', 'Split', 'BertPreTokenizer', 'WhitespaceSplit', 'Metaspace')", JSON.stringify(s.type));
   }
 }
