@@ -150,6 +150,43 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
     }
   });
 
+  it('Unigram (Viterbi over scored pieces, fused UNKs, byte fallback on and off), built and saved by the library from LLaMA 2\'s pieces', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-unigram-'));
+    try {
+      const base = JSON.parse(readFileSync(fileOf('llama2'), 'utf8')) as { model: { vocab: Record<string, number> } };
+      // scores: longer pieces a little better, with seeded noise, so segmentations are not just greedy
+      let seed = 17;
+      const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+      const pieces = Object.entries(base.model.vocab).sort((a, b) => a[1] - b[1]).map(([p]): [string, number] => [p, -8 + 0.7 * Array.from(p).length - 2 * rnd()]);
+      for (const byteFallback of [true, false]) {
+        // without byte fallback, drop the byte pieces and some letters so that UNKs (and their fusing) happen
+        const kept = byteFallback ? pieces : pieces.filter(([p], i) => i < 3 || (!/^<0x/.test(p) && !/^[qxzé日😀]$/.test(p) && !/^▁?[qxz]/.test(p)));
+        const tok = new hf.Tokenizer(hf.Unigram.init(kept, { unkId: 0, byteFallback }));
+        tok.setPreTokenizer(hf.metaspacePreTokenizer('▁', 'always', true));
+        tok.setDecoder(hf.sequenceDecoder([hf.byteFallbackDecoder(), hf.metaspaceDecoder('▁', 'always', true)]));
+        const file = path.join(dir, `unigram-${byteFallback}.json`);
+        tok.save(file);
+        const ref = Tokenizer.fromFile(file);
+        const ours = await HFTokenizer.fromFile(file);
+        expect(JSON.parse(readFileSync(file, 'utf8')).model.type).toBe('Unigram');
+        // the pruned vocabulary really leaves characters to UNK (fused), and the full one to byte pieces
+        const probe = Array.from(ours.encode('quiz xyz ꙮ𓀀').ids);
+        if (byteFallback) expect(probe.some((id) => id >= 3 && id < 3 + 256)).toBe(true);
+        else expect(probe.includes(0)).toBe(true);
+        for (const text of [...CORPUS.filter((t) => t.length < 200), 'quiz xyz zebra quixotic', 'ꙮ𓀀 rare ꙮꙮ', ...randomTexts(23, 200)]) {
+          const e = await ref.encode(text);
+          const m = ours.encode(text);
+          const what = `unigram byteFallback=${byteFallback} ${JSON.stringify(text.slice(0, 50))}`;
+          expect(Array.from(m.ids), what).toEqual(e.getIds());
+          expect(m.offsets, what).toEqual(e.getOffsets());
+          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('save writes the tokenizer.json back: the reloaded tokenizer is the same', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'toroid-hf-'));
     try {
@@ -178,7 +215,8 @@ describe('HFTokenizer: a hostile tokenizer.json is refused naming the field', ()
     expect(t.decode([2, 0])).toBe('aba');
   });
   const cases: Array<[string, (j: Record<string, any>) => void, RegExp]> = [
-    ['model.type', (j) => { j.model.type = 'Unigram'; }, /model\.type must be 'BPE' or 'WordPiece'/],
+    ['model.type', (j) => { j.model.type = 'WordLevel'; }, /model\.type must be 'BPE', 'WordPiece' or 'Unigram'/],
+    ['model.vocab (Unigram)', (j) => { j.model.type = 'Unigram'; j.model.vocab = [['a', 'x']]; }, /model\.vocab\[0\] must be a \[piece, finite score\] pair/],
     ['model.vocab', (j) => { j.model.vocab = [1, 2]; }, /model\.vocab must be an object/],
     ['model.vocab id', (j) => { j.model.vocab.a = -1; }, /model\.vocab\["a"\] must be an id in \[0, 2\^24\)/],
     ['model.merges', (j) => { j.model.merges = 'a b'; }, /model\.merges must be an array/],

@@ -1,7 +1,7 @@
 // toroid.tokenizer.HFTokenizer: a Hugging Face tokenizer.json (the `tokenizers` format)
 // encoded and decoded exactly as the `tokenizers` library does, for BPE models (byte-level:
-// GPT-2, LLaMA 3, Qwen; SentencePiece style with byte fallback: LLaMA 2, Gemma) and
-// WordPiece (BERT). The pipeline: added tokens are split out of the raw text first (longest match,
+// GPT-2, LLaMA 3, Qwen; SentencePiece style with byte fallback: LLaMA 2, Gemma), WordPiece
+// (BERT) and Unigram (T5-style). The pipeline: added tokens are split out of the raw text first (longest match,
 // lstrip/rstrip/single_word), the rest is normalized, pre-tokenized into words and each word
 // BPE-merged; a post-processor adds the template's special tokens; offsets are code points
 // into the input. The file is checked as untrusted input: every error names the field.
@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describeValue, rangeError, typeError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { BPEModel } from './bpe-model.js';
+import { UnigramModel } from './unigram-model.js';
 import { WordPieceModel } from './wordpiece-model.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { buildNormalizer, type Normalizer } from './normalizers.js';
@@ -161,7 +162,7 @@ function parseTemplate(fn: string, spec: unknown): { single: TemplatePart[]; spe
 
 export class HFTokenizer {
   private readonly json: Json;
-  private readonly model: BPEModel | WordPieceModel;
+  private readonly model: BPEModel | WordPieceModel | UnigramModel;
   private readonly normalizer: Normalizer | null;
   private readonly preTokenizer: PreTokenizer | null;
   private readonly decoder: Decoder | null;
@@ -181,8 +182,19 @@ export class HFTokenizer {
     const fn = 'HFTokenizer.fromJSON';
     this.json = json;
     const model = obj(fn, 'model', json.model);
-    if (model.type !== 'BPE' && model.type !== 'WordPiece') throw rangeError(fn, 'model.type', "'BPE' or 'WordPiece' (Unigram is not supported yet)", describeValue(model.type));
-    const vocabObj = obj(fn, 'model.vocab', model.vocab);
+    if (model.type !== 'BPE' && model.type !== 'WordPiece' && model.type !== 'Unigram') throw rangeError(fn, 'model.type', "'BPE', 'WordPiece' or 'Unigram'", describeValue(model.type));
+    let unigram: UnigramModel | null = null;
+    if (model.type === 'Unigram') {
+      if (!Array.isArray(model.vocab)) throw typeError(fn, 'model.vocab', 'an array of [piece, score]', describeValue(model.vocab));
+      const pieces = model.vocab.map((e, i): [string, number] => {
+        if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !Number.isFinite(e[1])) throw rangeError(fn, `model.vocab[${i}]`, 'a [piece, finite score] pair', describeValue(e));
+        return [e[0], e[1]];
+      });
+      const unk = model.unk_id ?? null;
+      if (unk !== null && !Number.isInteger(unk)) throw typeError(fn, 'model.unk_id', 'an integer or null', describeValue(unk));
+      unigram = new UnigramModel(pieces, unk as number | null, model.byte_fallback === true, fn);
+    }
+    const vocabObj = model.type === 'Unigram' ? {} : obj(fn, 'model.vocab', model.vocab);
     const vocab = new Map<string, number>();
     for (const [t, id] of Object.entries(vocabObj)) {
       if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 1 << 24) throw rangeError(fn, `model.vocab[${JSON.stringify(t)}]`, 'an id in [0, 2^24)', describeValue(id));
@@ -194,7 +206,9 @@ export class HFTokenizer {
       if (typeof v !== 'string') throw typeError(fn, `model.${k}`, 'a string or null', describeValue(v));
       return v;
     };
-    if (model.type === 'WordPiece') {
+    if (unigram !== null) {
+      this.model = unigram;
+    } else if (model.type === 'WordPiece') {
       const max = model.max_input_chars_per_word ?? 100;
       if (!Number.isInteger(max) || (max as number) < 1) throw rangeError(fn, 'model.max_input_chars_per_word', 'a positive integer', describeValue(max));
       this.model = new WordPieceModel(vocab, nullableString('unk_token') ?? '[UNK]', nullableString('continuing_subword_prefix') ?? '##', max as number, fn);
