@@ -66,9 +66,11 @@ describe('hardening: the event loop while training', { timeout: 90_000 }, () => 
         await new Promise<void>((resolve) => trainer.once('progress', () => resolve()));
         let atAbort = 0, inFlight = false;
         await new Promise<void>((resolve) => setTimeout(() => {
+          // abort first, then read: a step that starts after the flag is set must not run; read
+          // before it, a step could start (and pass its check) in between and count as a second one
+          controller.abort();
           atAbort = Atomics.load(counts, 1);
           inFlight = Atomics.load(counts, 0) > atAbort;
-          controller.abort();
           resolve();
         }, delayMs));
         const result = await trainer.result;
