@@ -3,6 +3,7 @@
 // between steps). The tokenizer is the checkpoint's own (metadata.tokenizer) or --tokenizer;
 // without one, --prompt is token ids ("1 2 3") and the ids are printed.
 import { readFileSync } from 'node:fs';
+import { parseFlags } from './flags.mjs';
 
 const USAGE = `usage: toroid generate --model <file.safetensors> --prompt <text> [options]
 
@@ -16,23 +17,14 @@ const USAGE = `usage: toroid generate --model <file.safetensors> --prompt <text>
   --seed N             the sampling seed (default: random)
   --backend NAME       cpu, cuda or ts`;
 
-const FLAGS = { '--model': 'model', '--prompt': 'prompt', '--tokenizer': 'tokenizer', '--max-tokens': 'maxTokens', '--temperature': 'temperature', '--top-k': 'topK', '--top-p': 'topP', '--seed': 'seed', '--backend': 'backend' };
-const NUMERIC = new Set(['maxTokens', 'temperature', 'topK', 'topP', 'seed']);
+const FLAGS = {
+  '--model': ['model', 'string'], '--prompt': ['prompt', 'string'], '--tokenizer': ['tokenizer', 'string'], '--max-tokens': ['maxTokens', 'positive'],
+  '--temperature': ['temperature', 'number'], '--top-k': ['topK', 'integer'], '--top-p': ['topP', 'number'], '--seed': ['seed', 'integer'], '--backend': ['backend', 'string'],
+};
 
 export async function runGenerate(argv) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help' || argv[i] === '-h') { process.stdout.write(`${USAGE}\n`); return 0; }
-    const key = FLAGS[argv[i]];
-    if (key === undefined) throw new Error(`toroid generate: unknown option '${argv[i]}'\n\n${USAGE}`);
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`toroid generate: ${argv[i - 1]} needs a value`);
-    if (NUMERIC.has(key)) {
-      const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`toroid generate: ${argv[i - 1]} must be a number, got '${value}'`);
-      o[key] = n;
-    } else o[key] = value;
-  }
+  const o = parseFlags('generate', argv, FLAGS, USAGE);
+  if (o === null) { process.stdout.write(`${USAGE}\n`); return 0; }
   if (o.model === undefined || o.prompt === undefined) throw new Error(`toroid generate: --model and --prompt are required\n\n${USAGE}`);
   const toroid = await import('../dist/index.js');
   const { metadata } = await toroid.inspect(o.model);

@@ -2,6 +2,8 @@
 // for a Seq2Seq model the prompt is the source sentence and the completion its translation):
 // OpenAI's POST /v1/completions (stream: true for server-sent events), GET /v1/models,
 // /health and /metrics. Ctrl-C (or SIGTERM) ends the requests in flight and exits.
+import { parseFlags } from './flags.mjs';
+
 const USAGE = `usage: toroid serve --model <file.safetensors> [options]
 
   --model FILE        a GPT or Seq2Seq checkpoint (GPT.save, Seq2SeqTransformer.save, or toroid train's)
@@ -14,27 +16,14 @@ const USAGE = `usage: toroid serve --model <file.safetensors> [options]
   --threads N         kernel threads of the decoding worker (default: the cores less one)
   --name NAME         the model's name in responses (default: the file name)`;
 
-const FLAGS = { '--model': 'model', '--tokenizer': 'tokenizer', '--port': 'port', '--host': 'host', '--max-batch': 'maxBatch', '--max-queue': 'maxQueue', '--backend': 'backend', '--threads': 'threads', '--name': 'modelName' };
-const NUMERIC = new Set(['port', 'maxBatch', 'maxQueue', 'threads']);
+const FLAGS = {
+  '--model': ['model', 'string'], '--tokenizer': ['tokenizer', 'string'], '--port': ['port', 'integer'], '--host': ['host', 'string'],
+  '--max-batch': ['maxBatch', 'integer'], '--max-queue': ['maxQueue', 'integer'], '--backend': ['backend', 'string'], '--threads': ['threads', 'integer'], '--name': ['modelName', 'string'],
+};
 
 export function parseServeArgs(argv) {
-  const options = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') return null;
-    const key = FLAGS[flag];
-    if (key === undefined) throw new Error(`toroid serve: unknown option '${flag}'\n\n${USAGE}`);
-    const value = argv[++i];
-    if (value === undefined || value.startsWith('--')) throw new Error(`toroid serve: ${flag} needs a value`);
-    if (NUMERIC.has(key)) {
-      const n = Number(value);
-      if (!Number.isInteger(n)) throw new Error(`toroid serve: ${flag} must be an integer, got '${value}'`);
-      options[key] = n;
-    } else {
-      options[key] = value;
-    }
-  }
-  if (options.model === undefined) throw new Error(`toroid serve: --model <file> is required\n\n${USAGE}`);
+  const options = parseFlags('serve', argv, FLAGS, USAGE);
+  if (options !== null && options.model === undefined) throw new Error(`toroid serve: --model <file> is required\n\n${USAGE}`);
   return options;
 }
 

@@ -4,6 +4,7 @@
 // tokenizer, beam-searched (or greedy with --beam 1) and decoded with the target one.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
+import { parseFlags } from './flags.mjs';
 
 const USAGE = `usage: toroid translate --model <file.safetensors> [options] < input.txt > output.txt
 
@@ -15,23 +16,14 @@ const USAGE = `usage: toroid translate --model <file.safetensors> [options] < in
   --max-len N              most target tokens per sentence (default: the model's maxLen)
   --backend NAME           cpu, cuda or ts`;
 
-const FLAGS = { '--model': 'model', '--tokenizer': 'tokenizer', '--source-tokenizer': 'sourceTokenizer', '--beam': 'beam', '--batch': 'batch', '--max-len': 'maxLen', '--backend': 'backend' };
-const NUMERIC = new Set(['beam', 'batch', 'maxLen']);
+const FLAGS = {
+  '--model': ['model', 'string'], '--tokenizer': ['tokenizer', 'string'], '--source-tokenizer': ['sourceTokenizer', 'string'],
+  '--beam': ['beam', 'positive'], '--batch': ['batch', 'positive'], '--max-len': ['maxLen', 'positive'], '--backend': ['backend', 'string'],
+};
 
 export async function runTranslate(argv, input = process.stdin, output = process.stdout) {
-  const o = {};
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--help' || argv[i] === '-h') { output.write(`${USAGE}\n`); return 0; }
-    const key = FLAGS[argv[i]];
-    if (key === undefined) throw new Error(`toroid translate: unknown option '${argv[i]}'\n\n${USAGE}`);
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`toroid translate: ${argv[i - 1]} needs a value`);
-    if (NUMERIC.has(key)) {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`toroid translate: ${argv[i - 1]} must be a positive integer, got '${value}'`);
-      o[key] = n;
-    } else o[key] = value;
-  }
+  const o = parseFlags('translate', argv, FLAGS, USAGE);
+  if (o === null) { output.write(`${USAGE}\n`); return 0; }
   if (o.model === undefined) throw new Error(`toroid translate: --model <file> is required\n\n${USAGE}`);
   const toroid = await import('../dist/index.js');
   const { metadata } = await toroid.inspect(o.model);

@@ -59,7 +59,7 @@ import { LayerNorm, RMSNorm } from './norm.js';
 import { factoryOptions, type FactoryOptions, type ResolvedFactory } from './parameter.js';
 import { RotaryEmbedding } from './rotary.js';
 import type { AttentionKV } from './attention.js';
-import { appendKeyValues, cachedLength } from './kv-buffer.js';
+import { appendKeyValues, cachedLength, checkBatchRows, type BatchRows } from './kv-buffer.js';
 
 export interface GPTConfig {
   /** Vocabulary size V. */
@@ -387,18 +387,13 @@ export class GPTTrunk extends Module {
   }
 
   /** Incremental decoding: idx [B,T] at positions offset.. -> { hidden [B,T,C] after the final norm, kv: one extended cache per block }. */
-  forwardCached(idx: Tensor, past: readonly (AttentionKV | null)[], offset: number, rows?: { positions: Int32Array; keyPaddingMask: Tensor | null }): { hidden: Tensor; kv: AttentionKV[] } {
+  forwardCached(idx: Tensor, past: readonly (AttentionKV | null)[], offset: number, rows?: BatchRows): { hidden: Tensor; kv: AttentionKV[] } {
     return tidy(() => {
       const [B, T] = idx.shape as [number, number];
       const device = this.wte.weight.device;
       let x = this.wte.forward(idx);
-      // row b's tokens sit at positions rows.positions[b].. (a continuous batch), else offset..
-      let rowIds: Tensor | undefined;
-      if (rows !== undefined) {
-        const pos = new Int32Array(B * T);
-        for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = rows.positions[b]! + t;
-        rowIds = tensor(pos, { shape: [B, T], dtype: 'int32', backend: device });
-      }
+      // row b's tokens sit at its own positions (a continuous batch), else offset..
+      const rowIds = rows === undefined ? undefined : tensor(rows.ids, { shape: [B, T], dtype: 'int32', backend: device });
       if (this.wpe !== null) {
         if (rowIds !== undefined) {
           x = add(x, this.wpe.forward(rowIds));
@@ -410,7 +405,7 @@ export class GPTTrunk extends Module {
       }
       x = this.drop.forward(x);
       const kv: AttentionKV[] = [];
-      const blockRows = rowIds === undefined ? undefined : { positions: rowIds, keyPaddingMask: rows!.keyPaddingMask };
+      const blockRows = rowIds === undefined ? undefined : { positions: rowIds, keyPaddingMask: rows!.mask };
       let i = 0;
       for (const block of this.blocks) {
         const r = block.forwardCached(x, past[i] ?? null, offset, blockRows);
@@ -435,35 +430,6 @@ export interface GPTCachedOptions {
 
 /** Per-row positions (ids [B,T] once expanded) and the cache's padding mask of a continuous batch. */
 interface RowPositions { positions: Tensor; keyPaddingMask: Tensor | null }
-
-function checkRowPositions(fn: string, opts: Record<string, unknown>, idx: Tensor, offset: number, blockSize: number, device: string): { positions: Int32Array; keyPaddingMask: Tensor | null } | undefined {
-  const [B, T] = idx.shape as [number, number];
-  if (opts.positions === undefined && opts.keyPaddingMask == null) return undefined;
-  let positions: Int32Array;
-  if (opts.positions === undefined) {
-    positions = new Int32Array(B).fill(offset);
-  } else {
-    const p = opts.positions as ArrayLike<number>;
-    if (p === null || typeof p !== 'object' || typeof p.length !== 'number') throw typeError(fn, 'options.positions', `${B} positions (an array or Int32Array)`, describeValue(p));
-    if (p.length !== B) throw rangeError(fn, 'options.positions', `${B} positions (one per row)`, `${p.length}`);
-    positions = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      const v = p[b];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > offset || v + T > blockSize) {
-        throw rangeError(fn, `options.positions[${b}]`, `an integer in [0, ${Math.min(offset, blockSize - T)}] (at most offset=${offset}; position + T=${T} <= blockSize=${blockSize})`, describeValue(v));
-      }
-      positions[b] = v;
-    }
-  }
-  let keyPaddingMask: Tensor | null = null;
-  if (opts.keyPaddingMask != null) {
-    const m = checkTensor(fn, 'options.keyPaddingMask', opts.keyPaddingMask, ['bool']);
-    if (m.rank !== 2 || m.shape[0] !== B || m.shape[1] !== offset + T) throw rangeError(fn, 'options.keyPaddingMask', `bool [B=${B}, offset+T=${offset + T}]`, `bool ${describeShape(m.shape)}`);
-    if (m.device !== device) throw typeError(fn, 'options.keyPaddingMask', `a tensor on backend '${device}' like the model`, `'${m.device}'`);
-    keyPaddingMask = m;
-  }
-  return { positions, keyPaddingMask };
-}
 
 export class GPT extends Module {
   /** The config with every default filled in. */
@@ -595,7 +561,7 @@ export class GPT extends Module {
         throw rangeError(fn, `options.past[${i}]`, `a cache of [B=${idx.shape[0]},${c.nKvHead},offset=${offset},${c.nEmbd / c.nHead}]`, kv == null ? 'null' : describeShape(kv.k.shape));
       }
     }
-    const rows = checkRowPositions(fn, opts, idx, offset, c.blockSize, device);
+    const rows = checkBatchRows(fn, opts.positions, 'options.keyPaddingMask', opts.keyPaddingMask, idx.shape[0]!, T, offset, device);
     return tidy(() => {
       const r = this.trunk.forwardCached(idx, past, offset, rows);
       return { logits: this.lmHead.forward(r.hidden), kv: r.kv };

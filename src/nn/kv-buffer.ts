@@ -11,9 +11,11 @@
 // was already extended once (a fork: two continuations of one prefix) is copied, not
 // overwritten, because each buffer remembers how many positions were written to it.
 import { isGradEnabled } from '../autograd/tape.js';
+import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
 import { cat, narrow, writeNarrow } from '../ops/layout.js';
 import { zeros } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { checkTensor } from '../validate/checks.js';
 import type { AttentionKV } from './attention.js';
 
 /** Positions held by a cache entry: its `length`, or all of k's dim 2 for a plain { k, v }. */
@@ -79,4 +81,37 @@ function zerosLike(x: Tensor, capacity: number): Tensor {
 function narrowTo(x: Tensor, kv: AttentionKV): Tensor {
   const t = cachedLength(kv);
   return t === x.shape[2] ? x : narrow(x, 2, 0, t);
+}
+
+/** A continuous batch's rows (serve/): each row's position ids [B*T] and the cache slots it must not see. */
+export interface BatchRows {
+  /** Row b's tokens at positions[b]..positions[b]+T-1, as ids [B*T] row-major. */
+  ids: Int32Array;
+  /** bool [B, offset+T] (true = a padding slot), or null. */
+  mask: Tensor | null;
+}
+
+/**
+ * The options of a cached forward over a continuous batch, checked: `positions` (B integers,
+ * each at most offset: the row's position of its first new token; default offset for every
+ * row) and the cache's padding mask (bool [B, offset+T]). Undefined when neither is given.
+ */
+export function checkBatchRows(fn: string, positions: unknown, maskArg: string, mask: unknown, B: number, T: number, offset: number, device: string): BatchRows | undefined {
+  if (positions === undefined && mask == null) return undefined;
+  const ids = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    let v = offset;
+    if (positions !== undefined) {
+      const p = positions as ArrayLike<unknown> | null;
+      if (p === null || typeof p !== 'object' || p.length !== B) throw rangeError(fn, 'options.positions', `${B} positions (one per row)`, describeValue(positions));
+      v = p[b] as number;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > offset) throw rangeError(fn, `options.positions[${b}]`, `an integer in [0, offset=${offset}]`, describeValue(p[b]));
+    }
+    for (let t = 0; t < T; t++) ids[b * T + t] = v + t;
+  }
+  if (mask == null) return { ids, mask: null };
+  const m = checkTensor(fn, maskArg, mask, ['bool']);
+  if (m.rank !== 2 || m.shape[0] !== B || m.shape[1] !== offset + T) throw rangeError(fn, maskArg, `bool [B=${B}, offset+T=${offset + T}]`, `bool ${describeShape(m.shape)}`);
+  if (m.device !== device) throw typeError(fn, maskArg, `a tensor on backend '${device}' like the model`, `'${m.device}'`);
+  return { ids, mask: m };
 }

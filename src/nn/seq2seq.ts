@@ -6,9 +6,9 @@
 // torch.nn.Transformer's), generator.weight/bias; learned positions add
 // src_pos_emb.weight / tgt_pos_emb.weight. Shared weights appear under every name
 // (stateDict), as in PyTorch.
-import { describeShape, describeValue, rangeError, typeError } from '../errors.js';
+import { describeValue, rangeError, typeError } from '../errors.js';
 import { scale } from '../ops/elementwise.js';
-import { checkBoolean, checkOptions, checkPositiveInt, checkProbability, checkTensor } from '../validate/checks.js';
+import { checkBoolean, checkOptions, checkPositiveInt, checkProbability } from '../validate/checks.js';
 import { divides, numberWhere, oneOf, resolveConfig, sizes, type Rule, type Schema } from '../validate/schema.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
@@ -20,7 +20,7 @@ import { loadModelFile, type ConfigSize } from './model-file.js';
 import { factoryOptions, type FactoryOptions } from './parameter.js';
 import { LearnedPositionalEmbedding, SinusoidalPositionalEncoding } from './positions.js';
 import type { AttentionKV } from './attention.js';
-import { cachedLength } from './kv-buffer.js';
+import { cachedLength, checkBatchRows } from './kv-buffer.js';
 import { Transformer, type DecoderLayerCache } from './transformer.js';
 
 export interface Seq2SeqConfig {
@@ -224,29 +224,14 @@ export class Seq2SeqTransformer extends Module {
       if (t !== offset) throw rangeError(fn, `options.self[${i}]`, `a cache of offset=${offset} positions`, String(t));
     }
     const [B, T] = tgt.shape as [number, number];
-    let rowPositions: Int32Array | null = null;
-    if (opts.positions !== undefined) {
-      const p = opts.positions;
-      if (p === null || typeof p !== 'object' || (p as ArrayLike<number>).length !== B) throw rangeError(fn, 'options.positions', `${B} positions (one per row)`, describeValue(p));
-      rowPositions = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) {
-        const v = p[b];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > offset) throw rangeError(fn, `options.positions[${b}]`, `an integer in [0, offset=${offset}]`, describeValue(v));
-        for (let t = 0; t < T; t++) rowPositions[b * T + t] = v + t;
-      }
-    }
-    const selfMask = opts.selfKeyPaddingMask ?? null;
-    if (selfMask !== null) {
-      checkTensor(fn, 'options.selfKeyPaddingMask', selfMask, ['bool']);
-      if (selfMask.rank !== 2 || selfMask.shape[0] !== B || selfMask.shape[1] !== offset + T) throw rangeError(fn, 'options.selfKeyPaddingMask', `bool [B=${B}, offset+T=${offset + T}]`, `bool ${describeShape(selfMask.shape)}`);
-    }
+    const rows = checkBatchRows(fn, opts.positions, 'options.selfKeyPaddingMask', opts.selfKeyPaddingMask, B, T, offset, tgt.device);
     return tidy(() => {
       const emb = scale(this.tgtTokEmb.forward(tgt), Math.sqrt(this.config.dModel));
-      const x = rowPositions === null
+      const x = rows === undefined
         ? this.tgtPos.forward(emb, { offset })
-        : this.tgtPos.forwardAt(emb, tensor(rowPositions, { shape: [B, T], dtype: 'int32', backend: tgt.device }));
+        : this.tgtPos.forwardAt(emb, tensor(rows.ids, { shape: [B, T], dtype: 'int32', backend: tgt.device }));
       const caches: DecoderLayerCache[] = opts.cross.map((cross, i) => ({ self: opts.self[i] ?? null, cross }));
-      const r = this.transformer.decoder.forwardCached(x, caches, { memoryKeyPaddingMask: opts.memoryKeyPaddingMask ?? null, selfKeyPaddingMask: selfMask });
+      const r = this.transformer.decoder.forwardCached(x, caches, { memoryKeyPaddingMask: opts.memoryKeyPaddingMask ?? null, selfKeyPaddingMask: rows?.mask ?? null });
       return { logits: this.generator.forward(r.output), self: r.self };
     });
   }

@@ -23,7 +23,7 @@ import { topk } from '../ops/topk.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { PaddedCache } from './padded-cache.js';
+import { PaddedCache, releaseLayers } from './padded-cache.js';
 
 export interface SequenceRequest {
   /** Input token ids: a GPT's prompt (prompt + maxNewTokens - 1 <= blockSize), a Seq2Seq model's source (<= maxLen). */
@@ -105,14 +105,6 @@ function pickers(req: SequenceRequest): Pick<Row, 'pick' | 'top'> {
     pick: samplingPicker(s, uniform),
     top: s.topK > 0 && s.repetitionPenalty === 1 ? { count: s.topK, pick: samplingCandidatePicker(s, uniform) } : null,
   };
-}
-
-/** Free cache entries of `old` that `next` does not hold (a cached forward may extend buffers in place). */
-export function disposeLayers(old: readonly AttentionKV[] | null, next: readonly AttentionKV[]): void {
-  old?.forEach((e, i) => {
-    if (e.k !== next[i]?.k) e.k.dispose();
-    if (e.v !== next[i]?.v) e.v.dispose();
-  });
 }
 
 export class ContinuousBatch {
@@ -212,7 +204,7 @@ export class ContinuousBatch {
     }
     if (this.partial !== null && this.cancelled.has(this.partial.id)) {
       events.push({ id: this.partial.id, token: null, finish: 'cancelled' });
-      disposeLayers(this.partial.kv, []);
+      releaseLayers(this.partial.kv);
       this.partial = null;
     }
     this.cancelled.clear();
@@ -281,7 +273,7 @@ export class ContinuousBatch {
     const P = p.req.prompt.length;
     const n = Math.min(P - p.done, budget);
     const out = this.model.prefillChunk!(p.req.prompt.subarray(p.done, p.done + n), p.done, p.kv, p.done + n === P);
-    disposeLayers(p.kv, out.kv);
+    releaseLayers(p.kv, out.kv);
     p.kv = out.kv;
     p.done += n;
     if (out.logits === null) return n;
@@ -301,7 +293,7 @@ export class ContinuousBatch {
     try {
       this.choose(rows.map((r, i) => [r, i]), logits, events);
     } catch (err) {
-      disposeLayers(kv, []);
+      releaseLayers(kv);
       throw err;
     } finally {
       logits.dispose();
@@ -363,7 +355,7 @@ export class ContinuousBatch {
 
   /** Free the caches; waiting and active sequences are forgotten. */
   dispose(): void {
-    disposeLayers(this.partial?.kv ?? null, []);
+    releaseLayers(this.partial?.kv ?? null);
     this.partial = null;
     this.cache.dispose();
     this.model.dispose?.();

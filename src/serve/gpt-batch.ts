@@ -7,12 +7,13 @@ import type { GPT } from '../nn/gpt.js';
 import { narrow, reshape } from '../ops/layout.js';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ContinuousBatch, type BatchModel, type BatchOptions } from './continuous-batch.js';
 
 export function gptBatchModel(model: GPT): BatchModel {
   const V = model.config.vocabSize;
   const device = model.lmHead.weight.device;
-  const lastLogits = (logits: import('../tensor/tensor.js').Tensor, G: number, P: number) => reshape(P > 1 ? narrow(logits, 1, P - 1, 1) : logits, [G, V]);
+  const lastLogits = (logits: Tensor, G: number, P: number): Tensor => reshape(P > 1 ? narrow(logits, 1, P - 1, 1) : logits, [G, V]);
   return {
     vocabSize: V, numLayers: model.config.nLayer, maxLength: model.config.blockSize, device, banned: [],
     prefill(inputs) {

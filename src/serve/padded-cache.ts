@@ -43,11 +43,15 @@ function shifted(x: Tensor, from: number, length: number, shift: number, capacit
   return out;
 }
 
-function disposeAll(layers: readonly AttentionKV[]): void {
-  for (const e of layers) {
-    e.k.dispose();
-    e.v.dispose();
-  }
+/**
+ * Free the per-layer caches of `old` that `next` does not hold (a cached forward may return
+ * the same buffers, extended in place); with no `next`, all of them.
+ */
+export function releaseLayers(old: readonly AttentionKV[] | null, next: readonly AttentionKV[] = []): void {
+  old?.forEach((e, i) => {
+    if (e.k !== next[i]?.k) e.k.dispose();
+    if (e.v !== next[i]?.v) e.v.dispose();
+  });
 }
 
 export class PaddedCache {
@@ -97,10 +101,7 @@ export class PaddedCache {
   update(next: readonly AttentionKV[], added: number): void {
     const old = this.kv;
     this.kv = next.map((e) => ({ k: keep(e.k), v: keep(e.v), length: cachedLength(e) }));
-    old?.forEach((e, i) => {
-      if (e.k !== this.kv![i]!.k) e.k.dispose();
-      if (e.v !== this.kv![i]!.v) e.v.dispose();
-    });
+    releaseLayers(old, this.kv);
     this.len += added;
   }
 
@@ -121,7 +122,7 @@ export class PaddedCache {
     // (a row that reaches maxLength with the others' padding before it is handled by compact(): the cut always makes room)
     const fits = this.kv !== null && P <= this.len && free.length >= rows.length;
     if (rows.length === 0) {
-      disposeAll(prefill);
+      releaseLayers(prefill);
       return { slots: [], moved: null };
     }
     if (fits) {
@@ -141,7 +142,7 @@ export class PaddedCache {
           this.pads[slot] = this.len - P;
         });
       }));
-      disposeAll(prefill);
+      releaseLayers(prefill);
       return { slots: rows.map((_, j) => free[j]!), moved: null };
     }
     const before = this.live();
@@ -181,8 +182,8 @@ export class PaddedCache {
       };
       return { k: pieces('k'), v: pieces('v'), length: L };
     })));
-    if (this.kv !== null) disposeAll(this.kv);
-    disposeAll(prefill);
+    releaseLayers(this.kv);
+    releaseLayers(prefill);
     this.kv = next.map((e) => ({ k: keep(e.k), v: keep(e.v), length: e.length }));
     this.pads = [...keptPads.map((p) => p - cut + (L - keptLength)), ...rows.map(() => L - P), ...new Array<number>(spare).fill(-1)];
     this.len = L;
@@ -211,7 +212,7 @@ export class PaddedCache {
       v: shifted(identity ? e.v : indexSelect(e.v, live), cut, L, 0, capacity),
       length: L,
     }))));
-    disposeAll(this.kv);
+    releaseLayers(this.kv);
     this.kv = next.map((e) => ({ k: keep(e.k), v: keep(e.v), length: e.length }));
     this.pads = keptPads.map((p) => p - cut);
     this.len = L;
@@ -219,7 +220,7 @@ export class PaddedCache {
   }
 
   private release(): void {
-    if (this.kv !== null) disposeAll(this.kv);
+    releaseLayers(this.kv);
     this.kv = null;
     this.len = 0;
     this.pads = [];

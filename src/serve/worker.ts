@@ -4,7 +4,7 @@
 // cancellations arrive at the next step; with nothing to do it waits for a message.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FromWorker, ModelInfo, ServeWorkerConfig, ToWorker, WireRequest } from './protocol.js';
-import type { SequenceRequest } from './continuous-batch.js';
+import type { ContinuousBatch, SequenceRequest } from './continuous-batch.js';
 
 const config = workerData as ServeWorkerConfig;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
@@ -30,7 +30,7 @@ async function run(): Promise<void> {
   const { metadata } = await inspect(config.modelPath);
   const place = config.backend === undefined ? {} : { backend: config.backend };
   const options = { maxBatch: config.maxBatch, prefillBudget: config.prefillBudget };
-  let batch: InstanceType<typeof GPTBatch>;
+  let batch: ContinuousBatch;
   let info: ModelInfo;
   let dispose: () => void;
   const tokenizers = { tokenizer: metadata.tokenizer ?? null, sourceTokenizer: metadata.sourceTokenizer ?? null };

@@ -43,6 +43,29 @@ function randomTexts(seed: number, n: number): string[] {
   return Array.from({ length: n }, () => Array.from({ length: Math.floor(rnd() * 30) }, () => POOL[Math.floor(rnd() * POOL.length)]).join(''));
 }
 
+/** ours against the library on every text: ids, offsets, special-token mask and decoded text. */
+async function expectIdentical(ref: any, ours: HFTokenizer, texts: readonly string[], label: string): Promise<void> {
+  for (const text of texts) {
+    const e = await ref.encode(text);
+    const m = ours.encode(text);
+    const what = `${label} ${JSON.stringify(text.slice(0, 50))}`;
+    expect(Array.from(m.ids), what).toEqual(e.getIds());
+    expect(m.offsets, what).toEqual(e.getOffsets());
+    expect(Array.from(m.specialTokensMask), what).toEqual(e.getSpecialTokensMask());
+    expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
+  }
+}
+
+/** Run body with a fresh temporary folder, removed afterwards. */
+async function withTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 }, () => {
   for (const name of ['gpt2', 'llama3', 'llama2']) {
     it(`${name}: ids, tokens, offsets, special-token mask and decoded text`, async () => {
@@ -92,8 +115,7 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
     for (const c of '.,!?\'"-:;()日本語') { add(c); add(`##${c}`); }
     for (const [w] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 60)) add(w);
     for (const suffix of ['ing', 's', 'ed', 'er', 'ly', 'ion', 'es']) add(`##${suffix}`);
-    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-bert-'));
-    try {
+    await withTempDir('toroid-bert-', async (dir) => {
       for (const lowercase of [true, false]) {
         const tok = new hf.Tokenizer(hf.WordPiece.init(vocab, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 20 }));
         tok.setNormalizer(hf.bertNormalizer({ cleanText: true, handleChineseChars: true, lowercase }));
@@ -111,24 +133,13 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
         const sample = ours.encode(lines[0]!);
         expect(sample.tokens.filter((t) => t === '[UNK]').length).toBeLessThan(sample.tokens.length / 4);
         const texts = [...CORPUS, ...lines.slice(0, 300), 'A man [MASK] a [SEP] dog.', "Don't do not it's", 'Ça ÉTÉ façade Über', 'x'.repeat(25), ...randomTexts(5, 300)];
-        for (const text of texts) {
-          const e = await ref.encode(text);
-          const m = ours.encode(text);
-          const what = `bert lowercase=${lowercase} ${JSON.stringify(text.slice(0, 60))}`;
-          expect(Array.from(m.ids), what).toEqual(e.getIds());
-          expect(m.offsets, what).toEqual(e.getOffsets());
-          expect(Array.from(m.specialTokensMask), what).toEqual(e.getSpecialTokensMask());
-          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
-        }
+        await expectIdentical(ref, ours, texts, `bert lowercase=${lowercase}`);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('Metaspace (SentencePiece files without a normalizer: prepend_scheme always/first/never, split on and off), rewritten from the LLaMA 2 file', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-metaspace-'));
-    try {
+    await withTempDir('toroid-metaspace-', async (dir) => {
       const base = JSON.parse(readFileSync(fileOf('llama2'), 'utf8'));
       for (const [scheme, split] of [['always', true], ['first', true], ['never', true], ['always', false]] as const) {
         const spec = { type: 'Metaspace', replacement: '▁', prepend_scheme: scheme, split };
@@ -136,23 +147,13 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
         writeFileSync(file, JSON.stringify({ ...base, normalizer: null, pre_tokenizer: spec, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: scheme, split }] } }));
         const ref = Tokenizer.fromFile(file);
         const ours = await HFTokenizer.fromFile(file);
-        for (const text of [...CORPUS.filter((t) => t.length < 200), ...randomTexts(11, 150)]) {
-          const e = await ref.encode(text);
-          const m = ours.encode(text);
-          const what = `metaspace ${scheme} split=${split} ${JSON.stringify(text.slice(0, 50))}`;
-          expect(Array.from(m.ids), what).toEqual(e.getIds());
-          expect(m.offsets, what).toEqual(e.getOffsets());
-          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
-        }
+        await expectIdentical(ref, ours, [...CORPUS.filter((t) => t.length < 200), ...randomTexts(11, 150)], `metaspace ${scheme} split=${split}`);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('Unigram (Viterbi over scored pieces, fused UNKs, byte fallback on and off), built and saved by the library from LLaMA 2\'s pieces', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'toroid-unigram-'));
-    try {
+    await withTempDir('toroid-unigram-', async (dir) => {
       const base = JSON.parse(readFileSync(fileOf('llama2'), 'utf8')) as { model: { vocab: Record<string, number> } };
       // scores: longer pieces a little better, with seeded noise, so segmentations are not just greedy
       let seed = 17;
@@ -173,18 +174,9 @@ describe('HFTokenizer: identical to the tokenizers library', { timeout: 120_000 
         const probe = Array.from(ours.encode('quiz xyz ꙮ𓀀').ids);
         if (byteFallback) expect(probe.some((id) => id >= 3 && id < 3 + 256)).toBe(true);
         else expect(probe.includes(0)).toBe(true);
-        for (const text of [...CORPUS.filter((t) => t.length < 200), 'quiz xyz zebra quixotic', 'ꙮ𓀀 rare ꙮꙮ', ...randomTexts(23, 200)]) {
-          const e = await ref.encode(text);
-          const m = ours.encode(text);
-          const what = `unigram byteFallback=${byteFallback} ${JSON.stringify(text.slice(0, 50))}`;
-          expect(Array.from(m.ids), what).toEqual(e.getIds());
-          expect(m.offsets, what).toEqual(e.getOffsets());
-          expect(ours.decode(m.ids), `${what} decode`).toBe(await ref.decode(e.getIds(), true));
-        }
+        await expectIdentical(ref, ours, [...CORPUS.filter((t) => t.length < 200), 'quiz xyz zebra quixotic', 'ꙮ𓀀 rare ꙮꙮ', ...randomTexts(23, 200)], `unigram byteFallback=${byteFallback}`);
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('save writes the tokenizer.json back: the reloaded tokenizer is the same', async () => {

@@ -6,7 +6,7 @@
 // are skipped, until no pair merges. ignore_merges: a word that is itself in the vocabulary
 // is one token.
 import { rangeError } from '../../errors.js';
-import { utf8 } from './bytes.js';
+import { byteTokenIds, utf8 } from './bytes.js';
 
 export interface ModelToken {
   id: number;
@@ -26,8 +26,6 @@ export interface BPEModelConfig {
   ignoreMerges: boolean;
 }
 
-const CACHE_WORD_CHARS = 64;
-const CACHE_ENTRIES = 100_000;
 
 /**
  * A min-heap of (rank, pos) -> newId, rank first and then pos: keys rank * 2^32 + pos in a
@@ -135,8 +133,7 @@ export class BPEModel {
   private readonly merges: PairTable;
   private readonly queue = new MergeQueue();
   private readonly top = new Int32Array(2);
-  private readonly cache = new Map<string, ModelToken[]>();
-  private readonly byteIds: Array<number | undefined> = [];
+  private readonly byteIds: Array<number | undefined>;
 
   constructor(readonly config: BPEModelConfig, fn: string) {
     this.vocab = config.vocab;
@@ -154,28 +151,18 @@ export class BPEModel {
       this.merges.add(ia, ib, rank, inew);
     });
     if (config.unkToken !== null && !this.vocab.has(config.unkToken)) throw rangeError(fn, 'model.unk_token', 'a token of the vocabulary', JSON.stringify(config.unkToken));
-    for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    this.byteIds = byteTokenIds(this.vocab);
   }
 
   /** The tokens of one word (its characters). */
   tokenize(word: readonly string[]): ModelToken[] {
     if (word.length === 0) return [];
-    const text = word.join('');
+    // (words repeat in byte-level text: HFTokenizer caches them with their offsets, one cache)
     if (this.config.ignoreMerges) {
-      const id = this.vocab.get(text);
+      const id = this.vocab.get(word.join(''));
       if (id !== undefined) return [{ id, start: 0, end: word.length }];
     }
-    const cacheable = word.length <= CACHE_WORD_CHARS;
-    if (cacheable) {
-      const hit = this.cache.get(text);
-      if (hit !== undefined) return hit;
-    }
-    const out = this.merge(this.symbols(word));
-    if (cacheable) {
-      if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
-      this.cache.set(text, out);
-    }
-    return out;
+    return this.merge(this.symbols(word));
   }
 
   /** The word's first symbols: one per character, or its byte tokens, or UNK. */

@@ -39,3 +39,8 @@ export function utf8Lossy(bytes: Uint8Array): string {
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
+
+/** Per byte, the id of its "<0xXX>" token in a vocabulary (byte fallback), or undefined. */
+export function byteTokenIds(vocab: ReadonlyMap<string, number>): Array<number | undefined> {
+  return Array.from({ length: 256 }, (_, b) => vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`));
+}

@@ -7,6 +7,7 @@
 import { rangeError } from '../../errors.js';
 import { byteOfChar, utf8, utf8Lossy } from './bytes.js';
 import { patternOf } from './normalizers.js';
+import { sequenceOf } from './text.js';
 
 export type Decoder = (tokens: string[]) => string[];
 
@@ -25,11 +26,8 @@ export function buildDecoder(fn: string, arg: string, spec: unknown): Decoder | 
   const s = spec as Json;
   if (typeof s !== 'object') throw rangeError(fn, arg, 'a decoder object or null', JSON.stringify(spec));
   switch (s.type) {
-    case 'Sequence': {
-      if (!Array.isArray(s.decoders)) throw rangeError(fn, `${arg}.decoders`, 'an array', JSON.stringify(s.decoders));
-      const parts = s.decoders.map((d, i) => buildDecoder(fn, `${arg}.decoders[${i}]`, d)).filter((d): d is Decoder => d !== null);
-      return (tokens) => parts.reduce((t, d) => d(t), tokens);
-    }
+    case 'Sequence':
+      return sequenceOf<string[]>(fn, arg, s, 'decoders', buildDecoder);
     case 'ByteLevel':
       return (tokens) => {
         const bytes: number[] = [];

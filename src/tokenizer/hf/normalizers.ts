@@ -3,7 +3,7 @@
 // a normalizer produces keeps the offsets of the character(s) it came from.
 import { rangeError } from '../../errors.js';
 import { compilePattern, literalPattern } from './regex.js';
-import { splitByRegex, spanOf, type Piece } from './text.js';
+import { sequenceOf, splitByRegex, spanOf, type Piece } from './text.js';
 
 export type Normalizer = (p: Piece) => Piece;
 
@@ -65,11 +65,8 @@ export function buildNormalizer(fn: string, arg: string, spec: unknown): Normali
   const s = spec as Json;
   if (typeof s !== 'object') throw rangeError(fn, arg, 'a normalizer object or null', JSON.stringify(spec));
   switch (s.type) {
-    case 'Sequence': {
-      if (!Array.isArray(s.normalizers)) throw rangeError(fn, `${arg}.normalizers`, 'an array', JSON.stringify(s.normalizers));
-      const parts = s.normalizers.map((n, i) => buildNormalizer(fn, `${arg}.normalizers[${i}]`, n)).filter((n): n is Normalizer => n !== null);
-      return (p) => parts.reduce((q, n) => n(q), p);
-    }
+    case 'Sequence':
+      return sequenceOf<Piece>(fn, arg, s, 'normalizers', buildNormalizer);
     case 'Prepend': {
       const text = str(fn, `${arg}.prepend`, s.prepend);
       return (p) => {

@@ -6,7 +6,7 @@ import { rangeError } from '../../errors.js';
 import { byteLevelChars } from './bytes.js';
 import { patternOf } from './normalizers.js';
 import { compilePattern, GPT2_PATTERN } from './regex.js';
-import { splitByRegex, type Piece } from './text.js';
+import { sequenceOf, splitByRegex, type Piece } from './text.js';
 
 export type PreTokenizer = (words: Piece[]) => Piece[];
 
@@ -74,11 +74,8 @@ export function buildPreTokenizer(fn: string, arg: string, spec: unknown): PreTo
   const s = spec as Json;
   if (typeof s !== 'object') throw rangeError(fn, arg, 'a pre-tokenizer object or null', JSON.stringify(spec));
   switch (s.type) {
-    case 'Sequence': {
-      if (!Array.isArray(s.pretokenizers)) throw rangeError(fn, `${arg}.pretokenizers`, 'an array', JSON.stringify(s.pretokenizers));
-      const parts = s.pretokenizers.map((n, i) => buildPreTokenizer(fn, `${arg}.pretokenizers[${i}]`, n)).filter((n): n is PreTokenizer => n !== null);
-      return (words) => parts.reduce((w, f) => f(w), words);
-    }
+    case 'Sequence':
+      return sequenceOf<Piece[]>(fn, arg, s, 'pretokenizers', buildPreTokenizer);
     case 'ByteLevel': {
       const prefixSpace = s.add_prefix_space === true;
       const useRegex = s.use_regex !== false;

@@ -3,6 +3,7 @@
 // `tokenizers` binding reports them); chars[i] is one code point, origin[i] its offset in
 // the original input (a character a normalizer inserted takes the offset of the one it
 // stands next to).
+import { rangeError } from '../../errors.js';
 
 export interface Piece {
   chars: string[];
@@ -10,11 +11,27 @@ export interface Piece {
   origin: Array<[number, number]>;
 }
 
-/** The input as a piece: lone surrogates become U+FFFD first (the text crosses to Rust as UTF-8 in the reference). */
-export function pieceOf(text: string): Piece {
+/** Lone surrogates as U+FFFD (the reference sees the text as UTF-8). */
+export function wellFormed(s: string): string {
   // Array.from splits by code point; a lone surrogate comes out alone
-  const chars = Array.from(text, (c) => (c.length === 1 && c >= '\uD800' && c <= '\uDFFF' ? '\uFFFD' : c));
+  return /[\uD800-\uDFFF]/.test(s) ? Array.from(s, (c) => (c.length === 1 && c >= '\uD800' && c <= '\uDFFF' ? '\uFFFD' : c)).join('') : s;
+}
+
+/** The input as a piece (well-formed first). */
+export function pieceOf(text: string): Piece {
+  const chars = Array.from(wellFormed(text));
   return { chars, origin: chars.map((_, i) => [i, i + 1] as [number, number]) };
+}
+
+/**
+ * A tokenizer.json "Sequence" component: spec[key] is a list of components built by `build`
+ * (null ones left out), applied one after another.
+ */
+export function sequenceOf<T>(fn: string, arg: string, spec: Record<string, unknown>, key: string, build: (fn: string, arg: string, spec: unknown) => ((x: T) => T) | null): (x: T) => T {
+  const list = spec[key];
+  if (!Array.isArray(list)) throw rangeError(fn, `${arg}.${key}`, 'an array', JSON.stringify(list) ?? String(list));
+  const parts = list.map((n, i) => build(fn, `${arg}.${key}[${i}]`, n)).filter((f): f is (x: T) => T => f !== null);
+  return (x) => parts.reduce((y, f) => f(y), x);
 }
 
 export function textOf(p: Piece): string {

@@ -15,7 +15,7 @@ import { buildDecoder, type Decoder } from './decoders.js';
 import { buildNormalizer, type Normalizer } from './normalizers.js';
 import { buildPreTokenizer, toByteLevel, type PreTokenizer } from './pretokenizers.js';
 import { compilePattern, GPT2_PATTERN } from './regex.js';
-import { pieceOf, slice, spanOf, type Piece } from './text.js';
+import { pieceOf, slice, spanOf, wellFormed, type Piece } from './text.js';
 
 type Json = Record<string, unknown>;
 
@@ -57,11 +57,6 @@ function codePoints(s: string): number {
     }
   }
   return n;
-}
-
-/** Lone surrogates as U+FFFD (the reference sees the text as UTF-8). */
-function wellFormed(s: string): string {
-  return /[\uD800-\uDFFF]/.test(s) ? Array.from(s, (c) => (c.length === 1 && c >= '\uD800' && c <= '\uDFFF' ? '\uFFFD' : c)).join('') : s;
 }
 
 /** A normalizer made only of Prepend and one-character String Replace steps, as those steps; else null. */
@@ -168,6 +163,7 @@ export class HFTokenizer {
   private readonly decoder: Decoder | null;
   private readonly added: AddedToken[];
   private readonly addedById = new Map<number, AddedToken>();
+  private readonly addedByContent = new Map<string, AddedToken>();
   private readonly addedRaw: RegExp | null;
   private readonly addedNormalized: RegExp | null;
   private readonly template: ReturnType<typeof parseTemplate>;
@@ -228,6 +224,7 @@ export class HFTokenizer {
     this.idToToken = [...this.model.tokens];
     for (const t of this.added) {
       this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
       this.idToToken[t.id] = t.content;
     }
     const alternation = (list: AddedToken[]): RegExp | null => {
@@ -325,7 +322,7 @@ export class HFTokenizer {
   }
 
   tokenToId(token: string): number | undefined {
-    return this.model.vocab.get(token) ?? this.added.find((t) => t.content === token)?.id;
+    return this.model.vocab.get(token) ?? this.addedByContent.get(token)?.id;
   }
 
   idToTokenString(id: number): string | undefined {
@@ -339,12 +336,11 @@ export class HFTokenizer {
     const unitToChar: number[] = [];
     p.chars.forEach((c, i) => { for (let k = 0; k < c.length; k++) unitToChar.push(i); });
     unitToChar.push(p.chars.length);
-    const byContent = new Map(this.added.map((t) => [t.content, t]));
     const out: Array<{ piece: Piece; added: AddedToken | null }> = [];
     let last = 0;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const t = byContent.get(m[0])!;
+      const t = this.addedByContent.get(m[0])!;
       let a = unitToChar[m.index]!, b = unitToChar[m.index + m[0].length]!;
       if (t.singleWord) {
         const before = a > 0 ? p.chars[a - 1]! : '', after = b < p.chars.length ? p.chars[b]! : '';

@@ -7,7 +7,7 @@
 // the vocabulary to its <0xXX> byte tokens).
 import { rangeError } from '../../errors.js';
 import type { ModelToken } from './bpe-model.js';
-import { utf8 } from './bytes.js';
+import { byteTokenIds, utf8 } from './bytes.js';
 
 const UNK_PENALTY = 10;
 
@@ -17,7 +17,7 @@ export class UnigramModel {
   private readonly scores: Float64Array;
   private readonly maxPieceChars: number;
   private readonly unkScore: number;
-  private readonly byteIds: Array<number | undefined> = [];
+  private readonly byteIds: Array<number | undefined>;
 
   constructor(pieces: Array<[string, number]>, private readonly unkId: number | null, private readonly byteFallback: boolean, fn: string) {
     this.scores = new Float64Array(pieces.length);
@@ -32,7 +32,7 @@ export class UnigramModel {
     this.maxPieceChars = max;
     this.unkScore = (min === Infinity ? 0 : min) - UNK_PENALTY;
     if (unkId !== null && (unkId < 0 || unkId >= pieces.length)) throw rangeError(fn, 'model.unk_id', `an id in [0, ${pieces.length})`, String(unkId));
-    for (let b = 0; b < 256; b++) this.byteIds[b] = this.vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    this.byteIds = byteTokenIds(this.vocab);
   }
 
   tokenize(word: readonly string[]): ModelToken[] {
